@@ -1,0 +1,232 @@
+"""The public API: one-shot :func:`compress` / :func:`decompress` and reusable
+:class:`Compressor` / :class:`Decompressor` objects that keep a model loaded.
+
+::
+
+    image -> planes (uint8) -> tiles padded to the model stride
+          -> flow forward + integer priors -> rANS stream per tile -> container (+ CRC32)
+
+Example:
+    >>> import numpy as np, flowzip
+    >>> img = np.random.default_rng(0).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    >>> data = flowzip.compress(img)
+    >>> np.array_equal(flowzip.decompress(data), img)
+    True
+"""
+from __future__ import annotations
+
+import os
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import container
+from .codec import decode_tile, encode_tile
+from .errors import ChecksumError, FormatError, UnknownModelError
+from .image import ImageInfo, check_array, from_pil, from_planes, pad_to_multiple, plane_groups, tile_grid, to_pil, to_planes
+from .registry import CodecModel, find_shipped, load_model, load_weights_file, resolve
+
+DEFAULT_TILE = 512
+Progress = Callable[[int, int], None]  # (tiles done, tiles in all)
+
+
+@dataclass(frozen=True)
+class CompressionStats:
+    """Sizes of one compressed image; bpsp counts every byte of the file."""
+
+    width: int
+    height: int
+    channels: int
+    bytes_per_sample: int
+    nbytes: int  # the whole file
+    header_bytes: int
+    bits_theoretical: float  # the model's exact code length, -log2 p, under the integer tables
+    escapes: int  # latents coded outside their prior's window
+    tiles: int
+
+    @property
+    def subpixels(self) -> int:
+        return self.width * self.height * self.channels
+
+    @property
+    def bpsp(self) -> float:
+        """File bits per sub-pixel."""
+        return 8.0 * self.nbytes / self.subpixels
+
+    @property
+    def model_bpsp(self) -> float:
+        """The model's own bits per sub-pixel."""
+        return self.bits_theoretical / self.subpixels
+
+    @property
+    def overhead_bytes(self) -> float:
+        """File bytes beyond the model's code length: header, stream ends."""
+        return self.nbytes - self.bits_theoretical / 8.0
+
+
+@dataclass(frozen=True)
+class Encoded:
+    data: bytes
+    stats: CompressionStats
+
+
+@dataclass(frozen=True)
+class Decoded:
+    array: np.ndarray  # (H, W) or (H, W, C), uint8 or uint16
+    info: ImageInfo
+    header: container.Header
+
+    def to_pil(self):
+        """The image as Pillow would have opened the original (mode and palette restored)."""
+        return to_pil(self.array, self.info)
+
+
+def _as_array(image) -> tuple[np.ndarray, ImageInfo, int]:
+    if hasattr(image, "mode") and hasattr(image, "getpalette"):  # a PIL image
+        arr, info = from_pil(image)
+    else:
+        arr, info = image, ImageInfo()
+    ndim = np.ndim(arr)
+    return check_array(arr), info, ndim
+
+
+class Compressor:
+    """Compresses images with one loaded model; reuse it in loops.
+
+    Args:
+        model: a shipped model name (see ``flowzip models``), ``"default"``, or a ``.npz``
+            path written by training.
+        backend: compute backend (default: ``$FLOWZIP_BACKEND`` or the fastest available).
+    """
+
+    def __init__(self, model: str | os.PathLike = "default", *, backend: str | None = None, tile: int = DEFAULT_TILE):
+        self.model: CodecModel = load_model(model, backend)
+        if tile % self.model.stride or not 8 <= tile <= 65535:
+            raise ValueError(f"tile size must be a multiple of {self.model.stride} up to 65535")
+        self.tile = tile
+
+    def encode(self, image, /, *, progress: Progress | None = None) -> Encoded:
+        """Compress a numpy array (H, W[, C]) of uint8/uint16 or a PIL image, with statistics."""
+        arr, info, ndim = _as_array(image)
+        height, width, channels = arr.shape
+        bps = arr.dtype.itemsize
+        planes = to_planes(arr)
+        groups = plane_groups(channels, bps)
+        tiles = tile_grid(height, width, self.tile)
+        streams, bits, escapes = [], 0.0, 0
+        for i, (y, x, h, w) in enumerate(tiles):
+            tile = pad_to_multiple(planes[y : y + h, x : x + w], self.model.stride)
+            stream, tile_bits, tile_escapes = encode_tile(self.model, tile, groups)
+            streams.append(stream)
+            bits += tile_bits
+            escapes += tile_escapes
+            if progress:
+                progress(i + 1, len(tiles))
+        header = container.Header(
+            width, height, channels, bps, 2 if ndim == 2 else 3, self.tile,
+            self.model.model_id, self.model.hash_prefix, _pixel_crc(arr), info.to_meta(),
+            tuple(len(s) for s in streams),
+        )
+        data = container.write(header, streams)
+        header_bytes = len(data) - sum(header.stream_sizes)
+        stats = CompressionStats(width, height, channels, bps, len(data), header_bytes, bits, escapes, len(tiles))
+        return Encoded(data, stats)
+
+    def compress(self, image, /) -> bytes:
+        """Compress an image to the bytes of a .fz file."""
+        return self.encode(image).data
+
+
+class Decompressor:
+    """Decompresses .fz data; loads (and keeps) whatever model each file names.
+
+    Args:
+        models: paths of trained ``.npz`` models that files may name besides the shipped ones.
+        backend: compute backend, as for :class:`Compressor`.
+    """
+
+    def __init__(self, *, models: Iterable[str | os.PathLike] = (), backend: str | None = None):
+        self.backend = backend
+        self._paths = [resolve(m) for m in models]
+        self._loaded: dict[tuple[str, bytes], CodecModel] = {}
+
+    def _model_for(self, header: container.Header) -> CodecModel:
+        key = (header.model_id, header.model_hash)
+        if key in self._loaded:
+            return self._loaded[key]
+        model = None
+        if find_shipped(*key):
+            model = load_model(header.model_id, self.backend)
+        else:
+            for model_id, path, sha in self._paths:
+                candidate = load_weights_file(path, model_id, self.backend, sha)
+                if candidate.hash_prefix == header.model_hash:
+                    model = candidate
+                    break
+        if model is None:
+            raise UnknownModelError(
+                f"this file needs model {header.model_id!r} (sha256 {header.model_hash.hex()}...), "
+                "which is not available: pass its weights file with --model PATH"
+            )
+        self._loaded[key] = model
+        return model
+
+    def decode(self, data: bytes, /, *, progress: Progress | None = None) -> Decoded:
+        """Decode a .fz file to its pixels, image info and header; checks the CRC32."""
+        header, streams = container.read(bytes(data))
+        model = self._model_for(header)
+        tiles = tile_grid(header.height, header.width, header.tile)
+        if len(tiles) != len(streams) or header.tile % model.stride:
+            raise FormatError("corrupt flowzip file (tiling does not match the header)")
+        groups = plane_groups(header.channels, header.bytes_per_sample)
+        n_planes = header.channels * header.bytes_per_sample
+        planes = np.empty((header.height, header.width, n_planes), dtype=np.uint8)
+        s = model.stride
+        for i, ((y, x, h, w), stream) in enumerate(zip(tiles, streams)):
+            shape = (h + (-h % s), w + (-w % s), n_planes)
+            planes[y : y + h, x : x + w] = decode_tile(model, stream, shape, groups)[:h, :w]
+            if progress:
+                progress(i + 1, len(tiles))
+        arr = from_planes(planes, header.bytes_per_sample)
+        if _pixel_crc(arr) != header.pixel_crc:
+            raise ChecksumError("decoded pixels do not match the stored CRC32 (corrupt file)")
+        if header.ndim == 2:
+            arr = arr[:, :, 0]
+        return Decoded(arr, ImageInfo.from_meta(header.meta), header)
+
+    def decompress(self, data: bytes, /) -> np.ndarray:
+        """Decode to a numpy array shaped and typed like the compressed one."""
+        return self.decode(data).array
+
+    def decompress_image(self, data: bytes, /):
+        """Decode to a PIL image with the original mode and palette."""
+        return self.decode(data).to_pil()
+
+
+def _pixel_crc(arr: np.ndarray) -> int:
+    return zlib.crc32(np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes())
+
+
+def compress(image, /, *, model: str | os.PathLike = "default", backend: str | None = None) -> bytes:
+    """Compress an image; equivalent to ``Compressor(model, backend=backend).compress(image)``.
+
+    In a loop, build one :class:`Compressor` instead: it keeps the model loaded.
+    """
+    return Compressor(model, backend=backend).compress(image)
+
+
+def decompress(data: bytes, /, *, models: Iterable[str | os.PathLike] = (), backend: str | None = None) -> np.ndarray:
+    """Decompress to a numpy array; equivalent to ``Decompressor(...).decompress(data)``."""
+    return Decompressor(models=models, backend=backend).decompress(data)
+
+
+def decompress_image(data: bytes, /, *, models: Iterable[str | os.PathLike] = (), backend: str | None = None):
+    """Decompress to a PIL image with its original mode and palette."""
+    return Decompressor(models=models, backend=backend).decompress_image(data)
+
+
+def read_header(data: bytes, /) -> container.Header:
+    """The header of a .fz file (no decoding, no model needed)."""
+    return container.read_header(bytes(data[: 1 << 20]))[0]

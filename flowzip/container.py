@@ -1,0 +1,157 @@
+"""The .fz container, format version 1: bytes only, no model or coder logic.
+
+Layout (little-endian; the full description is docs/format.md)::
+
+    offset  size  field
+    0       8     MAGIC  b"\\x89FZP\\r\\n\\x1a\\n"
+    8       1     format version (1)
+    9       1     flags (0)
+    10      2     header length L
+    12      L     header: width u32, height u32, channels u8, bytes/sample u8, ndim u8,
+                  tile size u16, model id (u8 length + UTF-8), weights sha256 prefix (8),
+                  pixel CRC32 u32, metadata (u16 length + JSON), stream count u32,
+                  stream lengths u32 each
+    12+L    4     CRC32 of bytes 0 .. 12+L
+    16+L    ...   the streams, back to back (rANS words, little-endian u32)
+
+Example:
+    >>> h = Header(width=5, height=7, channels=3, bytes_per_sample=1, ndim=3, tile=512,
+    ...            model_id="m", model_hash=bytes(8), pixel_crc=0, meta={}, stream_sizes=(8,))
+    >>> data = write(h, [bytes(8)])
+    >>> read(data)[0] == h
+    True
+"""
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from dataclasses import dataclass, field
+
+from .errors import FormatError
+
+MAGIC = b"\x89FZP\r\n\x1a\n"
+FORMAT_VERSION = 1
+_PREFIX = struct.Struct("<8sBBH")
+_FIXED = struct.Struct("<IIBBBH")
+MAX_SUBPIXELS = 2**31
+MAX_STREAMS = 2**20
+
+
+@dataclass(frozen=True)
+class Header:
+    width: int
+    height: int
+    channels: int
+    bytes_per_sample: int  # 1 (uint8) or 2 (uint16)
+    ndim: int  # 2 or 3: the shape decompress returns
+    tile: int
+    model_id: str
+    model_hash: bytes  # first 8 bytes of the weights' sha256
+    pixel_crc: int  # CRC32 of the pixels as a C-order little-endian (H, W, C) array
+    meta: dict = field(default_factory=dict, compare=True)  # Pillow mode, palette, ...
+    stream_sizes: tuple[int, ...] = ()
+
+    @property
+    def subpixels(self) -> int:
+        return self.width * self.height * self.channels
+
+
+class _Reader:
+    def __init__(self, data: bytes, end: int):
+        self.data, self.pos, self.end = data, 0, end
+
+    def take(self, n: int) -> bytes:
+        if self.pos + n > self.end:
+            raise FormatError("truncated flowzip header")
+        out = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+    def unpack(self, fmt: str):
+        s = struct.Struct("<" + fmt)
+        return s.unpack(self.take(s.size))
+
+
+def is_flowzip(prefix: bytes) -> bool:
+    """True if ``prefix`` (at least 8 bytes) starts a flowzip file."""
+    return bytes(prefix[:8]) == MAGIC
+
+
+def write(header: Header, streams: list[bytes]) -> bytes:
+    """Serialize a header and its streams into one .fz file."""
+    model_id = header.model_id.encode("utf-8")
+    meta = json.dumps(header.meta, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    if len(model_id) > 255 or len(header.model_hash) != 8 or len(meta) > 65535:
+        raise ValueError("model id, hash or metadata too long for the container")
+    if tuple(len(s) for s in streams) != tuple(header.stream_sizes):
+        raise ValueError("stream sizes do not match the header")
+    body = b"".join(
+        [
+            _FIXED.pack(header.width, header.height, header.channels, header.bytes_per_sample, header.ndim, header.tile),
+            struct.pack("<B", len(model_id)),
+            model_id,
+            header.model_hash,
+            struct.pack("<I", header.pixel_crc),
+            struct.pack("<H", len(meta)),
+            meta,
+            struct.pack(f"<I{len(streams)}I", len(streams), *header.stream_sizes),
+        ]
+    )
+    head = _PREFIX.pack(MAGIC, FORMAT_VERSION, 0, len(body)) + body
+    return b"".join([head, struct.pack("<I", zlib.crc32(head)), *streams])
+
+
+def read_header(data: bytes) -> tuple[Header, int]:
+    """Parse and check the header; returns it and the offset of the first stream."""
+    data = bytes(data[: 12 + 65535 + 4]) if not isinstance(data, bytes) else data
+    if len(data) < _PREFIX.size or not is_flowzip(data):
+        raise FormatError("not a flowzip file (bad magic)")
+    _, version, flags, length = _PREFIX.unpack_from(data)
+    if version != FORMAT_VERSION:
+        raise FormatError(f"unsupported flowzip format version {version} (this flowzip reads version {FORMAT_VERSION})")
+    end = _PREFIX.size + length
+    if len(data) < end + 4:
+        raise FormatError("truncated flowzip header")
+    (crc,) = struct.unpack_from("<I", data, end)
+    if crc != zlib.crc32(data[:end]):
+        raise FormatError("corrupt flowzip header (CRC mismatch)")
+    r = _Reader(data, end)
+    r.pos = _PREFIX.size
+    try:
+        width, height, channels, bps, ndim, tile = r.unpack("IIBBBH")
+        model_id = r.take(r.unpack("B")[0]).decode("utf-8")
+        model_hash = r.take(8)
+        (pixel_crc,) = r.unpack("I")
+        meta = json.loads(r.take(r.unpack("H")[0]).decode("utf-8"))
+        (count,) = r.unpack("I")
+        if count > MAX_STREAMS:
+            raise FormatError("corrupt flowzip header (stream count)")
+        sizes = r.unpack(f"{count}I")
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise FormatError(f"corrupt flowzip header ({e.__class__.__name__})") from None
+    if r.pos != end:
+        raise FormatError("corrupt flowzip header (length mismatch)")
+    if not (
+        width >= 1 and height >= 1 and 1 <= channels <= 4 and bps in (1, 2) and ndim in (2, 3)
+        and tile >= 8 and width * height * channels <= MAX_SUBPIXELS and isinstance(meta, dict)
+        and (ndim == 3 or channels == 1)
+    ):
+        raise FormatError("corrupt flowzip header (impossible image parameters)")
+    header = Header(width, height, channels, bps, ndim, tile, model_id, model_hash, pixel_crc, meta, tuple(sizes))
+    return header, end + 4
+
+
+def read(data: bytes) -> tuple[Header, list[bytes]]:
+    """Parse a whole .fz file into its header and streams."""
+    header, offset = read_header(data)
+    total = offset + sum(header.stream_sizes)
+    if len(data) < total:
+        raise FormatError(f"truncated flowzip file ({len(data)} of {total} bytes)")
+    if len(data) > total:
+        raise FormatError(f"corrupt flowzip file ({len(data) - total} unexpected trailing bytes)")
+    streams = []
+    for size in header.stream_sizes:
+        streams.append(data[offset : offset + size])
+        offset += size
+    return header, streams

@@ -1,0 +1,132 @@
+"""rANS coding of integer latents under the frozen logistic tables (constriction's AnsCoder).
+
+The model hands the coder integers only: the latent values and, per latent, ``mu_q`` and
+``scale_idx`` (see :mod:`flowzip.entropy.tables`). Symbols that share a table are coded in one
+vectorized call, in a stable order that the decoder recomputes from the same integers, so
+there is no per-symbol Python loop. Values outside a table's window are coded as the escape
+symbol followed by their 32-bit zigzag offset (two uniform 16-bit symbols).
+
+AnsCoder is a stack: :class:`LatentEncoder` records its operations in *decode* order and
+pushes them in reverse in :meth:`LatentEncoder.finish`, so the decoder pops them forward.
+
+Example:
+    >>> import numpy as np
+    >>> enc = LatentEncoder()
+    >>> z = np.array([3, -1, 900, 0])
+    >>> enc.encode(z, mu_q=np.zeros(4, np.int64), scale_idx=np.full(4, 30))
+    >>> data = enc.finish()
+    >>> dec = LatentDecoder(data)
+    >>> dec.decode(mu_q=np.zeros(4, np.int64), scale_idx=np.full(4, 30)).tolist()
+    [3, -1, 900, 0]
+    >>> dec.finish()
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import FormatError
+from .tables import PHASES, LogisticTables, load_tables
+
+_ESCAPE_RANGE = 2**31  # |value - center| must stay below this
+_UNIFORM16: list = []
+
+
+def _uniform16():
+    if not _UNIFORM16:
+        import constriction
+
+        w = np.full(1 << 16, 255.0)  # freq 256 each: exactly 2**24 in all
+        _UNIFORM16.append(constriction.stream.model.Categorical(w, perfect=False))
+    return _UNIFORM16[0]
+
+
+class _Plan:
+    """How one latent tensor maps to table symbols; both sides compute it from integers."""
+
+    def __init__(self, tables: LogisticTables, mu_q: np.ndarray, scale_idx: np.ndarray):
+        mu_q = np.ascontiguousarray(mu_q, dtype=np.int64).ravel()
+        sidx = np.ascontiguousarray(scale_idx, dtype=np.int64).ravel()
+        self.center = np.floor_divide(mu_q, PHASES)
+        self.table = sidx * PHASES + (mu_q - self.center * PHASES)
+        self.half = tables.half_widths[sidx]
+        self.order = np.argsort(self.table, kind="stable")
+        ids, starts, counts = np.unique(self.table[self.order], return_index=True, return_counts=True)
+        self.groups = list(zip(ids.tolist(), starts.tolist(), counts.tolist()))
+
+
+class LatentEncoder:
+    """Collects latents with their integer prior parameters; :meth:`finish` returns the stream."""
+
+    def __init__(self, tables: LogisticTables | None = None):
+        self._tables = tables or load_tables()
+        self._ops: list[tuple[np.ndarray, object]] = []
+        self.bits = 0.0  # exact code length under the integer tables, -log2 p
+        self.escapes = 0
+
+    def encode(self, values: np.ndarray, mu_q: np.ndarray, scale_idx: np.ndarray) -> None:
+        t = self._tables
+        plan = _Plan(t, mu_q, scale_idx)
+        off = np.asarray(values, dtype=np.int64).ravel() - plan.center
+        inside = np.abs(off) <= plan.half
+        sym = np.where(inside, off + plan.half, 2 * plan.half + 1)
+        freq = t.all_freqs[t.offsets[plan.table] + sym]
+        self.bits += float(np.sum(24.0 - np.log2(freq.astype(np.float64))))
+        sorted_sym = sym[plan.order].astype(np.int32)
+        for table_id, start, count in plan.groups:
+            self._ops.append((sorted_sym[start : start + count], t.model(table_id)))
+        if not inside.all():
+            esc = off[~inside]
+            if np.abs(esc).max() >= _ESCAPE_RANGE:
+                raise OverflowError("latent outside the coder's 32-bit escape range")
+            zig = np.where(esc >= 0, 2 * esc, -2 * esc - 1)
+            words = np.stack([zig >> 16, zig & 0xFFFF], axis=1).ravel().astype(np.int32)
+            self._ops.append((words, _uniform16()))
+            self.bits += 32.0 * esc.size
+            self.escapes += int(esc.size)
+
+    def finish(self) -> bytes:
+        import constriction
+
+        coder = constriction.stream.stack.AnsCoder()
+        for symbols, model in reversed(self._ops):
+            coder.encode_reverse(symbols, model)
+        self._ops.clear()
+        return coder.get_compressed().astype("<u4").tobytes()
+
+
+class LatentDecoder:
+    """Pops latents in the order the encoder recorded them."""
+
+    def __init__(self, data: bytes, tables: LogisticTables | None = None):
+        import constriction
+
+        if len(data) % 4:
+            raise FormatError("corrupt stream: length is not a whole number of words")
+        words = np.frombuffer(data, dtype="<u4").astype(np.uint32)
+        if words.size and words[-1] == 0:
+            raise FormatError("corrupt stream: it ends in a zero word")
+        self._tables = tables or load_tables()
+        self._coder = constriction.stream.stack.AnsCoder(words)
+
+    def decode(self, mu_q: np.ndarray, scale_idx: np.ndarray) -> np.ndarray:
+        t = self._tables
+        shape = np.shape(mu_q)
+        plan = _Plan(t, mu_q, scale_idx)
+        sorted_sym = np.empty(plan.table.size, dtype=np.int64)
+        for table_id, start, count in plan.groups:
+            sorted_sym[start : start + count] = self._coder.decode(t.model(table_id), count)
+        sym = np.empty_like(sorted_sym)
+        sym[plan.order] = sorted_sym
+        escaped = sym == 2 * plan.half + 1
+        off = sym - plan.half
+        n_esc = int(escaped.sum())
+        if n_esc:
+            words = self._coder.decode(_uniform16(), 2 * n_esc).astype(np.int64).reshape(-1, 2)
+            zig = (words[:, 0] << 16) | words[:, 1]
+            off[escaped] = np.where(zig % 2 == 0, zig // 2, -(zig + 1) // 2)
+        return (off + plan.center).reshape(shape)
+
+    def finish(self) -> None:
+        """Raise :class:`FormatError` unless the stream was used up exactly."""
+        if not self._coder.is_empty():
+            raise FormatError("corrupt stream: data left over after decoding")

@@ -1,0 +1,189 @@
+"""Pixels in and out: Pillow modes and numpy arrays to coded planes, tiles and back.
+
+Every image becomes a stack of uint8 *planes* (H, W, P) that the flows code:
+
+* uint8 arrays: one plane per channel;
+* uint16 arrays: the high bytes of all channels, then the low bytes (P = 2C).
+
+Planes are coded in groups (:func:`plane_groups`): within each byte layer, channels 0-2 of
+a 3- or 4-channel image go through the RGB flow together, every other channel through the
+grayscale flow on its own (L, alpha, palette indices, bilevel, 16-bit bytes).
+
+How each Pillow mode travels (``ImageInfo`` restores it exactly):
+
+==========  ==============================================================
+RGB         RGB flow
+L           grayscale flow
+RGBA / LA   colour as above, alpha through the grayscale flow
+P / PA      palette indices through the grayscale flow; palette kept
+1           0/1 values through the grayscale flow
+I;16*, I    16-bit: high and low bytes through the grayscale flow
+==========  ==============================================================
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import UnsupportedImageError
+
+MAX_SUBPIXELS = 2**31  # decompression-bomb guard, checked on both sides
+
+
+@dataclass(frozen=True)
+class PlaneGroup:
+    flow: str  # "rgb" or "gray"
+    planes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What a Pillow image needs besides its pixels; empty mode for plain arrays."""
+
+    mode: str = ""
+    palette_mode: str = ""
+    palette: bytes = b""
+    transparency: Any = None
+
+    def to_meta(self) -> dict:
+        meta: dict[str, Any] = {}
+        if self.mode:
+            meta["mode"] = self.mode
+        if self.palette:
+            meta["palette_mode"] = self.palette_mode
+            meta["palette"] = self.palette.hex()
+        if self.transparency is not None:
+            t = self.transparency
+            meta["transparency"] = {"bytes": t.hex()} if isinstance(t, bytes) else t
+        return meta
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> ImageInfo:
+        t = meta.get("transparency")
+        if isinstance(t, dict):
+            t = bytes.fromhex(t["bytes"])
+        elif isinstance(t, list):
+            t = tuple(t)
+        return cls(meta.get("mode", ""), meta.get("palette_mode", ""), bytes.fromhex(meta.get("palette", "")), t)
+
+
+def plane_groups(channels: int, bytes_per_sample: int) -> list[PlaneGroup]:
+    """Which planes each flow codes, for an image of ``channels`` and 1 or 2 bytes/sample."""
+    groups = []
+    for layer in range(bytes_per_sample):
+        base = layer * channels
+        first_gray = 0
+        if channels in (3, 4):
+            groups.append(PlaneGroup("rgb", (base, base + 1, base + 2)))
+            first_gray = 3
+        groups.extend(PlaneGroup("gray", (base + c,)) for c in range(first_gray, channels))
+    return groups
+
+
+def check_array(a: np.ndarray) -> np.ndarray:
+    """Validate an image array; returns it as (H, W, C) uint8 or uint16, C-contiguous."""
+    if not isinstance(a, np.ndarray):
+        raise UnsupportedImageError(f"expected a numpy array or a PIL image, got {type(a).__name__}")
+    if a.dtype == bool:
+        a = a.astype(np.uint8)
+    if a.dtype not in (np.uint8, np.uint16):
+        raise UnsupportedImageError(f"unsupported dtype {a.dtype}: flowzip codes uint8 and uint16 images")
+    if a.ndim == 2:
+        a = a[:, :, None]
+    if a.ndim != 3 or not 1 <= a.shape[2] <= 4:
+        raise UnsupportedImageError(f"unsupported shape {a.shape}: expected (H, W) or (H, W, C) with C in 1..4")
+    if a.shape[0] < 1 or a.shape[1] < 1:
+        raise UnsupportedImageError(f"empty image {a.shape[:2]}")
+    if a.size > MAX_SUBPIXELS:
+        raise UnsupportedImageError(f"image too large: {a.shape}")
+    return np.ascontiguousarray(a)
+
+
+def to_planes(a: np.ndarray) -> np.ndarray:
+    """(H, W, C) uint8/uint16 -> (H, W, P) uint8 planes."""
+    if a.dtype == np.uint8:
+        return a
+    return np.concatenate([(a >> 8).astype(np.uint8), (a & 0xFF).astype(np.uint8)], axis=2)
+
+
+def from_planes(planes: np.ndarray, bytes_per_sample: int) -> np.ndarray:
+    if bytes_per_sample == 1:
+        return planes
+    c = planes.shape[2] // 2
+    return (planes[:, :, :c].astype(np.uint16) << 8) | planes[:, :, c:].astype(np.uint16)
+
+
+_DIRECT_MODES = {"RGB", "L", "RGBA", "LA"}
+_PALETTE_MODES = {"P", "PA"}
+_SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
+
+
+def from_pil(im) -> tuple[np.ndarray, ImageInfo]:
+    """A Pillow image as an (H, W, C) array plus what restores its mode and palette."""
+    mode = im.mode
+    transparency = im.info.get("transparency")
+    if mode in _DIRECT_MODES:
+        return np.asarray(im), ImageInfo(mode, transparency=transparency)
+    if mode in _PALETTE_MODES:
+        pal_mode = im.palette.mode if im.palette else "RGB"
+        palette = bytes(im.getpalette(pal_mode) or b"")
+        return np.asarray(im), ImageInfo(mode, pal_mode, palette, transparency)
+    if mode == "1":
+        return np.asarray(im).astype(np.uint8), ImageInfo(mode)
+    if mode in _SIXTEEN_BIT_MODES:
+        return np.asarray(im).astype(np.uint16), ImageInfo(mode, transparency=transparency)
+    if mode == "I":
+        a = np.asarray(im)
+        if a.size and (a.min() < 0 or a.max() > 65535):
+            raise UnsupportedImageError("mode I image with values outside 0..65535 is not supported")
+        return a.astype(np.uint16), ImageInfo(mode, transparency=transparency)
+    raise UnsupportedImageError(f"unsupported image mode {mode!r} (supported: RGB, L, RGBA, LA, P, PA, 1, I;16, I)")
+
+
+def to_pil(a: np.ndarray, info: ImageInfo):
+    """Inverse of :func:`from_pil`; arrays without a recorded mode get Pillow's default."""
+    from PIL import Image
+
+    mode = info.mode
+    arr = a[:, :, 0] if a.ndim == 3 and a.shape[2] == 1 else a
+    if mode == "1":
+        im = Image.fromarray(arr.astype(bool))
+    elif mode in _SIXTEEN_BIT_MODES:
+        im = Image.frombytes(mode, (arr.shape[1], arr.shape[0]), _sixteen_bit_bytes(arr, mode))
+    elif mode == "I":
+        im = Image.fromarray(arr.astype(np.int32), "I")
+    elif mode in _PALETTE_MODES:
+        im = Image.frombytes(mode, (arr.shape[1], arr.shape[0]), np.ascontiguousarray(arr).tobytes())
+        if info.palette:
+            im.putpalette(info.palette, info.palette_mode or "RGB")
+    elif mode:
+        im = Image.fromarray(arr, mode)
+    else:
+        im = Image.fromarray(arr)
+    if info.transparency is not None:
+        im.info["transparency"] = info.transparency
+    return im
+
+
+def _sixteen_bit_bytes(arr: np.ndarray, mode: str) -> bytes:
+    order = ">u2" if mode == "I;16B" else "<u2" if mode in ("I;16", "I;16L") else "=u2"
+    return np.ascontiguousarray(arr, dtype=order).tobytes()
+
+
+def tile_grid(height: int, width: int, tile: int) -> list[tuple[int, int, int, int]]:
+    """(y, x, h, w) of each tile, row by row."""
+    return [
+        (y, x, min(tile, height - y), min(tile, width - x))
+        for y in range(0, height, tile)
+        for x in range(0, width, tile)
+    ]
+
+
+def pad_to_multiple(a: np.ndarray, m: int) -> np.ndarray:
+    """Pad (H, W, P) by repeating the last row/column up to multiples of ``m``."""
+    ph, pw = -a.shape[0] % m, -a.shape[1] % m
+    if ph or pw:
+        a = np.pad(a, ((0, ph), (0, pw), (0, 0)), mode="edge")
+    return a

@@ -1,0 +1,174 @@
+"""The integer discrete flow that the codec runs: IDF (Hoogeboom et al. 2019) with
+multi-scale factor-out (RealNVP/Glow) and discrete invertible 1x1 convolutions.
+
+::
+
+    x (C,H,W) - 128
+      |  per level l = 0..L-1:
+      |    Squeeze 2x2 -> [LiftingConv1x1, AdditiveCoupling] x couplings
+      |    l < L-1: factor out half the channels  z_l ~ p(z_l | rest)     (split prior)
+      |  top: factor out half, twice               z_t ~ p(z_t | rest)     (top priors)
+      v  base: the rest                            z_b ~ p(z_b)            (per channel)
+
+Every prior is a discretized logistic whose integer parameters (``mu_q``, ``scale_idx``,
+see :mod:`flowzip.priors`) come from an integer network of the part decoded before it.
+``forward`` returns the latents with their contexts in encode order; the decoder calls
+``inverse`` with a function that pops each latent given its prior parameters, base first.
+
+The model holds only integers: :meth:`IntFlowModel.load` reads an exported ``.npz``
+(weights as integers plus a JSON config); training lives in :mod:`flowzip.train`.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from .flows.base import Composite
+from .flows.conv1x1 import LiftingConv1x1
+from .flows.coupling import AdditiveCoupling
+from .flows.intnet import IntConvNet
+from .flows.reshape import Squeeze
+from .priors import MEAN_FRAC_BITS, SCALE_FRAC_BITS, scale_index
+
+PIXEL_OFFSET = 128
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    """Architecture of a flow; stored as JSON next to its weights."""
+
+    in_channels: int = 3
+    levels: int = 3
+    couplings: int = 4
+    hidden: int = 64
+    top_splits: int = 2
+
+    @property
+    def stride(self) -> int:
+        """Height and width of a coded tile must be multiples of this."""
+        return 2**self.levels
+
+    def level_channels(self) -> list[int]:
+        """Channels inside each level (after its squeeze)."""
+        out, c = [], self.in_channels
+        for level in range(self.levels):
+            c *= 4
+            out.append(c)
+            if level < self.levels - 1:
+                c -= c // 2
+        return out
+
+    def latent_names(self) -> list[str]:
+        """Latent names in encode order (the decoder goes backwards)."""
+        names = [f"split{l}" for l in range(self.levels - 1)]
+        return names + [f"top{s}" for s in range(self.top_splits)] + ["base"]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> FlowConfig:
+        return cls(**json.loads(text))
+
+
+class Latent(NamedTuple):
+    name: str
+    z: torch.Tensor  # int64 (N, c, h, w)
+    context: torch.Tensor | None  # what the prior of z sees; None for the base
+
+
+class IntFlowModel:
+    """The exported integer flow: exact ``forward`` (encode) and ``inverse`` (decode)."""
+
+    def __init__(self, config: FlowConfig, params: dict[str, np.ndarray], backend):
+        self.config = config
+        self.backend = backend
+        self.levels: list[Composite] = []
+        for l, c in enumerate(config.level_channels()):
+            steps = [Squeeze()]
+            for k in range(config.couplings):
+                p = f"level{l}.step{k}"
+                steps.append(
+                    LiftingConv1x1(
+                        torch.from_numpy(params[f"{p}.lift.perm"]),
+                        torch.from_numpy(params[f"{p}.lift.lower"]),
+                        torch.from_numpy(params[f"{p}.lift.upper"]),
+                        backend,
+                    )
+                )
+                steps.append(AdditiveCoupling(c // 2, IntConvNet.from_params(params, f"{p}.coupling", backend)))
+            self.levels.append(Composite(steps))
+        self.priors = {
+            name: IntConvNet.from_params(params, f"prior.{name}", backend)
+            for name in config.latent_names()
+            if name != "base"
+        }
+        self.base_mu_q = torch.from_numpy(params["prior.base.mu_q"]).long()
+        self.base_scale_idx = torch.from_numpy(params["prior.base.scale_idx"]).long()
+
+    @classmethod
+    def load(cls, params: dict[str, np.ndarray], backend) -> IntFlowModel:
+        config = FlowConfig.from_json(str(params["config"]))
+        return cls(config, params, backend)
+
+    # -- the bijection -------------------------------------------------------------
+
+    def forward(self, x: torch.Tensor) -> list[Latent]:
+        """Pixels (N, C, H, W) uint8 or int64 -> latents with contexts, in encode order."""
+        h = x.long() - PIXEL_OFFSET
+        out: list[Latent] = []
+        for l, level in enumerate(self.levels):
+            h = level.forward(h)
+            if l < len(self.levels) - 1:
+                out.append(self._split(f"split{l}", h))
+                h = h[:, h.shape[1] // 2 :]
+        for s in range(self.config.top_splits):
+            out.append(self._split(f"top{s}", h))
+            h = h[:, h.shape[1] // 2 :]
+        out.append(Latent("base", h, None))
+        return out
+
+    @staticmethod
+    def _split(name: str, h: torch.Tensor) -> Latent:
+        half = h.shape[1] // 2
+        return Latent(name, h[:, :half], h[:, half:])
+
+    def inverse(
+        self, pop: Callable[[str, torch.Tensor | None, tuple[int, ...]], torch.Tensor], shape: tuple[int, ...]
+    ) -> torch.Tensor:
+        """Rebuild pixels (int64) from latents that ``pop(name, context, shape)`` supplies."""
+        n, c, height, width = shape
+        chans = self.config.level_channels()
+        stride = self.config.stride
+        top_c = chans[-1]
+        base_c = top_c // 2**self.config.top_splits
+        h = pop("base", None, (n, base_c, height // stride, width // stride))
+        for s in reversed(range(self.config.top_splits)):
+            h = torch.cat([pop(f"top{s}", h, (n, h.shape[1], *h.shape[2:])), h], dim=1)
+        for l in reversed(range(len(self.levels))):
+            if l < len(self.levels) - 1:
+                half = chans[l] // 2
+                h = torch.cat([pop(f"split{l}", h, (n, half, *h.shape[2:])), h], dim=1)
+            h = self.levels[l].inverse(h)
+        return h + PIXEL_OFFSET
+
+    # -- priors -------------------------------------------------------------------
+
+    def prior(self, name: str, context: torch.Tensor | None, shape: tuple[int, ...]):
+        """Integer prior parameters (mu_q, scale_idx) of latent ``name``, each of ``shape``."""
+        if context is None:
+            mu_q = self.base_mu_q.view(1, -1, 1, 1).expand(shape)
+            sidx = self.base_scale_idx.view(1, -1, 1, 1).expand(shape)
+            return mu_q, sidx
+        acc_net = self.priors[name]
+        acc = acc_net(context)
+        c = shape[1]
+        be = self.backend
+        mu_q = be.shift_round(acc[:, :c], acc_net.out_frac_bits - MEAN_FRAC_BITS).long()
+        log2s_q = be.shift_round(acc[:, c:], acc_net.out_frac_bits - SCALE_FRAC_BITS).long()
+        return mu_q, scale_index(log2s_q)

@@ -1,0 +1,131 @@
+"""The one table of shipped models, and loading a model by name, path or hash.
+
+Weights ship inside the package (``flowzip/weights/*.npz``) with their sha256 in
+:data:`MODELS`; loading checks the hash and never touches the network. A file names its
+model by the stable string id plus the first 8 bytes of the weights' sha256.
+
+Example:
+    >>> [m.name for m in MODELS if m.default]
+    ['idf-base-v1']
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .errors import FormatError, UnknownModelError
+from .kernels import get_backend
+from .model import IntFlowModel
+
+FLOWS = ("rgb", "gray")
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    file: str
+    sha256: str
+    description: str
+    default: bool = False
+    bits_back: bool = False
+    dev_bpsp: float | None = None  # file bpsp on ../shared/data/dev, verified round trips
+
+
+MODELS: tuple[ModelEntry, ...] = (
+    ModelEntry(
+        name="idf-base-v1",
+        file="idf-base-v1.npz",
+        sha256="__SHA256__",
+        description="IDF, 3 levels x 4 couplings, 64-channel integer conditioners, logistic priors",
+        default=True,
+        dev_bpsp=None,
+    ),
+)
+
+
+def default_model_name() -> str:
+    return next(m.name for m in MODELS if m.default)
+
+
+@dataclass
+class CodecModel:
+    """A loaded model: one integer flow per plane kind, with its id and weights hash."""
+
+    model_id: str
+    sha256: str
+    flows: dict[str, IntFlowModel]
+    backend_name: str
+
+    @property
+    def hash_prefix(self) -> bytes:
+        return bytes.fromhex(self.sha256)[:8]
+
+    @property
+    def stride(self) -> int:
+        return max(f.config.stride for f in self.flows.values())
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_weights_file(path: Path | str, model_id: str, backend: str | None = None, sha256: str | None = None) -> CodecModel:
+    """Load a weights ``.npz`` (keys ``rgb/...`` and ``gray/...``) as a :class:`CodecModel`."""
+    path = Path(path)
+    digest = _sha256_file(path)
+    if sha256 is not None and digest != sha256:
+        raise UnknownModelError(f"weights of model {model_id!r} are damaged (sha256 mismatch): {path}")
+    be = get_backend(backend)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        flows = {}
+        for kind in FLOWS:
+            sub = {k[len(kind) + 1 :]: v for k, v in arrays.items() if k.startswith(kind + "/")}
+            flows[kind] = IntFlowModel.load(sub, be)
+    except (OSError, ValueError, KeyError) as e:
+        raise UnknownModelError(f"{path} is not a flowzip model file ({e})") from None
+    return CodecModel(model_id, digest, flows, be.name)
+
+
+def resolve(model: str | os.PathLike) -> tuple[str, Path, str | None]:
+    """(model id, weights path, expected sha256 or None) for a registry name or a file path."""
+    name = str(model)
+    if name == "default":
+        name = default_model_name()
+    for entry in MODELS:
+        if entry.name == name:
+            path = Path(str(resources.files("flowzip.weights").joinpath(entry.file)))
+            return entry.name, path, entry.sha256
+    path = Path(name)
+    if path.suffix == ".npz" or path.exists():
+        if not path.is_file():
+            raise UnknownModelError(f"model file not found: {path}")
+        return path.stem, path, None
+    known = ", ".join(m.name for m in MODELS)
+    raise UnknownModelError(f"unknown model {name!r} (shipped models: {known}; or give a .npz path)")
+
+
+def load_model(model: str | os.PathLike = "default", backend: str | None = None) -> CodecModel:
+    """Load a shipped model by name (or ``"default"``) or a trained model from a path."""
+    model_id, path, sha = resolve(model)
+    if not path.is_file():
+        raise UnknownModelError(f"weights of model {model_id!r} are missing: {path}")
+    return load_weights_file(path, model_id, backend, sha)
+
+
+def find_shipped(model_id: str, hash_prefix: bytes) -> ModelEntry | None:
+    """The shipped model a file was made with, if this flowzip has it."""
+    for entry in MODELS:
+        if entry.name == model_id and bytes.fromhex(entry.sha256)[:8] == hash_prefix:
+            return entry
+    return None

@@ -1,0 +1,37 @@
+"""Bundle an RGB flow and a grayscale flow (each exported by ``python -m flowzip.train``)
+into one model file, the unit that the registry ships and a .fz file names.
+
+    python -m flowzip.train.bundle runs/rgb/rgb.npz runs/gray/gray.npz -o model.npz
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def bundle(rgb: Path, gray: Path, out: Path) -> str:
+    """Write ``out`` with keys ``rgb/...`` and ``gray/...``; returns its sha256."""
+    arrays = {}
+    for kind, path in (("rgb", rgb), ("gray", gray)):
+        with np.load(path) as z:
+            arrays.update({f"{kind}/{k}": z[k] for k in z.files})
+    np.savez_compressed(out, **arrays)
+    return hashlib.sha256(Path(out).read_bytes()).hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m flowzip.train.bundle", description=__doc__.split("\n")[0])
+    ap.add_argument("rgb", type=Path)
+    ap.add_argument("gray", type=Path)
+    ap.add_argument("-o", "--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    print(f"{args.out}  sha256 {bundle(args.rgb, args.gray, args.out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

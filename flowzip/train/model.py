@@ -1,0 +1,203 @@
+"""The float twin of :class:`flowzip.model.IntFlowModel`, for training, and its export.
+
+Training runs in float32 with straight-through rounding (IDF): the flow still maps integers
+to integers, so the discretized-logistic likelihood of the latents is exact. :meth:`FloatFlow.export`
+turns every network into an integer network (weights scaled to 14-bit integers, activations
+with 8 fractional bits) and returns the ``.npz`` dict that :class:`IntFlowModel` loads. The
+codec only ever runs the exported integers.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..flows.conv1x1 import LIFT_FRAC_BITS
+from ..flows.coupling import MAX_SHIFT
+from ..flows.intnet import ACT_FRAC_BITS
+from ..model import PIXEL_OFFSET, FlowConfig
+from ..priors import LOG2_SCALE_MAX, LOG2_SCALE_MIN, MEAN_FRAC_BITS, SCALE_STEPS_PER_OCTAVE, NUM_SCALES
+
+WEIGHT_BITS = 14
+LN2 = math.log(2.0)
+
+
+def round_ste(x: torch.Tensor) -> torch.Tensor:
+    """Round in the forward pass, identity gradient (straight-through estimator)."""
+    return x + (torch.round(x) - x).detach()
+
+
+class ConvNet(nn.Module):
+    """conv3x3 -> ReLU -> conv1x1 -> ReLU -> conv3x3, last layer zero-initialised (identity start)."""
+
+    def __init__(self, cin: int, hidden: int, cout: int, in_scale: float, out_mult, out_bias):
+        super().__init__()
+        self.convs = nn.ModuleList(
+            [nn.Conv2d(cin, hidden, 3, padding=1), nn.Conv2d(hidden, hidden, 1), nn.Conv2d(hidden, cout, 3, padding=1)]
+        )
+        nn.init.zeros_(self.convs[-1].weight)
+        nn.init.zeros_(self.convs[-1].bias)
+        self.in_scale = in_scale
+        self.register_buffer("out_mult", torch.as_tensor(out_mult, dtype=torch.float32))
+        self.register_buffer("out_bias", torch.as_tensor(out_bias, dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x * self.in_scale
+        for conv in self.convs[:-1]:
+            h = F.relu(conv(h))
+        h = self.convs[-1](h)
+        return h * self.out_mult.view(1, -1, 1, 1) + self.out_bias.view(1, -1, 1, 1)
+
+    def export(self, prefix: str) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {f"{prefix}.num_layers": np.array(len(self.convs))}
+        act_frac = 0  # the input is integer pixels/latents
+        for i, conv in enumerate(self.convs):
+            w = conv.weight.detach().double()
+            b = conv.bias.detach().double()
+            if i == 0:
+                w = w * self.in_scale
+            last = i == len(self.convs) - 1
+            if last:
+                mult = self.out_mult.double()
+                w = w * mult.view(-1, 1, 1, 1)
+                b = b * mult + self.out_bias.double()
+            peak = float(w.abs().max())
+            w_bits = 24 if peak == 0 else int(min(24, max(0, math.floor(WEIGHT_BITS - math.log2(peak)))))
+            acc_frac = act_frac + w_bits
+            out[f"{prefix}.{i}.weight"] = torch.round(w * 2.0**w_bits).numpy().astype(np.int64)
+            out[f"{prefix}.{i}.bias"] = torch.round(b * 2.0**acc_frac).numpy().astype(np.int64)
+            out[f"{prefix}.{i}.shift"] = np.array(0 if last else acc_frac - ACT_FRAC_BITS)
+            if last:
+                out[f"{prefix}.out_frac_bits"] = np.array(acc_frac)
+            act_frac = ACT_FRAC_BITS
+        return out
+
+
+class Lifting(nn.Module):
+    """Float twin of :class:`flowzip.flows.conv1x1.LiftingConv1x1`."""
+
+    def __init__(self, channels: int, generator: torch.Generator):
+        super().__init__()
+        self.register_buffer("perm", torch.randperm(channels, generator=generator))
+        self.lower = nn.Parameter(torch.zeros(channels, channels))
+        self.upper = nn.Parameter(torch.zeros(channels, channels))
+
+    def _q(self, m: torch.Tensor) -> torch.Tensor:
+        # what export will store: fixed point with LIFT_FRAC_BITS
+        return round_ste(m * 2**LIFT_FRAC_BITS) / 2**LIFT_FRAC_BITS
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x[:, self.perm]
+        x = x + round_ste(torch.einsum("ij,njhw->nihw", torch.tril(self._q(self.lower), -1), x))
+        return x + round_ste(torch.einsum("ij,njhw->nihw", torch.triu(self._q(self.upper), 1), x))
+
+    def export(self, prefix: str) -> dict[str, np.ndarray]:
+        q = lambda m: torch.round(m.detach().double() * 2**LIFT_FRAC_BITS).numpy().astype(np.int64)
+        return {
+            f"{prefix}.perm": self.perm.numpy().astype(np.int64),
+            f"{prefix}.lower": np.tril(q(self.lower), -1),
+            f"{prefix}.upper": np.triu(q(self.upper), 1),
+        }
+
+
+def logistic_bits(z: torch.Tensor, mu: torch.Tensor, log2s: torch.Tensor) -> torch.Tensor:
+    """-log2 P(z) of a logistic discretized to integer bins (stable form), elementwise."""
+    log2s = torch.clamp(log2s, LOG2_SCALE_MIN, LOG2_SCALE_MAX)
+    inv_s = torch.exp2(-log2s)
+    a = (z + 0.5 - mu) * inv_s
+    b = (z - 0.5 - mu) * inv_s
+    logp = F.logsigmoid(a) + F.logsigmoid(-b) + torch.log(-torch.expm1(-inv_s))
+    return -torch.clamp_min(logp, -24 * LN2) / LN2
+
+
+class FloatFlow(nn.Module):
+    """Trainable flow; ``forward`` returns the bits of each image (N,) exactly as coded."""
+
+    MU_MULT = 16.0
+    INIT_LOG2_SCALE = 2.0
+
+    def __init__(self, config: FlowConfig, seed: int = 0):
+        super().__init__()
+        self.config = config
+        g = torch.Generator().manual_seed(seed)
+        h = config.hidden
+        self.lifts = nn.ModuleList()
+        self.couplings = nn.ModuleList()
+        for c in config.level_channels():
+            for _ in range(config.couplings):
+                self.lifts.append(Lifting(c, g))
+                half = c // 2
+                self.couplings.append(ConvNet(half, h, c - half, 1 / 64, [16.0] * (c - half), [0.0] * (c - half)))
+        self.priors = nn.ModuleDict()
+        chans = config.level_channels()
+        for l in range(config.levels - 1):
+            self.priors[f"split{l}"] = self._prior_net(chans[l] - chans[l] // 2, chans[l] // 2)
+        c = chans[-1]
+        for s in range(config.top_splits):
+            self.priors[f"top{s}"] = self._prior_net(c - c // 2, c // 2)
+            c -= c // 2
+        self.base_mu = nn.Parameter(torch.zeros(c))
+        self.base_log2s = nn.Parameter(torch.full((c,), 4.0))
+
+    def _prior_net(self, cin: int, cout: int) -> ConvNet:
+        mult = [self.MU_MULT] * cout + [1.0] * cout
+        bias = [0.0] * cout + [self.INIT_LOG2_SCALE] * cout
+        return ConvNet(cin, self.config.hidden, 2 * cout, 1 / 64, mult, bias)
+
+    @staticmethod
+    def _squeeze(x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        x = x.reshape(n, c, h // 2, 2, w // 2, 2)
+        return x.permute(0, 1, 3, 5, 2, 4).reshape(n, c * 4, h // 2, w // 2)
+
+    def _coupling(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        half = x.shape[1] // 2
+        t = round_ste(torch.clamp(self.couplings[i](x[:, :half]), -MAX_SHIFT, MAX_SHIFT))
+        return torch.cat([x[:, :half], x[:, half:] + t], dim=1)
+
+    def _split_bits(self, name: str, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        half = h.shape[1] // 2
+        z, rest = h[:, :half], h[:, half:]
+        out = self.priors[name](rest)
+        bits = logistic_bits(z, out[:, :half], out[:, half:]).sum(dim=(1, 2, 3))
+        return bits, rest
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.float() - PIXEL_OFFSET
+        bits = torch.zeros(x.shape[0], device=x.device)
+        k = 0
+        for l in range(self.config.levels):
+            h = self._squeeze(h)
+            for _ in range(self.config.couplings):
+                h = self._coupling(k, self.lifts[k](h))
+                k += 1
+            if l < self.config.levels - 1:
+                b, h = self._split_bits(f"split{l}", h)
+                bits = bits + b
+        for s in range(self.config.top_splits):
+            b, h = self._split_bits(f"top{s}", h)
+            bits = bits + b
+        mu = self.base_mu.view(1, -1, 1, 1)
+        log2s = self.base_log2s.view(1, -1, 1, 1)
+        return bits + logistic_bits(h, mu, log2s).sum(dim=(1, 2, 3))
+
+    def export(self) -> dict[str, np.ndarray]:
+        """Integer parameters for :class:`flowzip.model.IntFlowModel` (plus ``config``)."""
+        out: dict[str, np.ndarray] = {"config": np.array(self.config.to_json())}
+        k = 0
+        for l in range(self.config.levels):
+            for s in range(self.config.couplings):
+                out.update(self.lifts[k].export(f"level{l}.step{s}.lift"))
+                out.update(self.couplings[k].export(f"level{l}.step{s}.coupling"))
+                k += 1
+        for name, net in self.priors.items():
+            out.update(net.export(f"prior.{name}"))
+        mu_q = torch.round(self.base_mu.detach().double() * 2**MEAN_FRAC_BITS)
+        log2s = torch.clamp(self.base_log2s.detach().double(), LOG2_SCALE_MIN, LOG2_SCALE_MAX)
+        sidx = torch.round((log2s - LOG2_SCALE_MIN) * SCALE_STEPS_PER_OCTAVE).clamp(0, NUM_SCALES - 1)
+        out["prior.base.mu_q"] = mu_q.numpy().astype(np.int64)
+        out["prior.base.scale_idx"] = sidx.numpy().astype(np.int64)
+        return out
