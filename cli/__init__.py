@@ -1,1 +1,332 @@
-def main(argv=None): return 0
+"""The ``flowzip`` command: gzip/zstd conventions with subcommands.
+
+    flowzip compress FILE... [-o OUT | -c] [-f] [--rm] [-m MODEL]
+    flowzip decompress FILE.fz... [-o OUT | -c] [-f] [-m MODEL_PATH]
+    flowzip info FILE.fz... [--json]     flowzip test FILE.fz...     flowzip models [--json]
+
+Sources are kept unless ``--rm``; an existing output is never overwritten without ``-f``;
+outputs are written to a temporary file and renamed, so an error or Ctrl-C leaves nothing
+behind. Errors are one line on stderr. Exit status: 0 success, 1 error, 2 usage error.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+SUFFIX = ".fz"
+
+
+class CliError(Exception):
+    """One line for stderr; the file is skipped."""
+
+
+# -- output -------------------------------------------------------------------------
+
+
+def _write_atomic(path: Path, write) -> None:
+    """Write via a temporary file in the same folder, fsync, rename; remove it on failure."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "xb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _check_output(out: Path, src: Path | None, force: bool) -> None:
+    if src is not None and out.exists() and src.exists() and os.path.samefile(out, src):
+        raise CliError(f"{out}: output is the input file; not overwritten")
+    if out.exists() and not force:
+        raise CliError(f"{out} already exists; not overwritten (use -f to overwrite)")
+    if out.exists() and not out.is_file():
+        raise CliError(f"{out}: not a regular file; not overwritten")
+
+
+class _Progress:
+    """A progress bar on stderr, only on a terminal and only once work takes over a second."""
+
+    def __init__(self, label: str, enabled: bool):
+        self.label, self.enabled, self.start, self.shown = label, enabled, time.monotonic(), False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or time.monotonic() - self.start < 1.0:
+            return
+        width = 30
+        fill = int(width * done / max(1, total))
+        sys.stderr.write(f"\r{self.label} [{'#' * fill}{'.' * (width - fill)}] {done}/{total} tiles")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def _say(args, line: str) -> None:
+    if not args.quiet:
+        print(line, file=sys.stderr)
+
+
+# -- commands -----------------------------------------------------------------------
+
+
+def _read_input(name: str) -> tuple[bytes, Path | None]:
+    if name == "-":
+        return sys.stdin.buffer.read(), None
+    path = Path(name)
+    if not path.exists():
+        raise CliError(f"{name}: no such file")
+    if not path.is_file():
+        raise CliError(f"{name}: not a regular file; skipped")
+    return path.read_bytes(), path
+
+
+def _emit(args, data_writer, out: Path | None, src: Path | None) -> str:
+    """Send output to stdout (-c) or to ``out``; returns where it went."""
+    if args.stdout:
+        if sys.stdout.isatty() and not args.force:
+            raise CliError("refusing to write binary data to a terminal (use -f to force)")
+        data_writer(sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return "stdout"
+    assert out is not None
+    _check_output(out, src, args.force)
+    _write_atomic(out, data_writer)
+    return str(out)
+
+
+def _out_path(args, name: str, default: Path | None) -> Path | None:
+    if args.stdout:
+        return None
+    if args.output:
+        return Path(args.output)
+    if default is None:
+        raise CliError(f"{name}: reading stdin needs -o OUT or -c")
+    return default
+
+
+def cmd_compress(args, name: str, compressor) -> None:
+    from PIL import Image, UnidentifiedImageError
+
+    from flowzip.container import is_flowzip
+
+    raw, src = _read_input(name)
+    if is_flowzip(raw):
+        raise CliError(f"{name}: already a flowzip file")
+    try:
+        with Image.open(io.BytesIO(raw)) as im:
+            im.load()
+            progress = _Progress(f"{name}:", sys.stderr.isatty() and not args.quiet)
+            t0 = time.monotonic()
+            try:
+                encoded = compressor.encode(im, progress=progress)
+            finally:
+                progress.close()
+            seconds = time.monotonic() - t0
+    except Image.DecompressionBombError:
+        raise CliError(f"{name}: image too large (Pillow's decompression-bomb limit)") from None
+    except (UnidentifiedImageError, SyntaxError):
+        raise CliError(f"{name}: not a readable image") from None
+    except OSError as e:
+        raise CliError(f"{name}: cannot read image ({e})") from None
+    out = _out_path(args, name, None if src is None else src.with_name(src.name + SUFFIX))
+    where = _emit(args, lambda fh: fh.write(encoded.data), out, src)
+    s = encoded.stats
+    ratio = len(raw) / s.nbytes
+    _say(
+        args,
+        f"{name}: {s.width}x{s.height}x{s.channels} -> {s.nbytes:,} B  {s.bpsp:.3f} bpsp "
+        f"(model {s.model_bpsp:.3f})  {ratio:.2f}x vs input  {s.subpixels / s.channels / 1e6 / max(seconds, 1e-9):.2f} Mpx/s"
+        + ("" if where == "stdout" else f"  -> {where}"),
+    )
+    if args.rm and src is not None and where != "stdout":
+        # never lose a source: decode what was written before removing it
+        import flowzip
+
+        check = flowzip.Decompressor(models=[args.model] if Path(str(args.model)).suffix == ".npz" else [])
+        check.decode(Path(where).read_bytes())
+        src.unlink()
+
+
+def _decompressor(args):
+    import flowzip
+
+    return flowzip.Decompressor(models=args.model or (), backend=args.backend)
+
+
+def _png_writer(decoded, fmt: str):
+    def write(fh) -> None:
+        im = decoded.to_pil()
+        try:
+            im.save(fh, format=fmt)
+        except (OSError, ValueError, KeyError) as e:
+            raise CliError(f"cannot write mode {im.mode} as {fmt} ({e}); use the Python API") from None
+
+    return write
+
+
+_OUT_FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF"}
+
+
+def cmd_decompress(args, name: str, decompressor) -> None:
+    raw, src = _read_input(name)
+    default = None
+    if src is not None:
+        if src.suffix != SUFFIX:
+            raise CliError(f"{name}: unknown suffix (expected {SUFFIX}); use -o OUT")
+        stem = src.with_suffix("")
+        default = stem if stem.suffix.lower() == ".png" else stem.with_name(stem.name + ".png")
+    out = _out_path(args, name, default)
+    fmt = "PNG" if out is None else _OUT_FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        raise CliError(f"{out}: output must be .png or .tif (lossless for every mode)")
+    progress = _Progress(f"{name}:", sys.stderr.isatty() and not args.quiet)
+    t0 = time.monotonic()
+    try:
+        decoded = decompressor.decode(raw, progress=progress)
+    finally:
+        progress.close()
+    seconds = time.monotonic() - t0
+    where = _emit(args, _png_writer(decoded, fmt), out, src)
+    h = decoded.header
+    _say(args, f"{name}: {h.width}x{h.height}x{h.channels} OK  {h.width * h.height / 1e6 / max(seconds, 1e-9):.2f} Mpx/s"
+         + ("" if where == "stdout" else f"  -> {where}"))
+
+
+def cmd_test(args, name: str, decompressor) -> None:
+    raw, _ = _read_input(name)
+    decompressor.decode(raw)
+    _say(args, f"{name}: OK")
+
+
+def _info_record(name: str, raw: bytes) -> dict:
+    import flowzip
+
+    h = flowzip.read_header(raw)
+    rec = asdict(h)
+    rec["model_hash"] = h.model_hash.hex()
+    rec["stream_count"] = len(h.stream_sizes)
+    del rec["stream_sizes"]
+    rec.update(file=name, format_version=flowzip.FORMAT_VERSION, bytes=len(raw), bpsp=8 * len(raw) / h.subpixels)
+    return rec
+
+
+def cmd_info(args, name: str, _unused) -> None:
+    raw, _ = _read_input(name)
+    rec = _info_record(name, raw)
+    if args.json:
+        print(json.dumps(rec))
+        return
+    mode = rec["meta"].get("mode") or f"array ({'uint16' if rec['bytes_per_sample'] == 2 else 'uint8'})"
+    print(
+        f"{name}: flowzip v{rec['format_version']}  {rec['width']}x{rec['height']}x{rec['channels']}  mode {mode}\n"
+        f"  model {rec['model_id']} ({rec['model_hash']})  tiles {rec['stream_count']} of {rec['tile']}px\n"
+        f"  {rec['bytes']:,} bytes  {rec['bpsp']:.3f} bpsp  CRC32 {rec['pixel_crc']:08x}"
+    )
+
+
+def cmd_models(args) -> int:
+    import flowzip
+    from flowzip.kernels import available_backends, resolve_backend_name
+
+    records = [
+        {"name": m.name, "default": m.default, "bits_back": m.bits_back, "description": m.description,
+         "dev_bpsp": m.dev_bpsp}
+        for m in flowzip.MODELS
+    ]
+    if args.json:
+        print(json.dumps(records, indent=2))
+        return 0
+    for r in records:
+        bpsp = "n/a" if r["dev_bpsp"] is None else f"{r['dev_bpsp']:.3f}"
+        print(f"{r['name']}{' (default)' if r['default'] else ''}  dev {bpsp} bpsp  bits-back {'yes' if r['bits_back'] else 'no'}")
+        print(f"    {r['description']}")
+    print(f"backend: {resolve_backend_name(args.backend)} (available: {', '.join(available_backends())})")
+    return 0
+
+
+# -- main -----------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    from flowzip import __version__
+
+    p = argparse.ArgumentParser(prog="flowzip", description="Lossless image compression with integer discrete flows.")
+    p.add_argument("--version", action="version", version=f"flowzip {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(sp, outputs: bool):
+        sp.add_argument("files", nargs="+", metavar="FILE", help="input files ('-' for stdin)")
+        if outputs:
+            sp.add_argument("-o", "--output", metavar="OUT", help="output file (one input only)")
+            sp.add_argument("-c", "--stdout", action="store_true", help="write to standard output")
+            sp.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
+        sp.add_argument("-q", "--quiet", action="store_true", help="no summary lines")
+        sp.add_argument("--backend", help="compute backend (default: $FLOWZIP_BACKEND or the fastest)")
+
+    c = sub.add_parser("compress", help="compress images to FILE.fz")
+    common(c, True)
+    c.add_argument("-m", "--model", default="default", help="model name (see 'flowzip models') or .npz path")
+    c.add_argument("--rm", action="store_true", help="remove each source after a verified success")
+    d = sub.add_parser("decompress", help="decompress FILE.fz to PNG")
+    common(d, True)
+    d.add_argument("-m", "--model", action="append", help="extra model .npz that files may need (repeatable)")
+    t = sub.add_parser("test", help="decode and check the CRC; write nothing")
+    common(t, False)
+    t.add_argument("-m", "--model", action="append", help="extra model .npz (repeatable)")
+    i = sub.add_parser("info", help="print the header: size, mode, model, bpsp")
+    i.add_argument("files", nargs="+", metavar="FILE")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(quiet=False, backend=None)
+    m = sub.add_parser("models", help="list the shipped models")
+    m.add_argument("--json", action="store_true")
+    m.add_argument("--backend")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    import flowzip
+    from flowzip import FlowzipError
+
+    try:
+        if args.command == "models":
+            return cmd_models(args)
+        if getattr(args, "output", None) and len(args.files) > 1:
+            raise CliError("-o takes one input file")
+        if args.command == "compress":
+            worker, command = flowzip.Compressor(args.model, backend=args.backend), cmd_compress
+        elif args.command == "info":
+            worker, command = None, cmd_info
+        else:
+            worker = _decompressor(args)
+            command = cmd_decompress if args.command == "decompress" else cmd_test
+    except (CliError, FlowzipError, ValueError) as e:
+        print(f"flowzip: {e}", file=sys.stderr)
+        return 1
+    status = 0
+    for name in args.files:
+        try:
+            command(args, name, worker)
+        except KeyboardInterrupt:
+            print(f"flowzip: {name}: interrupted", file=sys.stderr)
+            return 130
+        except (CliError, FlowzipError) as e:
+            message = str(e)
+            print(f"flowzip: {message if message.startswith(name) else f'{name}: {message}'}", file=sys.stderr)
+            status = 1
+        except OSError as e:
+            print(f"flowzip: {name}: {e.strerror or e}", file=sys.stderr)
+            status = 1
+    return status

@@ -1,0 +1,52 @@
+"""Write the frozen v1 fixture files: .fz files that every future flowzip must decode to
+the stored pixels (the format's compatibility promise). Regenerating them is a deliberate
+act: it needs FLOWZIP_REGENERATE_FIXTURES=1 and belongs with a format-version bump.
+
+    FLOWZIP_REGENERATE_FIXTURES=1 python tests/make_fixtures.py
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+import flowzip
+import flowzip.registry
+
+HERE = Path(__file__).parent
+OUT = HERE / "fixtures" / "v1"
+TINY = HERE / "fixtures" / "tiny-v1.npz"
+
+
+def cases():
+    photo = Image.open(HERE / "fixtures" / "images" / "lenna-96x80.png").convert("RGB")
+    rng = np.random.default_rng(2026)
+    yield "tiny-rgb", TINY, photo
+    yield "tiny-l", TINY, photo.convert("L")
+    yield "tiny-rgba", TINY, photo.convert("RGBA").crop((0, 0, 37, 29))
+    yield "tiny-p", TINY, photo.convert("P", palette=Image.Palette.ADAPTIVE, colors=16).crop((3, 5, 40, 31))
+    yield "tiny-u16", TINY, rng.integers(0, 65536, (9, 70)).astype(np.uint16)
+    yield "tiny-1x1", TINY, np.array([[[7, 200, 33]]], dtype=np.uint8)
+    if flowzip.registry.resolve("default")[1].is_file():
+        yield "default-rgb", "default", photo
+
+
+def main() -> int:
+    if os.environ.get("FLOWZIP_REGENERATE_FIXTURES") != "1":
+        print("refusing: set FLOWZIP_REGENERATE_FIXTURES=1 (and bump the format version)", file=sys.stderr)
+        return 1
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, model, image in cases():
+        data = flowzip.Compressor(model, tile=64).compress(image)
+        (OUT / f"{name}.fz").write_bytes(data)
+        decoded = flowzip.Decompressor(models=[TINY]).decode(data)
+        np.save(OUT / f"{name}.npy", decoded.array)
+        print(name, len(data), "bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

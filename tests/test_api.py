@@ -1,0 +1,139 @@
+"""The whole codec through the public API, with the tiny model: every mode, size and error."""
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import flowzip
+from flowzip.errors import FlowzipError, FormatError, UnknownModelError, UnsupportedImageError
+
+from .conftest import TINY_MODEL, photo_crop
+
+
+@pytest.mark.parametrize(
+    "shape,dtype",
+    [((1, 1), np.uint8), ((5, 7, 3), np.uint8), ((1, 1, 3), np.uint8), ((70, 3), np.uint8),
+     ((33, 65, 4), np.uint8), ((9, 13, 2), np.uint8), ((17, 9), np.uint16), ((6, 11, 3), np.uint16),
+     ((4, 4, 4), np.uint16)],
+)
+def test_random_arrays_roundtrip(compressor, decompressor, rng, shape, dtype):
+    a = rng.integers(0, np.iinfo(dtype).max + 1, shape).astype(dtype)
+    encoded = compressor.encode(a)
+    b = decompressor.decompress(encoded.data)
+    assert b.shape == a.shape and b.dtype == a.dtype and np.array_equal(a, b)
+    # the file is within 1% + 64 bytes of the model's own code length (plus the header)
+    s = encoded.stats
+    assert s.nbytes - s.header_bytes <= s.bits_theoretical / 8 * 1.01 + 64
+
+
+def test_photo_multi_tile_roundtrip(compressor, decompressor):
+    a = photo_crop()  # 80x96 with 64-pixel tiles: 4 tiles, two of them partial
+    encoded = compressor.encode(a)
+    assert encoded.stats.tiles == 4
+    assert np.array_equal(decompressor.decompress(encoded.data), a)
+    assert encoded.stats.bpsp < 8.0
+
+
+def _pil_images(rng):
+    rgb = Image.fromarray(rng.integers(0, 256, (21, 19, 3), dtype=np.uint8))
+    p = rgb.convert("P", palette=Image.Palette.ADAPTIVE, colors=13)
+    p_rgba = p.copy()
+    p_rgba.info["transparency"] = 2
+    yield "RGB", rgb
+    yield "L", rgb.convert("L")
+    yield "RGBA", rgb.convert("RGBA")
+    yield "LA", rgb.convert("LA")
+    yield "P", p
+    yield "P+transparency", p_rgba
+    yield "1", rgb.convert("1")
+    yield "I;16", Image.fromarray(rng.integers(0, 65536, (10, 12)).astype(np.uint16))
+    yield "I", Image.fromarray(rng.integers(0, 65536, (10, 12)).astype(np.int32))
+
+
+def test_pil_modes_roundtrip(compressor, decompressor, rng):
+    for label, im in _pil_images(rng):
+        data = compressor.compress(im)
+        back = decompressor.decompress_image(data)
+        assert back.mode == im.mode, label
+        assert back.size == im.size, label
+        assert back.tobytes() == im.tobytes(), label
+        assert back.getpalette() == im.getpalette(), label
+        assert back.info.get("transparency") == im.info.get("transparency"), label
+
+
+def test_gray_images_use_the_grayscale_flow(compressor):
+    """L costs one plane, not three copies of it."""
+    gray = photo_crop()[:, :, 1]
+    one = compressor.encode(gray).stats
+    three = compressor.encode(np.repeat(gray[:, :, None], 3, axis=2)).stats
+    assert one.subpixels * 3 == three.subpixels
+    assert one.nbytes < three.nbytes / 2
+
+
+def test_one_shot_api_and_header(rng):
+    a = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    data = flowzip.compress(a, model=TINY_MODEL)
+    assert np.array_equal(flowzip.decompress(data, models=[TINY_MODEL]), a)
+    h = flowzip.read_header(data)
+    assert (h.width, h.height, h.channels, h.model_id) == (8, 8, 3, "tiny-v1")
+
+
+def test_bad_images_are_refused(compressor):
+    for bad in [np.zeros((4, 4), np.float32), np.zeros((4, 4, 5), np.uint8), np.zeros((0, 4), np.uint8),
+                np.zeros((2, 2, 2, 2), np.uint8), "not an image", np.zeros((3, 3), np.int16)]:
+        with pytest.raises(UnsupportedImageError):
+            compressor.compress(bad)
+    with pytest.raises(UnsupportedImageError):
+        compressor.compress(Image.new("CMYK", (4, 4)))
+
+
+def test_unknown_models():
+    with pytest.raises(UnknownModelError):
+        flowzip.Compressor("no-such-model")
+    with pytest.raises(UnknownModelError):
+        flowzip.Compressor("missing/file.npz")
+    data = flowzip.compress(np.zeros((3, 3), np.uint8), model=TINY_MODEL)
+    with pytest.raises(UnknownModelError, match="tiny-v1"):
+        flowzip.Decompressor().decompress(data)
+
+
+def test_corrupt_files_raise_flowzip_errors(compressor, decompressor):
+    data = compressor.compress(photo_crop()[:40, :40])
+    header_len = len(data) - sum(flowzip.read_header(data).stream_sizes)
+    rng = np.random.default_rng(0)
+    cases = [data[:n] for n in (0, 5, 20, header_len, len(data) - 4, len(data) - 1)]
+    cases += [rng.bytes(len(data)), flowzip.MAGIC + rng.bytes(200)]
+    for pos in rng.integers(header_len, len(data), 12):  # flips inside the rANS stream
+        bad = bytearray(data)
+        bad[pos] ^= 1 << int(rng.integers(0, 8))
+        cases.append(bytes(bad))
+    for bad in cases:
+        with pytest.raises(FlowzipError):
+            decompressor.decompress(bad)
+
+
+def test_same_bytes_with_one_and_two_threads():
+    code = (
+        "import sys, hashlib, torch, numpy as np, flowzip\n"
+        "torch.set_num_threads(int(sys.argv[1]))\n"
+        "sys.path.insert(0, 'tests')\n"
+        "from PIL import Image\n"
+        f"a = np.asarray(Image.open(r'{TINY_MODEL.parent / 'images' / 'urban051-256.png'}'))\n"
+        f"print(hashlib.sha256(flowzip.compress(a, model=r'{TINY_MODEL}')).hexdigest())\n"
+    )
+    digests = {
+        subprocess.run([sys.executable, "-c", code, str(n)], capture_output=True, text=True, check=True).stdout
+        for n in (1, 2)
+    }
+    assert len(digests) == 1
+
+
+def test_unknown_backend_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("FLOWZIP_BACKEND", "quantum")
+    with pytest.raises(flowzip.BackendUnavailableError, match="quantum"):
+        flowzip.Compressor(TINY_MODEL)

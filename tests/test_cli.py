@@ -1,0 +1,127 @@
+"""The flowzip command as a user runs it: a subprocess per call."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .conftest import FIXTURES, TINY_MODEL
+
+PHOTO = FIXTURES / "images" / "lenna-96x80.png"
+
+
+def flowzip(*args: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "flowzip", *args], cwd=cwd, input=stdin, capture_output=True, timeout=300,
+    )
+
+
+def assert_clean_error(proc: subprocess.CompletedProcess, *words: str) -> None:
+    err = proc.stderr.decode()
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1 and err.startswith("flowzip: "), err
+    for w in words:
+        assert w in err, err
+
+
+def no_temp_files(folder: Path) -> bool:
+    return not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    shutil.copy(PHOTO, tmp_path / "photo.png")
+    return tmp_path
+
+
+def test_compress_decompress_roundtrip(work):
+    p = flowzip("compress", "photo.png", "-m", str(TINY_MODEL), cwd=work)
+    assert p.returncode == 0, p.stderr
+    assert b"bpsp" in p.stderr and b"photo.png" in p.stderr
+    assert (work / "photo.png").exists(), "sources are kept by default"
+    os.rename(work / "photo.png", work / "original.png")
+    p = flowzip("decompress", "photo.png.fz", "-m", str(TINY_MODEL), cwd=work)
+    assert p.returncode == 0, p.stderr
+    a, b = (np.asarray(Image.open(work / n)) for n in ("original.png", "photo.png"))
+    assert np.array_equal(a, b)
+    assert no_temp_files(work)
+
+
+def test_refuses_to_overwrite_without_force(work):
+    assert flowzip("compress", "photo.png", "-m", str(TINY_MODEL), cwd=work).returncode == 0
+    before = (work / "photo.png.fz").read_bytes()
+    (work / "photo.png.fz").write_bytes(b"precious")
+    p = flowzip("compress", "photo.png", "-m", str(TINY_MODEL), cwd=work)
+    assert_clean_error(p, "already exists")
+    assert (work / "photo.png.fz").read_bytes() == b"precious"
+    p = flowzip("compress", "photo.png", "-f", "-m", str(TINY_MODEL), cwd=work)
+    assert p.returncode == 0 and (work / "photo.png.fz").read_bytes() == before
+
+
+def test_output_name_stdout_and_rm(work):
+    p = flowzip("compress", "photo.png", "-o", "x.fz", "-q", "-m", str(TINY_MODEL), cwd=work)
+    assert p.returncode == 0 and p.stderr == b""
+    p = flowzip("compress", "photo.png", "-c", "-m", str(TINY_MODEL), cwd=work)
+    assert p.returncode == 0 and p.stdout == (work / "x.fz").read_bytes()
+    p = flowzip("decompress", "x.fz", "-c", "-m", str(TINY_MODEL), cwd=work)
+    assert p.returncode == 0 and p.stdout[:8] == b"\x89PNG\r\n\x1a\n"
+    p = flowzip("compress", "-", "-c", "-m", str(TINY_MODEL), cwd=work, stdin=PHOTO.read_bytes())
+    assert p.returncode == 0 and p.stdout == (work / "x.fz").read_bytes()
+    p = flowzip("compress", "photo.png", "--rm", "-m", str(TINY_MODEL), cwd=work)
+    assert p.returncode == 0 and not (work / "photo.png").exists() and (work / "photo.png.fz").exists()
+
+
+def test_info_test_models(work):
+    assert flowzip("compress", "photo.png", "-m", str(TINY_MODEL), cwd=work).returncode == 0
+    p = flowzip("info", "photo.png.fz", "--json", cwd=work)
+    rec = json.loads(p.stdout)
+    assert (rec["width"], rec["height"], rec["channels"], rec["model_id"]) == (96, 80, 3, "tiny-v1")
+    assert rec["bpsp"] == pytest.approx(8 * (work / "photo.png.fz").stat().st_size / (96 * 80 * 3))
+    assert b"tiny-v1" in flowzip("info", "photo.png.fz", cwd=work).stdout
+    p = flowzip("test", "photo.png.fz", "-m", str(TINY_MODEL), cwd=work)
+    assert p.returncode == 0 and b"OK" in p.stderr
+    assert sorted(x.name for x in work.iterdir()) == ["photo.png", "photo.png.fz"]
+    models = json.loads(flowzip("models", "--json", cwd=work).stdout)
+    assert sum(m["default"] for m in models) == 1
+    for m in models:
+        assert {"name", "default", "bits_back", "description", "dev_bpsp"} <= set(m)
+
+
+def test_bad_inputs_give_one_line_errors(work):
+    assert flowzip("compress", "photo.png", "-m", str(TINY_MODEL), cwd=work).returncode == 0
+    data = (work / "photo.png.fz").read_bytes()
+    (work / "trunc.fz").write_bytes(data[: len(data) // 2])
+    (work / "garbage.fz").write_bytes(os.urandom(500))
+    (work / "text.png").write_text("not an image")
+    flipped = bytearray(data)
+    flipped[-20] ^= 0x10
+    (work / "flipped.fz").write_bytes(bytes(flipped))
+    m = ["-m", str(TINY_MODEL)]
+    assert_clean_error(flowzip("decompress", "trunc.fz", *m, cwd=work), "trunc.fz", "truncated")
+    assert_clean_error(flowzip("decompress", "garbage.fz", *m, cwd=work), "not a flowzip file")
+    assert_clean_error(flowzip("decompress", "flipped.fz", *m, cwd=work), "flipped.fz")
+    assert_clean_error(flowzip("test", "flipped.fz", *m, cwd=work), "flipped.fz")
+    assert_clean_error(flowzip("compress", "text.png", *m, cwd=work), "not a readable image")
+    assert_clean_error(flowzip("compress", "missing.png", *m, cwd=work), "no such file")
+    assert_clean_error(flowzip("compress", "photo.png", "-m", "no-such-model", cwd=work), "unknown model")
+    assert_clean_error(flowzip("decompress", "photo.png.fz", cwd=work), "tiny-v1")
+    assert_clean_error(flowzip("compress", "photo.png.fz", *m, cwd=work), "already a flowzip file")
+    assert not (work / "trunc.png").exists() and not (work / "flipped.png").exists()
+    assert no_temp_files(work)
+    # several files: the good one is done, the status still says an error happened
+    os.remove(work / "photo.png.fz")
+    p = flowzip("compress", "text.png", "photo.png", *m, cwd=work)
+    assert p.returncode == 1 and (work / "photo.png.fz").exists()
+
+
+def test_usage_errors_exit_2(work):
+    assert flowzip("compress", cwd=work).returncode == 2
+    assert flowzip("frobnicate", cwd=work).returncode == 2
