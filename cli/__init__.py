@@ -73,6 +73,17 @@ class _Progress:
             sys.stderr.flush()
 
 
+def _with_progress(args, name: str, work, data):
+    """Run ``work(data, progress=...)`` with a progress bar; returns (result, seconds)."""
+    progress = _Progress(f"{name}:", sys.stderr.isatty() and not args.quiet)
+    t0 = time.monotonic()
+    try:
+        result = work(data, progress=progress)
+    finally:
+        progress.close()
+    return result, time.monotonic() - t0
+
+
 def _say(args, line: str) -> None:
     if not args.quiet:
         print(line, file=sys.stderr)
@@ -127,13 +138,7 @@ def cmd_compress(args, name: str, compressor) -> None:
     try:
         with Image.open(io.BytesIO(raw)) as im:
             im.load()
-            progress = _Progress(f"{name}:", sys.stderr.isatty() and not args.quiet)
-            t0 = time.monotonic()
-            try:
-                encoded = compressor.encode(im, progress=progress)
-            finally:
-                progress.close()
-            seconds = time.monotonic() - t0
+            encoded, seconds = _with_progress(args, name, compressor.encode, im)
     except Image.DecompressionBombError:
         raise CliError(f"{name}: image too large (Pillow's decompression-bomb limit)") from None
     except (UnidentifiedImageError, SyntaxError):
@@ -191,13 +196,7 @@ def cmd_decompress(args, name: str, decompressor) -> None:
     fmt = "PNG" if out is None else _OUT_FORMATS.get(out.suffix.lower())
     if fmt is None:
         raise CliError(f"{out}: output must be .png or .tif (lossless for every mode)")
-    progress = _Progress(f"{name}:", sys.stderr.isatty() and not args.quiet)
-    t0 = time.monotonic()
-    try:
-        decoded = decompressor.decode(raw, progress=progress)
-    finally:
-        progress.close()
-    seconds = time.monotonic() - t0
+    decoded, seconds = _with_progress(args, name, decompressor.decode, raw)
     where = _emit(args, _png_writer(decoded, fmt), out, src)
     h = decoded.header
     _say(args, f"{name}: {h.width}x{h.height}x{h.channels} OK  {h.width * h.height / 1e6 / max(seconds, 1e-9):.2f} Mpx/s"

@@ -117,17 +117,18 @@ def test_corrupt_files_raise_flowzip_errors(compressor, decompressor):
             decompressor.decompress(bad)
 
 
-def test_same_bytes_with_one_and_two_threads():
+def test_same_bytes_with_one_and_two_threads(tmp_path):
     code = (
         "import sys, hashlib, torch, numpy as np, flowzip\n"
         "torch.set_num_threads(int(sys.argv[1]))\n"
-        "sys.path.insert(0, 'tests')\n"
         "from PIL import Image\n"
         f"a = np.asarray(Image.open(r'{TINY_MODEL.parent / 'images' / 'urban051-256.png'}'))\n"
         f"print(hashlib.sha256(flowzip.compress(a, model=r'{TINY_MODEL}')).hexdigest())\n"
     )
     digests = {
-        subprocess.run([sys.executable, "-c", code, str(n)], capture_output=True, text=True, check=True).stdout
+        subprocess.run(
+            [sys.executable, "-c", code, str(n)], cwd=tmp_path, capture_output=True, text=True, check=True
+        ).stdout
         for n in (1, 2)
     }
     assert len(digests) == 1
@@ -137,3 +138,23 @@ def test_unknown_backend_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("FLOWZIP_BACKEND", "quantum")
     with pytest.raises(flowzip.BackendUnavailableError, match="quantum"):
         flowzip.Compressor(TINY_MODEL)
+
+
+def test_long_strips_roundtrip(compressor, decompressor, rng):
+    for shape in [(3, 8000), (8000, 2)]:
+        a = rng.integers(0, 256, shape, dtype=np.uint8)
+        assert np.array_equal(decompressor.decompress(compressor.compress(a)), a)
+
+
+def test_memory_is_bounded_by_tiling(tmp_path):
+    """Compressing a 6 Mpx image stays far under 2 GB of resident memory."""
+    code = (
+        "import resource, numpy as np, flowzip\n"
+        "y, x = np.mgrid[0:2000, 0:3000]\n"
+        "a = np.stack([(x + y) % 256, (x * 3) % 256, (y * 5) % 256], axis=2).astype(np.uint8)\n"
+        f"flowzip.Compressor(r'{TINY_MODEL}').compress(a)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    peak_kib = int(out.stdout.strip())
+    assert peak_kib < 2 * 1024 * 1024, f"peak RSS {peak_kib / 1024:.0f} MiB"

@@ -1,0 +1,43 @@
+"""The shipped models: registry integrity and a real end-to-end round trip."""
+from __future__ import annotations
+
+import hashlib
+import io
+from importlib import resources
+
+import numpy as np
+from PIL import Image
+
+import flowzip
+from flowzip.registry import MODELS
+
+from .conftest import FIXTURES
+
+
+def test_registry_table():
+    assert sum(m.default for m in MODELS) == 1
+    assert len({m.name for m in MODELS}) == len(MODELS)
+    for m in MODELS:
+        data = resources.files("flowzip.weights").joinpath(m.file).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == m.sha256, m.name
+        assert len(data) < 20 * 2**20
+
+
+def test_default_model_beats_png_on_a_photo():
+    image = Image.open(FIXTURES / "images" / "urban051-256.png").convert("RGB")
+    pixels = np.asarray(image)
+    encoded = flowzip.Compressor("default").encode(image)
+    assert np.array_equal(flowzip.decompress(encoded.data), pixels)
+    png = io.BytesIO()
+    image.save(png, format="PNG", optimize=True)
+    assert encoded.stats.nbytes < len(png.getvalue())
+    # the file is within 1% + 64 bytes of the model's own code length, plus the header
+    s = encoded.stats
+    assert s.nbytes - s.header_bytes <= s.bits_theoretical / 8 * 1.01 + 64
+
+
+def test_default_model_grayscale_and_alpha():
+    image = Image.open(FIXTURES / "images" / "lenna-96x80.png").convert("RGBA")
+    image.putalpha(Image.open(FIXTURES / "images" / "lenna-96x80.png").convert("L"))
+    back = flowzip.decompress_image(flowzip.compress(image))
+    assert back.mode == "RGBA" and back.tobytes() == image.tobytes()
