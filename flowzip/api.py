@@ -25,7 +25,7 @@ import numpy as np
 from . import container
 from .codec import decode_tile, encode_tile
 from .errors import ChecksumError, FormatError, UnknownModelError
-from .image import ImageInfo, check_array, from_pil, from_planes, pad_to_multiple, plane_groups, tile_grid, to_pil, to_planes
+from .image import ImageInfo, check_array, pillow_default_mode, from_pil, from_planes, pad_to_multiple, plane_groups, tile_grid, to_pil, to_planes
 from .registry import CodecModel, find_shipped, load_model, load_weights_file, resolve
 
 DEFAULT_TILE = 512
@@ -126,7 +126,7 @@ class Compressor:
                 progress(i + 1, len(tiles))
         header = container.Header(
             width, height, channels, bps, 2 if ndim == 2 else 3, self.tile,
-            self.model.model_id, self.model.hash_prefix, _pixel_crc(arr), info.to_meta(),
+            self.model.model_id, self.model.hash_prefix, _pixel_crc(arr), info.to_meta(pillow_default_mode(arr)),
             tuple(len(s) for s in streams),
         )
         data = container.write(header, streams)

@@ -47,9 +47,10 @@ class ImageInfo:
     palette: bytes = b""
     transparency: Any = None
 
-    def to_meta(self) -> dict:
+    def to_meta(self, default_mode: str = "") -> dict:
+        """JSON-able metadata; the mode is left out when Pillow would pick it anyway."""
         meta: dict[str, Any] = {}
-        if self.mode:
+        if self.mode and self.mode != default_mode:
             meta["mode"] = self.mode
         if self.palette:
             meta["palette_mode"] = self.palette_mode
@@ -67,6 +68,14 @@ class ImageInfo:
         elif isinstance(t, list):
             t = tuple(t)
         return cls(meta.get("mode", ""), meta.get("palette_mode", ""), bytes.fromhex(meta.get("palette", "")), t)
+
+
+def pillow_default_mode(a: np.ndarray) -> str:
+    """The mode ``Image.fromarray`` gives an (H, W[, C]) array; "" if it has none."""
+    squeezed = a.ndim == 2 or a.shape[2] == 1
+    if a.dtype == np.uint16:
+        return "I;16" if squeezed else ""
+    return {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[1 if squeezed else a.shape[2]]
 
 
 def plane_groups(channels: int, bytes_per_sample: int) -> list[PlaneGroup]:
