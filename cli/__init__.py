@@ -3,6 +3,7 @@
     flowzip compress FILE... [-o OUT | -c] [-f] [--rm] [-m MODEL]
     flowzip decompress FILE.fz... [-o OUT | -c] [-f] [-m MODEL_PATH]
     flowzip info FILE.fz... [--json]     flowzip test FILE.fz...     flowzip models [--json]
+    flowzip bench DIR... -o OUT [--codecs ...] [--models ...] [--max-images N]
 
 Sources are kept unless ``--rm``; an existing output is never overwritten without ``-f``;
 outputs are written to a temporary file and renamed, so an error or Ctrl-C leaves nothing
@@ -288,6 +289,9 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("files", nargs="+", metavar="FILE")
     i.add_argument("--json", action="store_true")
     i.set_defaults(quiet=False, backend=None)
+    from flowzip import benchmark
+
+    benchmark.add_arguments(sub.add_parser("bench", help="benchmark against PNG, WebP, JPEG XL, ... (verified)"))
     m = sub.add_parser("models", help="list the shipped models")
     m.add_argument("--json", action="store_true")
     m.add_argument("--backend")
@@ -302,6 +306,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "models":
             return cmd_models(args)
+        if args.command == "bench":
+            from flowzip import benchmark
+
+            return benchmark.run(args)
         if getattr(args, "output", None) and len(args.files) > 1:
             raise CliError("-o takes one input file")
         if args.command == "compress":

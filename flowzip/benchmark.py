@@ -8,7 +8,8 @@ and compared with the input pixels (``verified``), and every codec is charged th
 way: the whole file, in bits per sub-pixel (8 x bytes / (H x W x C)). Writes:
 
 - ``OUT/results.json``: one record per image and codec (:class:`Record`);
-- ``OUT/report.md`` with ``OUT/plots/*.png``: per-folder tables, machine, versions, command;
+- ``OUT/report.md`` with ``OUT/plots/*.png``: a table per set (a folder, or by default a
+  folder and a file-name prefix: ``dev/set14_*``), machine, versions, command;
 - ``OUT/cache/<codec>/<folder>/<file>.json``: one result each, keyed by the image's size and
   mtime and by the codec's exact version and settings, so an interrupted run resumes and a
   re-run computes only what is missing (``--fresh`` ignores the cache).
@@ -35,8 +36,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .api import CompressionStats
 
 BASELINES = ("png", "webp", "jxl-e7", "jxl-e9", "jpegls", "jpeg2000", "qoi")
 FLOWZIP = "flowzip"
@@ -56,7 +61,7 @@ class Record:
     """
 
     image: str  # "<folder>/<path inside it>"
-    dataset: str  # the folder's name: one table of the report
+    dataset: str  # the set: one table of the report (folder, or folder/prefix)
     codec: str
     H: int
     W: int
@@ -98,7 +103,7 @@ class CodecOutput:
     """What an encoder hands back: the file, and flowzip's statistics when it is flowzip."""
 
     data: bytes
-    stats: object | None = None  # flowzip.CompressionStats
+    stats: CompressionStats | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,7 @@ class Problem:
 # -- codecs -------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class Codec:
     """An encoder/decoder pair with a ``version`` that names everything that decides its
     output (library versions, settings), so cached results go stale when any of it changes."""
@@ -252,9 +257,12 @@ def _source_digest() -> str:
     roots = {Path(flowzip.__file__).parent, Path(flowzip.kernels.__file__).parent}
     for root in sorted(roots):
         for path in sorted(root.rglob("*")):
-            skip = path.name == "benchmark.py" or "train" in path.relative_to(root).parts
-            if path.suffix in (".py", ".npz") and path.is_file() and not skip and "weights" not in path.parts:
-                h.update(str(path.relative_to(root)).encode())
+            rel = path.relative_to(root)
+            # training code and weights do not decide a file's bytes (the weights' own hash
+            # is in the key), and editing this benchmark must not invalidate its results
+            skip = rel.parts[0] in ("train", "weights", "__pycache__") or rel.name == "benchmark.py"
+            if path.suffix in (".py", ".npz") and not skip and path.is_file():
+                h.update(rel.as_posix().encode())
                 h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
@@ -267,11 +275,13 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def flowzip_codec(model: str, backend: str | None, source: str) -> Codec | Unavailable:
-    """flowzip with one model; times loading it apart from coding.
+def flowzip_codec(model: str, backend: str | None, source: str, taken: Iterable[str] = ()) -> Codec | Unavailable:
+    """flowzip with one model, named ``flowzip:<model id>`` (plus ``@<sha256 prefix>`` when
+    another model of the same id, e.g. two checkpoints both called model.npz, took that name).
 
-    The encoder's load is ``Compressor(model)``; the decoder loads its model on its first
-    file, so its load is the first decode of an 8x8 image, done here and not in any speed.
+    Loading is timed apart from coding: the encoder's load is ``Compressor(model)``; the
+    decoder loads its model on its first file, so its load is the first decode of an 8x8
+    image, done here and not in any speed.
     """
     import flowzip
     from flowzip.registry import resolve
@@ -281,7 +291,7 @@ def flowzip_codec(model: str, backend: str | None, source: str) -> Codec | Unava
         if not path.is_file():
             return Unavailable(f"{FLOWZIP}:{model}", f"weights file missing: {path}")
         t0 = time.perf_counter()
-        compressor = flowzip.Compressor(path if Path(str(model)).suffix == ".npz" else model, backend=backend)
+        compressor = flowzip.Compressor(model, backend=backend)
         t1 = time.perf_counter()
         decompressor = flowzip.Decompressor(models=[path], backend=backend)
         probe = np.zeros((8, 8, 3), dtype=np.uint8)
@@ -291,9 +301,12 @@ def flowzip_codec(model: str, backend: str | None, source: str) -> Codec | Unava
         t3 = time.perf_counter()
     except (flowzip.FlowzipError, OSError, ValueError) as e:
         return Unavailable(f"{FLOWZIP}:{model}", f"cannot load model: {e}")
+    sha = _sha256(path)
     name = f"{FLOWZIP}:{compressor.model.model_id}"
+    if name in set(taken):
+        name = f"{name}@{sha[:8]}"
     version = (
-        f"flowzip {flowzip.__version__} source {source} model {model_id} sha256 {_sha256(path)} "
+        f"flowzip {flowzip.__version__} source {source} model {model_id} sha256 {sha} "
         f"backend {compressor.model.backend_name} tile {compressor.tile}"
     )
 
@@ -319,20 +332,27 @@ def parse_codec_list(values: Sequence[str] | None) -> list[str]:
 def build_codecs(
     names: Sequence[str], models: Sequence[str], threads: int, backend: str | None,
 ) -> tuple[list[Codec], list[Unavailable]]:
-    """The codecs asked for, in the order asked, and the ones that cannot run here."""
+    """The codecs asked for, in the order asked, and the ones that cannot run here.
+
+    A codec asked for twice (a model by name and by path) runs once: same version string.
+    """
     codecs: list[Codec] = []
     unavailable: list[Unavailable] = []
+
+    def keep(codec: Codec | Unavailable) -> None:
+        if isinstance(codec, Unavailable):
+            if codec.name not in {u.name for u in unavailable}:
+                unavailable.append(codec)
+        elif all(codec.version != c.version and codec.name != c.name for c in codecs):
+            codecs.append(codec)
+
     source = _source_digest() if any(n.startswith(FLOWZIP) for n in names) else ""
     for name in names:
         if name == FLOWZIP or name.startswith(FLOWZIP + ":"):
-            wanted = models if name == FLOWZIP else [name.split(":", 1)[1]]
-            made = [flowzip_codec(m, backend, source) for m in wanted]
+            for model in models if name == FLOWZIP else [name.split(":", 1)[1]]:
+                keep(flowzip_codec(model, backend, source, [c.name for c in codecs]))
         else:
-            made = [BASELINE_FACTORIES[name](threads)]
-        for codec in made:
-            taken = {c.name for c in codecs} | {u.name for u in unavailable}
-            if codec.name not in taken:
-                (codecs if isinstance(codec, Codec) else unavailable).append(codec)
+            keep(BASELINE_FACTORIES[name](threads))
     return codecs, unavailable
 
 
@@ -341,9 +361,9 @@ def build_codecs(
 
 @dataclass(frozen=True)
 class ImageFile:
-    dataset: str
+    dataset: str  # the set it is reported in (see set_name)
     path: Path
-    key: str  # "<dataset>/<relative path>"
+    key: str  # "<folder name>/<relative path>": names it in records and in the cache
     size: int
     mtime_ns: int
 
@@ -359,7 +379,15 @@ def _image_suffixes() -> set[str]:
     return {s.lower() for s in Image.registered_extensions()}
 
 
-def _dataset_names(dirs: Sequence[Path]) -> list[str]:
+def set_name(folder: str, file_name: str, sets: str) -> str:
+    """The set an image is reported in: its folder's name, or with ``sets="prefix"`` the
+    folder and the file name's prefix before the first "_" (``dev/set14_lenna.png`` is in
+    set ``dev/set14``), since one folder often holds several benchmark sets."""
+    prefix, sep, rest = file_name.partition("_")
+    return f"{folder}/{prefix}" if sets == "prefix" and sep and prefix and rest else folder
+
+
+def folder_names(dirs: Sequence[Path]) -> list[str]:
     """One name per folder (its own name), made unique with -2, -3... when two collide."""
     names: list[str] = []
     for d in dirs:
@@ -372,13 +400,15 @@ def _dataset_names(dirs: Sequence[Path]) -> list[str]:
     return names
 
 
-def discover(dirs: Sequence[str], max_images: int | None) -> tuple[list[ImageFile], list[Problem]]:
-    """The image files of each folder (recursively, sorted; files with an image suffix)."""
+def discover(dirs: Sequence[str], max_images: int | None, sets: str = "prefix") -> tuple[list[ImageFile], list[Problem]]:
+    """The image files of each folder (recursively, in path order; files with an image
+    suffix), at most ``max_images`` of each set."""
     suffixes = _image_suffixes()
     images: list[ImageFile] = []
     problems: list[Problem] = []
+    taken: dict[str, int] = {}
     paths = [Path(d) for d in dirs]
-    for folder, dataset in zip(paths, _dataset_names(paths)):
+    for folder, name in zip(paths, folder_names(paths)):
         if not folder.is_dir():
             problems.append(Problem(str(folder), "not a folder"))
             continue
@@ -387,12 +417,16 @@ def discover(dirs: Sequence[str], max_images: int | None) -> tuple[list[ImageFil
             if p.suffix.lower() in suffixes and p.is_file()
             and not any(part.startswith(".") for part in p.relative_to(folder).parts)
         )
-        for path in found[:max_images]:
-            st = path.stat()
-            rel = path.relative_to(folder).as_posix()
-            images.append(ImageFile(dataset, path, f"{dataset}/{rel}", st.st_size, st.st_mtime_ns))
         if not found:
             problems.append(Problem(str(folder), "no image files"))
+        for path in found:
+            dataset = set_name(name, path.name, sets)
+            if max_images is not None and taken.get(dataset, 0) >= max_images:
+                continue
+            taken[dataset] = taken.get(dataset, 0) + 1
+            st = path.stat()
+            rel = path.relative_to(folder).as_posix()
+            images.append(ImageFile(dataset, path, f"{name}/{rel}", st.st_size, st.st_mtime_ns))
     return images, problems
 
 
@@ -474,7 +508,7 @@ def measure(codec: Codec, img: np.ndarray, image: ImageFile, mode: str) -> Recor
                   dec_mpps=_mpps(h * w, t2 - t1), verified=mismatch is None, error=mismatch, **extra)
 
 
-def _flowzip_fields(stats) -> dict:
+def _flowzip_fields(stats: CompressionStats) -> dict:
     """The model's own code length and the file's overhead, from flowzip's statistics."""
     stream_bytes = stats.nbytes - stats.header_bytes
     return {
@@ -512,7 +546,7 @@ class Cache:
             entry = json.loads(self.path(codec, image).read_text())
             if entry.get("key") == self.key(codec, image):
                 return Record.from_json(entry["record"])
-        except (OSError, ValueError, TypeError, KeyError):
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
             pass  # missing or damaged: compute again
         return None
 
@@ -536,6 +570,11 @@ def _write_text(path: Path, text: str) -> None:
 # -- progress -----------------------------------------------------------------------
 
 
+def _duration(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
 @dataclass
 class Progress:
     """A bar on stderr when it is a terminal; otherwise one line per image."""
@@ -544,13 +583,17 @@ class Progress:
     tty: bool
     quiet: bool
     shown: bool = False
+    start: float = field(default_factory=time.monotonic)
 
     def step(self, done: int, label: str) -> None:
         if not self.tty or self.quiet:
             return
         width = 30
         fill = width * done // max(1, self.total)
-        sys.stderr.write(f"\r\033[K[{'#' * fill}{'.' * (width - fill)}] {done}/{self.total} {label}"[:200])
+        elapsed = time.monotonic() - self.start
+        eta = f" ETA {_duration(elapsed / done * (self.total - done))}" if 0 < done < self.total else ""
+        bar = f"[{'#' * fill}{'.' * (width - fill)}] {done}/{self.total} {_duration(elapsed)}{eta} {label}"
+        sys.stderr.write(f"\r\033[K{bar[:160]}")
         sys.stderr.flush()
         self.shown = True
 
@@ -584,6 +627,7 @@ class RunResult:
     problems: list[Problem]
     computed: int
     cached: int
+    folders: dict[str, str] = field(default_factory=dict)  # folder name -> the path as given
 
 
 def benchmark(
@@ -730,14 +774,14 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def command_line(argv: Sequence[str] | None = None) -> str:
-    """The command as it was typed, for the report (``python -m bench`` shown as such)."""
-    args = list(sys.argv if argv is None else argv)
-    if not args:
-        return ""
-    first = Path(args[0])
-    head = f"python -m {first.parent.name}" if first.name == "__main__.py" else first.name
-    return " ".join([head, shlex.join(args[1:])]).strip()
+def command_line(prog: str | None = None, argv: Sequence[str] | None = None) -> str:
+    """The command as typed, for the report: ``prog`` and ``argv`` when given, else
+    ``sys.argv`` (its ``.../bench/__main__.py`` shown as ``python -m bench``)."""
+    if prog is None:
+        first = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("flowzip")
+        prog = f"python -m {first.parent.name}" if first.name == "__main__.py" else first.name
+    args = sys.argv[1:] if argv is None else list(argv)
+    return f"{prog} {shlex.join(args)}".strip()
 
 
 # -- report -------------------------------------------------------------------------
@@ -807,7 +851,8 @@ def write_report(out: Path, result: RunResult, command: str, threads: int, plots
         f"`{command}`", "",
         f"{datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; {len(result.records)} results "
         f"({result.computed} computed in this run, {result.cached} from the cache).", "",
-        "bpsp = 8 x (whole file bytes) / (sub-pixels), totalled over a folder (total bits over total "
+        "Folders: " + ", ".join(f"{name} = `{path}`" for name, path in result.folders.items()) + ".", "",
+        "bpsp = 8 x (whole file bytes) / (sub-pixels), totalled over a set (total bits over total "
         "sub-pixels, not a mean of ratios); every codec is charged the same way. Speeds are medians "
         "over the images of megapixels (H x W) per second, encoding and decoding timed apart, "
         "without reading the image or loading a model. Every output was decoded and compared with "
@@ -815,9 +860,9 @@ def write_report(out: Path, result: RunResult, command: str, threads: int, plots
         "are stored as RGB by WebP and QOI (they have no grayscale), and those bytes count.", "",
     ]
     for ds in datasets:
-        lines += _set_section(f"{ds}", [r for r in result.records if r.dataset == ds], names)
+        lines += _set_section(f"Set {ds}", [r for r in result.records if r.dataset == ds], names)
     if len(datasets) > 1:
-        lines += _set_section("All folders", result.records, names)
+        lines += _set_section("All sets", result.records, names)
     loads = [c for c in result.codecs if c.load_seconds]
     if loads:
         lines += ["## Model load (not in the speeds above)", ""]
@@ -886,15 +931,20 @@ def _plot_bpsp(ax, sums: dict[str, list[CodecSummary]], records) -> bool:
 
 
 def _plot_speed(ax, sums: dict[str, list[CodecSummary]], records) -> bool:
+    """One colour per codec, one marker per folder."""
     markers = "osD^v<>p*h"
+    colours = {c: f"C{i % 10}" for i, c in enumerate(dict.fromkeys(r.codec for rows in sums.values() for r in rows))}
     any_point = False
     for k, (ds, rows) in enumerate(sums.items()):
         for r in rows:
             if r.dec_mpps > 0:
-                ax.scatter(r.dec_mpps, r.bpsp, marker=markers[k % len(markers)], color="C0" if r.codec.startswith(FLOWZIP) else "C1")
-                ax.annotate(r.codec if len(sums) == 1 else f"{r.codec} ({ds})", (r.dec_mpps, r.bpsp),
-                            fontsize="x-small", xytext=(3, 3), textcoords="offset points")
+                ax.scatter(r.dec_mpps, r.bpsp, marker=markers[k % len(markers)], color=colours[r.codec],
+                           label=ds if len(sums) > 1 and r is rows[0] else None)
+                ax.annotate(r.codec, (r.dec_mpps, r.bpsp), fontsize="x-small", xytext=(3, 3),
+                            textcoords="offset points", color=colours[r.codec])
                 any_point = True
+    if len(sums) > 1:
+        ax.legend(fontsize="small", title="folder (marker)")
     ax.set_xscale("log")
     ax.set_xlabel("decode speed, MP/s (median, log scale)")
     ax.set_ylabel("bpsp")
@@ -924,14 +974,17 @@ def _plot_model_vs_file(ax, sums, records: Sequence[Record]) -> bool:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The benchmark's options, for ``flowzip bench`` and ``python -m bench`` alike."""
-    parser.add_argument("dirs", nargs="+", metavar="DIR", help="folders of images; each is one table of the report")
+    parser.add_argument("dirs", nargs="+", metavar="DIR", help="folders of images (searched recursively)")
     parser.add_argument("-o", "--output", required=True, metavar="OUT",
                         help="folder for results.json, report.md, plots/ and cache/")
     parser.add_argument("--codecs", action="append", metavar="LIST",
                         help=f"comma-separated codecs (default all): {FLOWZIP}, {FLOWZIP}:MODEL, {', '.join(BASELINES)}")
     parser.add_argument("--models", action="append", metavar="LIST",
                         help="comma-separated flowzip models: names or .npz paths (default: default)")
-    parser.add_argument("--max-images", type=int, metavar="N", help="at most N images of each folder (sorted by path)")
+    parser.add_argument("--sets", choices=("prefix", "folder"), default="prefix",
+                        help="one report table per folder, or (default) per folder and file-name prefix "
+                             "before '_' (dev/set14_lenna.png is in set dev/set14)")
+    parser.add_argument("--max-images", type=int, metavar="N", help="at most N images of each set (in path order)")
     parser.add_argument("--threads", type=int, default=1, metavar="N",
                         help="threads per codec (torch for flowzip, JPEG XL, JPEG 2000); default 1")
     parser.add_argument("--backend", help="flowzip compute backend (default: $FLOWZIP_BACKEND or the fastest)")
@@ -975,7 +1028,7 @@ def run(args: argparse.Namespace, *, command: str | None = None) -> int:
         print(f"bench: {error}", file=sys.stderr)
         return 2
     out = Path(args.output)
-    images, problems = discover(args.dirs, args.max_images)
+    images, problems = discover(args.dirs, args.max_images, args.sets)
     for p in problems:
         print(f"bench: {p.what}: {p.reason}", file=sys.stderr)
     if not images:
@@ -991,9 +1044,14 @@ def run(args: argparse.Namespace, *, command: str | None = None) -> int:
             return 1
         progress = Progress(len(images), sys.stderr.isatty(), args.quiet)
         records, bad, computed, cached = benchmark(images, codecs, Cache(out / "cache", not args.fresh), progress)
+    except KeyboardInterrupt:
+        clear = "\r\033[K" if sys.stderr.isatty() else ""
+        print(f"{clear}bench: interrupted; finished results are cached: run again to resume", file=sys.stderr)
+        return 130
     finally:
         restore()
-    result = RunResult(records, codecs, unavailable, problems + bad, computed, cached)
+    folders = {name: d for d, name in zip(args.dirs, folder_names([Path(d) for d in args.dirs]))}
+    result = RunResult(records, codecs, unavailable, problems + bad, computed, cached, folders)
     _write_text(out / "results.json", json.dumps([r.to_json() for r in records], indent=1))
     plots, no_plots = write_plots(out, records, [c.name for c in codecs])
     if no_plots:
@@ -1009,9 +1067,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     add_arguments(parser)
     args = parser.parse_args(argv)
-    command = command_line(None if argv is None else ["python -m bench", *argv])
-    try:
-        return run(args, command=command)
-    except KeyboardInterrupt:
-        print("bench: interrupted (finished results are cached; run again to resume)", file=sys.stderr)
-        return 130
+    command = command_line() if argv is None else command_line("python -m bench", argv)
+    return run(args, command=command)
