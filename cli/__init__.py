@@ -133,11 +133,17 @@ def cmd_compress(args, name: str, compressor) -> None:
 
     from flowzip.container import is_flowzip
 
+    from flowzip.image import check_pil_source
+
     raw, src = _read_input(name)
     if is_flowzip(raw):
         raise CliError(f"{name}: already a flowzip file")
+    out = _out_path(args, name, None if src is None else src.with_name(src.name + SUFFIX))
+    if out is not None:
+        _check_output(out, src, args.force)  # before the work, as gzip does
     try:
         with Image.open(io.BytesIO(raw)) as im:
+            check_pil_source(im)
             im.load()
             encoded, seconds = _with_progress(args, name, compressor.encode, im)
     except Image.DecompressionBombError:
@@ -146,7 +152,6 @@ def cmd_compress(args, name: str, compressor) -> None:
         raise CliError(f"{name}: not a readable image") from None
     except OSError as e:
         raise CliError(f"{name}: cannot read image ({e})") from None
-    out = _out_path(args, name, None if src is None else src.with_name(src.name + SUFFIX))
     where = _emit(args, lambda fh: fh.write(encoded.data), out, src)
     s = encoded.stats
     ratio = len(raw) / s.nbytes
@@ -172,8 +177,9 @@ def _decompressor(args):
 
 
 def _png_writer(decoded, fmt: str):
+    im = decoded.to_pil()  # before any output file exists
+
     def write(fh) -> None:
-        im = decoded.to_pil()
         try:
             im.save(fh, format=fmt)
         except (OSError, ValueError, KeyError) as e:
@@ -197,6 +203,8 @@ def cmd_decompress(args, name: str, decompressor) -> None:
     fmt = "PNG" if out is None else _OUT_FORMATS.get(out.suffix.lower())
     if fmt is None:
         raise CliError(f"{out}: output must be .png or .tif (lossless for every mode)")
+    if out is not None:
+        _check_output(out, src, args.force)
     decoded, seconds = _with_progress(args, name, decompressor.decode, raw)
     where = _emit(args, _png_writer(decoded, fmt), out, src)
     h = decoded.header
@@ -335,5 +343,8 @@ def main(argv: list[str] | None = None) -> int:
             status = 1
         except OSError as e:
             print(f"flowzip: {name}: {e.strerror or e}", file=sys.stderr)
+            status = 1
+        except Exception as e:  # a bug of ours: still one line, and the other files go on
+            print(f"flowzip: {name}: internal error ({e.__class__.__name__}: {e})", file=sys.stderr)
             status = 1
     return status

@@ -24,8 +24,8 @@ import numpy as np
 
 from . import container
 from .codec import decode_tile, encode_tile
-from .errors import ChecksumError, FormatError, UnknownModelError
-from .image import ImageInfo, check_array, pillow_default_mode, from_pil, from_planes, pad_to_multiple, plane_groups, tile_grid, to_pil, to_planes
+from .errors import ChecksumError, FormatError, UnknownModelError, UnsupportedImageError
+from .image import ImageInfo, check_array, pillow_default_mode, from_pil, from_planes, pad_to_multiple, padded, plane_groups, tile_grid, to_pil, to_planes
 from .registry import CodecModel, find_shipped, load_model, load_weights_file, resolve
 
 DEFAULT_TILE = 512
@@ -80,7 +80,13 @@ class Decoded:
 
     def to_pil(self):
         """The image as Pillow would have opened the original (mode and palette restored)."""
-        return to_pil(self.array, self.info)
+        try:
+            return to_pil(self.array, self.info)
+        except (TypeError, ValueError, KeyError) as e:
+            raise UnsupportedImageError(
+                f"cannot make a Pillow image of this {self.array.dtype} array of shape {self.array.shape}"
+                f"{' in mode ' + self.info.mode if self.info.mode else ''} ({e}); use the numpy array"
+            ) from None
 
 
 def _as_array(image) -> tuple[np.ndarray, ImageInfo, int]:
@@ -103,8 +109,8 @@ class Compressor:
 
     def __init__(self, model: str | os.PathLike = "default", *, backend: str | None = None, tile: int = DEFAULT_TILE):
         self.model: CodecModel = load_model(model, backend)
-        if tile % self.model.stride or not 8 <= tile <= 65535:
-            raise ValueError(f"tile size must be a multiple of {self.model.stride} up to 65535")
+        if tile % self.model.stride or not container.MIN_TILE <= tile <= container.MAX_TILE:
+            raise ValueError(f"tile size must be a multiple of {self.model.stride} up to {container.MAX_TILE}")
         self.tile = tile
 
     def encode(self, image, /, *, progress: Progress | None = None) -> Encoded:
@@ -185,7 +191,7 @@ class Decompressor:
         planes = np.empty((header.height, header.width, n_planes), dtype=np.uint8)
         s = model.stride
         for i, ((y, x, h, w), stream) in enumerate(zip(tiles, streams)):
-            shape = (h + (-h % s), w + (-w % s), n_planes)
+            shape = (padded(h, s), padded(w, s), n_planes)
             planes[y : y + h, x : x + w] = decode_tile(model, stream, shape, groups)[:h, :w]
             if progress:
                 progress(i + 1, len(tiles))

@@ -34,8 +34,13 @@ MAGIC = b"\x89FZP\r\n\x1a\n"
 FORMAT_VERSION = 1
 _PREFIX = struct.Struct("<8sBBH")
 _FIXED = struct.Struct("<IIBBBH")
-MAX_SUBPIXELS = 2**31
-MAX_STREAMS = 2**20
+MAX_SUBPIXELS = 2**30  # decompression-bomb guard (an 8000x8000 RGB image is 2**27.5)
+MIN_TILE, MAX_TILE = 8, 1024  # bounds a tile's memory on the decoder
+
+
+def tile_count(width: int, height: int, tile: int) -> int:
+    """Streams of an image: one per tile, ceil(H/T) x ceil(W/T)."""
+    return -(-width // tile) * -(-height // tile)
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,8 @@ def write(header: Header, streams: list[bytes]) -> bytes:
         raise ValueError("model id, hash or metadata too long for the container")
     if tuple(len(s) for s in streams) != tuple(header.stream_sizes):
         raise ValueError("stream sizes do not match the header")
+    if len(streams) != tile_count(header.width, header.height, header.tile):
+        raise ValueError("one stream per tile is required")
     body = b"".join(
         [
             _FIXED.pack(header.width, header.height, header.channels, header.bytes_per_sample, header.ndim, header.tile),
@@ -125,17 +132,17 @@ def read_header(data: bytes) -> tuple[Header, int]:
         (pixel_crc,) = r.unpack("I")
         meta = json.loads(r.take(r.unpack("H")[0]).decode("utf-8"))
         (count,) = r.unpack("I")
-        if count > MAX_STREAMS:
+        if count * 4 > end - r.pos:
             raise FormatError("corrupt flowzip header (stream count)")
         sizes = r.unpack(f"{count}I")
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (ValueError, RecursionError) as e:  # bad UTF-8, bad or absurdly nested JSON
         raise FormatError(f"corrupt flowzip header ({e.__class__.__name__})") from None
     if r.pos != end:
         raise FormatError("corrupt flowzip header (length mismatch)")
     if not (
         width >= 1 and height >= 1 and 1 <= channels <= 4 and bps in (1, 2) and ndim in (2, 3)
-        and tile >= 8 and width * height * channels <= MAX_SUBPIXELS and isinstance(meta, dict)
-        and (ndim == 3 or channels == 1)
+        and MIN_TILE <= tile <= MAX_TILE and width * height * channels <= MAX_SUBPIXELS
+        and isinstance(meta, dict) and (ndim == 3 or channels == 1) and count == tile_count(width, height, tile)
     ):
         raise FormatError("corrupt flowzip header (impossible image parameters)")
     header = Header(width, height, channels, bps, ndim, tile, model_id, model_hash, pixel_crc, meta, tuple(sizes))

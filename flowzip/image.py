@@ -27,9 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import UnsupportedImageError
-
-MAX_SUBPIXELS = 2**31  # decompression-bomb guard, checked on both sides
+from .container import MAX_SUBPIXELS
+from .errors import FormatError, UnsupportedImageError
 
 
 @dataclass(frozen=True)
@@ -62,12 +61,20 @@ class ImageInfo:
 
     @classmethod
     def from_meta(cls, meta: dict) -> ImageInfo:
-        t = meta.get("transparency")
-        if isinstance(t, dict):
-            t = bytes.fromhex(t["bytes"])
-        elif isinstance(t, list):
-            t = tuple(t)
-        return cls(meta.get("mode", ""), meta.get("palette_mode", ""), bytes.fromhex(meta.get("palette", "")), t)
+        try:
+            t = meta.get("transparency")
+            if isinstance(t, dict):
+                t = bytes.fromhex(t["bytes"])
+            elif isinstance(t, list):
+                t = tuple(int(v) for v in t)
+            elif t is not None and not isinstance(t, int):
+                raise TypeError("transparency")
+            mode, pal_mode = meta.get("mode", ""), meta.get("palette_mode", "")
+            if not isinstance(mode, str) or not isinstance(pal_mode, str):
+                raise TypeError("mode")
+            return cls(mode, pal_mode, bytes.fromhex(meta.get("palette", "")), t)
+        except (TypeError, ValueError, KeyError, AttributeError) as e:
+            raise FormatError(f"corrupt flowzip metadata ({e})") from None
 
 
 def pillow_default_mode(a: np.ndarray) -> str:
@@ -97,6 +104,8 @@ def check_array(a: np.ndarray) -> np.ndarray:
         raise UnsupportedImageError(f"expected a numpy array or a PIL image, got {type(a).__name__}")
     if a.dtype == bool:
         a = a.astype(np.uint8)
+    if a.dtype.kind == "u" and a.dtype.itemsize == 2:
+        a = a.astype(np.uint16)  # big-endian input
     if a.dtype not in (np.uint8, np.uint16):
         raise UnsupportedImageError(f"unsupported dtype {a.dtype}: flowzip codes uint8 and uint16 images")
     if a.ndim == 2:
@@ -129,8 +138,24 @@ _PALETTE_MODES = {"P", "PA"}
 _SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
 
 
+def check_pil_source(im) -> None:
+    """Refuse what Pillow would hand over with pixels lost: deeper-than-8-bit colour
+    (Pillow reads 16-bit RGB/RGBA/LA PNGs as 8-bit) and all but the first frame.
+    Call it before ``im.load()``, while the decoder's raw mode is still known."""
+    if getattr(im, "n_frames", 1) > 1:
+        raise UnsupportedImageError(f"multi-frame images are not supported ({im.n_frames} frames)")
+    for t in getattr(im, "tile", None) or ():
+        args = t.args if hasattr(t, "args") else t[3]
+        rawmode = args[0] if isinstance(args, tuple) and args else args
+        if isinstance(rawmode, str) and ";16" in rawmode and im.mode not in _SIXTEEN_BIT_MODES | {"I"}:
+            raise UnsupportedImageError(
+                f"{rawmode} image: Pillow reads it as 8-bit {im.mode}; 16-bit colour is supported as numpy arrays"
+            )
+
+
 def from_pil(im) -> tuple[np.ndarray, ImageInfo]:
     """A Pillow image as an (H, W, C) array plus what restores its mode and palette."""
+    check_pil_source(im)
     mode = im.mode
     transparency = im.info.get("transparency")
     if mode in _DIRECT_MODES:
@@ -190,9 +215,14 @@ def tile_grid(height: int, width: int, tile: int) -> list[tuple[int, int, int, i
     ]
 
 
+def padded(n: int, m: int) -> int:
+    """``n`` rounded up to a multiple of ``m``."""
+    return n + (-n % m)
+
+
 def pad_to_multiple(a: np.ndarray, m: int) -> np.ndarray:
     """Pad (H, W, P) by repeating the last row/column up to multiples of ``m``."""
-    ph, pw = -a.shape[0] % m, -a.shape[1] % m
+    ph, pw = padded(a.shape[0], m) - a.shape[0], padded(a.shape[1], m) - a.shape[1]
     if ph or pw:
         a = np.pad(a, ((0, ph), (0, pw), (0, 0)), mode="edge")
     return a

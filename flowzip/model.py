@@ -36,6 +36,7 @@ from .flows.reshape import Squeeze
 from .priors import MEAN_FRAC_BITS, SCALE_FRAC_BITS, scale_index
 
 PIXEL_OFFSET = 128
+MAX_MEAN_Q = 2**24
 
 
 @dataclass(frozen=True)
@@ -145,11 +146,12 @@ class IntFlowModel:
         n, c, height, width = shape
         chans = self.config.level_channels()
         stride = self.config.stride
-        top_c = chans[-1]
-        base_c = top_c // 2**self.config.top_splits
-        h = pop("base", None, (n, base_c, height // stride, width // stride))
+        top_sizes = [chans[-1]]  # channels before each top split, as forward() splits them
+        for _ in range(self.config.top_splits):
+            top_sizes.append(top_sizes[-1] - top_sizes[-1] // 2)
+        h = pop("base", None, (n, top_sizes[-1], height // stride, width // stride))
         for s in reversed(range(self.config.top_splits)):
-            h = torch.cat([pop(f"top{s}", h, (n, h.shape[1], *h.shape[2:])), h], dim=1)
+            h = torch.cat([pop(f"top{s}", h, (n, top_sizes[s] // 2, *h.shape[2:])), h], dim=1)
         for l in reversed(range(len(self.levels))):
             if l < len(self.levels) - 1:
                 half = chans[l] // 2
@@ -170,5 +172,6 @@ class IntFlowModel:
         c = shape[1]
         be = self.backend
         mu_q = be.shift_round(acc[:, :c], acc_net.out_frac_bits - MEAN_FRAC_BITS).long()
+        mu_q = torch.clamp(mu_q, -MAX_MEAN_Q, MAX_MEAN_Q)  # keeps escape offsets within 32 bits
         log2s_q = be.shift_round(acc[:, c:], acc_net.out_frac_bits - SCALE_FRAC_BITS).long()
         return mu_q, scale_index(log2s_q)

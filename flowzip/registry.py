@@ -92,8 +92,8 @@ def load_weights_file(path: Path | str, model_id: str, backend: str | None = Non
         for kind in FLOWS:
             sub = {k[len(kind) + 1 :]: v for k, v in arrays.items() if k.startswith(kind + "/")}
             flows[kind] = IntFlowModel.load(sub, be)
-    except (OSError, ValueError, KeyError) as e:
-        raise UnknownModelError(f"{path} is not a flowzip model file ({e})") from None
+    except Exception as e:  # any damage to a user's file: a truncated zip, a missing key, a .npy
+        raise UnknownModelError(f"{path} is not a flowzip model file ({e.__class__.__name__}: {e})") from None
     return CodecModel(model_id, digest, flows, be.name)
 
 
@@ -126,6 +126,6 @@ def load_model(model: str | os.PathLike = "default", backend: str | None = None)
 def find_shipped(model_id: str, hash_prefix: bytes) -> ModelEntry | None:
     """The shipped model a file was made with, if this flowzip has it."""
     for entry in MODELS:
-        if entry.name == model_id and bytes.fromhex(entry.sha256)[:8] == hash_prefix:
+        if entry.name == model_id and entry.sha256[:16] == hash_prefix.hex():
             return entry
     return None

@@ -16,10 +16,13 @@ from ..errors import FormatError
 EXACT_LIMIT = float(2**50)
 
 
-def _check_range(t: torch.Tensor) -> None:
-    if t.numel() and float(t.abs().max()) >= EXACT_LIMIT:
-        # Only corrupt data can drive a trained network this far.
-        raise FormatError("corrupt data: integer network left its exact range")
+def _check_range(a: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> None:
+    """Refuse before convolving unless every partial sum is provably below 2**50."""
+    if not a.numel():
+        return
+    bound = float(a.abs().max()) * float(weight.abs().sum(dim=(1, 2, 3)).max()) + float(bias.abs().max())
+    if bound >= EXACT_LIMIT:
+        raise FormatError("integer network out of its exact range (corrupt data, or an input this model cannot code)")
 
 
 class ReferenceBackend:
@@ -28,10 +31,10 @@ class ReferenceBackend:
     @staticmethod
     def int_conv2d(a: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         """Exact integer convolution (same padding, zeros outside) of integer-valued float64."""
+        _check_range(a, weight, bias)
         pad = weight.shape[-1] // 2
         out = torch.round(F.conv2d(a, weight, None, padding=pad))
         out += bias.view(1, -1, 1, 1)
-        _check_range(out)
         return out
 
     @staticmethod

@@ -158,3 +158,52 @@ def test_memory_is_bounded_by_tiling(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
     peak_kib = int(out.stdout.strip())
     assert peak_kib < 2 * 1024 * 1024, f"peak RSS {peak_kib / 1024:.0f} MiB"
+
+
+def test_big_endian_uint16_roundtrip(compressor, decompressor, rng):
+    a = rng.integers(0, 65536, (5, 6, 3)).astype(">u2")
+    assert np.array_equal(decompressor.decompress(compressor.compress(a)), a)
+
+
+def test_sixteen_bit_colour_png_is_refused_not_truncated(tmp_path, compressor):
+    """Pillow reads a 16-bit RGB PNG as 8-bit RGB: coding that would silently lose bits."""
+    import struct
+    import zlib
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    raw = b"\x00" + bytes([0x12, 0x34, 0x56, 0x78, 0x9A, 0xBC])  # one 16-bit RGB pixel
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 16, 2, 0, 0, 0))
+    png += chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    (tmp_path / "deep.png").write_bytes(png)
+    with Image.open(tmp_path / "deep.png") as im, pytest.raises(UnsupportedImageError, match="16"):
+        compressor.compress(im)
+
+
+def test_multichannel_uint16_has_no_pil_image_but_a_clear_error(compressor, decompressor, rng):
+    data = compressor.compress(rng.integers(0, 65536, (4, 4, 3)).astype(np.uint16))
+    assert decompressor.decompress(data).dtype == np.uint16
+    with pytest.raises(UnsupportedImageError):
+        decompressor.decompress_image(data)
+
+
+def test_tampered_metadata_is_a_format_error(compressor, decompressor):
+    from flowzip import container
+
+    data = compressor.compress(Image.new("P", (4, 4)))
+    header, streams = container.read(data)
+    for meta in ({"mode": "P", "palette": 5}, {"mode": "P", "palette": "zz"}, {"transparency": {"x": 1}},
+                 {"mode": 7}, {"mode": "RGB"}):
+        bad = container.write(container.Header(**{**header.__dict__, "meta": meta}), streams)
+        with pytest.raises(FlowzipError):
+            decompressor.decompress_image(bad)
+
+
+def test_damaged_model_files_are_unknown_model_errors(tmp_path):
+    (tmp_path / "trunc.npz").write_bytes(TINY_MODEL.read_bytes()[:1000])
+    np.save(tmp_path / "array.npy", np.zeros(3))
+    np.savez(tmp_path / "empty.npz", x=np.zeros(1))
+    for name in ("trunc.npz", "array.npy", "empty.npz"):
+        with pytest.raises(UnknownModelError):
+            flowzip.Compressor(tmp_path / name)

@@ -125,3 +125,15 @@ def test_bad_inputs_give_one_line_errors(work):
 def test_usage_errors_exit_2(work):
     assert flowzip("compress", cwd=work).returncode == 2
     assert flowzip("frobnicate", cwd=work).returncode == 2
+
+
+def test_arrays_pillow_cannot_hold_fail_cleanly(work):
+    import flowzip as fz
+
+    data = fz.compress(np.zeros((4, 4, 3), np.uint16), model=TINY_MODEL)
+    (work / "deep.fz").write_bytes(data)
+    p = flowzip("decompress", "deep.fz", "-m", str(TINY_MODEL), cwd=work)
+    assert_clean_error(p, "deep.fz", "numpy")
+    assert sorted(x.name for x in work.iterdir()) == ["deep.fz", "photo.png"]
+    np.save(work / "model.npy", np.zeros(2))
+    assert_clean_error(flowzip("compress", "photo.png", "-m", "model.npy", cwd=work), "not a flowzip model")

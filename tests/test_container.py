@@ -48,3 +48,60 @@ def test_foreign_and_future_files():
         container.read(bytes(data))
     with pytest.raises(FormatError, match="trailing"):
         container.read(container.write(HEADER, STREAMS) + b"x")
+
+
+def _resealed(data: bytearray) -> bytes:
+    """Recompute the header CRC so that the field checks themselves are exercised."""
+    import struct
+    import zlib
+
+    end = 12 + struct.unpack_from("<H", data, 10)[0]
+    struct.pack_into("<I", data, end, zlib.crc32(bytes(data[:end])))
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [("width", 0), ("height", 0), ("channels", 5), ("bytes_per_sample", 3), ("ndim", 4), ("tile", 4),
+     ("tile", 4096), ("width", 2**31 - 1)],
+)
+def test_impossible_fields_are_refused(field, value):
+    import dataclasses
+
+    # write with consistent stream sizes, then patch the fixed fields behind the CRC's back
+    data = bytearray(container.write(HEADER, STREAMS))
+    offsets = {"width": (12, "<I"), "height": (16, "<I"), "channels": (20, "<B"), "bytes_per_sample": (21, "<B"),
+               "ndim": (22, "<B"), "tile": (23, "<H")}
+    import struct
+
+    off, fmt = offsets[field]
+    struct.pack_into(fmt, data, off, value)
+    with pytest.raises(FormatError, match="corrupt flowzip header"):
+        container.read(_resealed(data))
+    assert dataclasses.replace(HEADER)  # the header itself stays valid
+
+
+def test_bomb_headers_are_refused_cheaply():
+    """A tiny file that claims a huge image, or a stream count its tiles don't need, fails fast."""
+    big = container.Header(46000, 46000, 1, 1, 2, 1024, "m", bytes(8), 0, {}, (4,) * 2025)
+    with pytest.raises(FormatError):
+        container.read(container.write(big, [bytes(4)] * 2025))
+    with pytest.raises(ValueError):  # the writer refuses a stream count that does not match the tiles
+        container.write(dataclasses_replace(HEADER, stream_sizes=(8,)), [b"\x01" * 8])
+
+
+def dataclasses_replace(h, **kw):
+    import dataclasses
+
+    return dataclasses.replace(h, **kw)
+
+
+def test_nested_or_bad_metadata_is_a_format_error():
+    for meta in ({"x": [[[[1]]]]}, {}):
+        data = container.write(dataclasses_replace(HEADER, meta=meta), STREAMS)
+        assert container.read(data)[0].meta == meta
+    deep = bytearray(container.write(dataclasses_replace(HEADER, meta={"k": "v" * 60000}), STREAMS))
+    start = deep.index(b'{"k":"')
+    deep[start : start + 60008] = b"[" * 60008
+    with pytest.raises(FormatError):
+        container.read(_resealed(deep))

@@ -31,6 +31,7 @@ from importlib import resources
 
 import numpy as np
 
+from ..errors import FlowzipError
 from ..priors import LOG2_SCALE_MIN, MEAN_FRAC_BITS, NUM_SCALES, SCALE_STEPS_PER_OCTAVE
 
 PRECISION = 24
@@ -38,7 +39,7 @@ PHASES = 2**MEAN_FRAC_BITS
 HALF_WIDTH_MIN = 4
 HALF_WIDTH_MAX = 2048
 TABLES_FILE = "logistic_tables_v1.npz"
-TABLES_SHA256 = "e39fc50ca9292745c4dbd5e7eabccc92ea6db88e5af97255278d0247953d5a29"
+TABLES_SHA256 = "bd241328f54c31be7a16d81ab5a4405347c63b708f1272195f9a651f74fa1648"
 
 
 def scale_of(scale_idx: int) -> float:
@@ -81,8 +82,14 @@ def build_all() -> np.ndarray:
     return np.concatenate(parts).astype(np.uint32)
 
 
-def _sha256(freqs: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(freqs, dtype="<u4").tobytes()).hexdigest()
+def _sha256(freqs: np.ndarray, half_widths: np.ndarray) -> str:
+    h = hashlib.sha256(np.ascontiguousarray(freqs, dtype="<u4").tobytes())
+    h.update(np.ascontiguousarray(half_widths, dtype="<u4").tobytes())
+    return h.hexdigest()
+
+
+def build_half_widths() -> np.ndarray:
+    return np.array([half_width(i) for i in range(NUM_SCALES)], dtype=np.uint32)
 
 
 @dataclass
@@ -90,12 +97,12 @@ class LogisticTables:
     """The frozen tables, with the table lengths and offsets to index them."""
 
     all_freqs: np.ndarray
-    half_widths: np.ndarray = field(init=False)
+    half_widths: np.ndarray  # frozen too: integers only decide the layout
     offsets: np.ndarray = field(init=False)
     _models: dict = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        self.half_widths = np.array([half_width(i) for i in range(NUM_SCALES)], dtype=np.int64)
+        self.half_widths = np.asarray(self.half_widths, dtype=np.int64)
         sizes = np.repeat(2 * self.half_widths + 2, PHASES)
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         if self.offsets[-1] != self.all_freqs.size:
@@ -125,10 +132,11 @@ def load_tables() -> LogisticTables:
     """Load the frozen tables and check their sha256 (cached after the first call)."""
     if not _CACHE:
         with resources.files("flowzip.entropy").joinpath(TABLES_FILE).open("rb") as fh:
-            freqs = np.load(fh)["freqs"].astype(np.uint32)
-        if _sha256(freqs) != TABLES_SHA256:
-            raise RuntimeError(f"{TABLES_FILE} is damaged: sha256 mismatch")
-        _CACHE.append(LogisticTables(freqs))
+            z = np.load(fh)
+            freqs, half_widths = z["freqs"].astype(np.uint32), z["half_widths"].astype(np.uint32)
+        if _sha256(freqs, half_widths) != TABLES_SHA256:
+            raise FlowzipError(f"{TABLES_FILE} is damaged (sha256 mismatch): reinstall flowzip")
+        _CACHE.append(LogisticTables(freqs, half_widths))
     return _CACHE[0]
 
 
@@ -136,6 +144,6 @@ if __name__ == "__main__":  # regenerate: python -m flowzip.entropy.tables (a fo
     import pathlib
 
     out = pathlib.Path(__file__).with_name(TABLES_FILE)
-    f = build_all()
-    np.savez_compressed(out, freqs=f)
-    print(out, f.size, _sha256(f))
+    f, hw = build_all(), build_half_widths()
+    np.savez_compressed(out, freqs=f, half_widths=hw)
+    print(out, f.size, _sha256(f, hw))

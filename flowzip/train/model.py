@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from ..flows.conv1x1 import LIFT_FRAC_BITS
 from ..flows.coupling import MAX_SHIFT
 from ..flows.intnet import ACT_FRAC_BITS
+from ..flows.reshape import Squeeze
 from ..model import PIXEL_OFFSET, FlowConfig
 from ..priors import LOG2_SCALE_MAX, LOG2_SCALE_MIN, MEAN_FRAC_BITS, SCALE_STEPS_PER_OCTAVE, NUM_SCALES
 
@@ -147,12 +148,6 @@ class FloatFlow(nn.Module):
         bias = [0.0] * cout + [self.INIT_LOG2_SCALE] * cout
         return ConvNet(cin, self.config.hidden, 2 * cout, 1 / 64, mult, bias)
 
-    @staticmethod
-    def _squeeze(x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        x = x.reshape(n, c, h // 2, 2, w // 2, 2)
-        return x.permute(0, 1, 3, 5, 2, 4).reshape(n, c * 4, h // 2, w // 2)
-
     def _coupling(self, i: int, x: torch.Tensor) -> torch.Tensor:
         half = x.shape[1] // 2
         t = round_ste(torch.clamp(self.couplings[i](x[:, :half]), -MAX_SHIFT, MAX_SHIFT))
@@ -170,7 +165,7 @@ class FloatFlow(nn.Module):
         bits = torch.zeros(x.shape[0], device=x.device)
         k = 0
         for l in range(self.config.levels):
-            h = self._squeeze(h)
+            h = Squeeze().forward(h)  # pure reshaping: the same layer for floats
             for _ in range(self.config.couplings):
                 h = self._coupling(k, self.lifts[k](h))
                 k += 1
