@@ -15,6 +15,8 @@ Example:
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import zlib
 from collections.abc import Callable, Iterable
@@ -25,7 +27,7 @@ import numpy as np
 from . import container
 from .codec import decode_tile, encode_tile
 from .errors import ChecksumError, FormatError, UnknownModelError, UnsupportedImageError
-from .image import ImageInfo, check_array, pillow_default_mode, from_pil, from_planes, pad_to_multiple, padded, plane_groups, tile_grid, to_pil, to_planes
+from .image import PlaneGroup, ImageInfo, check_array, from_index_plane, to_index_plane, pillow_default_mode, from_pil, from_planes, pad_to_multiple, padded, plane_groups, tile_grid, to_pil, to_planes
 from .registry import CodecModel, find_shipped, load_model, load_weights_file, resolve
 
 DEFAULT_TILE = 512
@@ -118,8 +120,14 @@ class Compressor:
         arr, info, ndim = _as_array(image)
         height, width, channels = arr.shape
         bps = arr.dtype.itemsize
-        planes = to_planes(arr)
-        groups = plane_groups(channels, bps)
+        meta = info.to_meta(pillow_default_mode(arr))
+        indexed = to_index_plane(arr)
+        if indexed is None:
+            planes, groups = to_planes(arr), plane_groups(channels, bps)
+        else:
+            planes, palette = indexed
+            groups = [INDEX_GROUP]
+            meta["index_palette"] = base64.b64encode(palette.tobytes()).decode("ascii")
         tiles = tile_grid(height, width, self.tile)
         streams, bits, escapes = [], 0.0, 0
         for i, (y, x, h, w) in enumerate(tiles):
@@ -132,7 +140,7 @@ class Compressor:
                 progress(i + 1, len(tiles))
         header = container.Header(
             width, height, channels, bps, 2 if ndim == 2 else 3, self.tile,
-            self.model.model_id, self.model.hash_prefix, _pixel_crc(arr), info.to_meta(pillow_default_mode(arr)),
+            self.model.model_id, self.model.hash_prefix, _pixel_crc(arr), meta,
             tuple(len(s) for s in streams),
         )
         data = container.write(header, streams)
@@ -186,8 +194,12 @@ class Decompressor:
         tiles = tile_grid(header.height, header.width, header.tile)
         if len(tiles) != len(streams) or header.tile % model.stride:
             raise FormatError("corrupt flowzip file (tiling does not match the header)")
-        groups = plane_groups(header.channels, header.bytes_per_sample)
-        n_planes = header.channels * header.bytes_per_sample
+        palette = _index_palette(header)
+        if palette is None:
+            groups = plane_groups(header.channels, header.bytes_per_sample)
+        else:
+            groups = [INDEX_GROUP]
+        n_planes = sum(len(g.planes) for g in groups)
         planes = np.empty((header.height, header.width, n_planes), dtype=np.uint8)
         s = model.stride
         for i, ((y, x, h, w), stream) in enumerate(zip(tiles, streams)):
@@ -195,7 +207,10 @@ class Decompressor:
             planes[y : y + h, x : x + w] = decode_tile(model, stream, shape, groups)[:h, :w]
             if progress:
                 progress(i + 1, len(tiles))
-        arr = from_planes(planes, header.bytes_per_sample)
+        if palette is None:
+            arr = from_planes(planes, header.bytes_per_sample)
+        else:
+            arr = from_index_plane(planes, palette)
         if _pixel_crc(arr) != header.pixel_crc:
             raise ChecksumError("decoded pixels do not match the stored CRC32 (corrupt file)")
         if header.ndim == 2:
@@ -209,6 +224,22 @@ class Decompressor:
     def decompress_image(self, data: bytes, /):
         """Decode to a PIL image with the original mode and palette."""
         return self.decode(data).to_pil()
+
+
+INDEX_GROUP = PlaneGroup("gray", (0,))  # the palette-index plane of an indexed RGB image
+
+
+def _index_palette(header: container.Header) -> np.ndarray | None:
+    text = header.meta.get("index_palette")
+    if text is None:
+        return None
+    try:
+        palette = np.frombuffer(base64.b64decode(text, validate=True), dtype=np.uint8).reshape(-1, 3)
+    except (TypeError, ValueError, binascii.Error):
+        raise FormatError("corrupt flowzip metadata (index palette)") from None
+    if not 1 <= len(palette) <= 256 or header.channels != 3 or header.bytes_per_sample != 1:
+        raise FormatError("corrupt flowzip metadata (index palette)")
+    return palette
 
 
 def _pixel_crc(arr: np.ndarray) -> int:

@@ -40,7 +40,7 @@ MODELS: tuple[ModelEntry, ...] = (
     ModelEntry(
         name="idf-base-v1",
         file="idf-base-v1.npz",
-        sha256="__SHA256__",
+        sha256="d75979620fda7691d71e5bfb36d5896543e4ce9bb5711d41e745a33871f07092",
         description="IDF, 3 levels x 4 couplings, 64-channel integer conditioners, logistic priors",
         default=True,
         dev_bpsp=None,

@@ -24,14 +24,17 @@ TINY = HERE / "fixtures" / "tiny-v1.npz"
 def cases():
     photo = Image.open(HERE / "fixtures" / "images" / "lenna-96x80.png").convert("RGB")
     rng = np.random.default_rng(2026)
-    yield "tiny-rgb", TINY, photo
+    yield "tiny-rgb", TINY, photo  # 255 colours: an indexed image
+    urban = Image.open(HERE / "fixtures" / "images" / "urban051-256.png").convert("RGB")
+    yield "tiny-rgb-photo", TINY, urban.crop((10, 20, 58, 60))
     yield "tiny-l", TINY, photo.convert("L")
     yield "tiny-rgba", TINY, photo.convert("RGBA").crop((0, 0, 37, 29))
     yield "tiny-p", TINY, photo.convert("P", palette=Image.Palette.ADAPTIVE, colors=16).crop((3, 5, 40, 31))
     yield "tiny-u16", TINY, rng.integers(0, 65536, (9, 70)).astype(np.uint16)
     yield "tiny-1x1", TINY, np.array([[[7, 200, 33]]], dtype=np.uint8)
     if flowzip.registry.resolve("default")[1].is_file():
-        yield "default-rgb", "default", photo
+        yield "default-rgb", "default", urban.crop((0, 0, 96, 80))
+        yield "default-indexed", "default", photo
 
 
 def main() -> int:

@@ -67,12 +67,15 @@ def test_pil_modes_roundtrip(compressor, decompressor, rng):
 
 
 def test_gray_images_use_the_grayscale_flow(compressor):
-    """L costs one plane, not three copies of it."""
+    """L is one plane through the grayscale flow, not three copies through the RGB flow."""
+    from flowzip.image import PlaneGroup, plane_groups
+
+    assert plane_groups(1, 1) == [PlaneGroup("gray", (0,))]
+    assert plane_groups(4, 1) == [PlaneGroup("rgb", (0, 1, 2)), PlaneGroup("gray", (3,))]
+    assert plane_groups(3, 2) == [PlaneGroup("rgb", (0, 1, 2)), PlaneGroup("rgb", (3, 4, 5))]
     gray = photo_crop()[:, :, 1]
-    one = compressor.encode(gray).stats
-    three = compressor.encode(np.repeat(gray[:, :, None], 3, axis=2)).stats
-    assert one.subpixels * 3 == three.subpixels
-    assert one.nbytes < three.nbytes / 2
+    stats = compressor.encode(gray).stats
+    assert stats.subpixels == gray.size and stats.bpsp < 8
 
 
 def test_one_shot_api_and_header(rng):
@@ -193,8 +196,8 @@ def test_tampered_metadata_is_a_format_error(compressor, decompressor):
 
     data = compressor.compress(Image.new("P", (4, 4)))
     header, streams = container.read(data)
-    for meta in ({"mode": "P", "palette": 5}, {"mode": "P", "palette": "zz"}, {"transparency": {"x": 1}},
-                 {"mode": 7}, {"mode": "RGB"}):
+    for meta in ({"mode": "P", "palette": 5}, {"mode": "P", "palette": "z!"}, {"transparency": {"x": 1}},
+                 {"mode": 7}, {"mode": "RGB"}, {"index_palette": "AAAA"}, {"index_palette": 3}):
         bad = container.write(container.Header(**{**header.__dict__, "meta": meta}), streams)
         with pytest.raises(FlowzipError):
             decompressor.decompress_image(bad)
@@ -207,3 +210,27 @@ def test_damaged_model_files_are_unknown_model_errors(tmp_path):
     for name in ("trunc.npz", "array.npy", "empty.npz"):
         with pytest.raises(UnknownModelError):
             flowzip.Compressor(tmp_path / name)
+
+
+@pytest.mark.parametrize("colors", [1, 2, 256, 257])
+def test_few_colour_rgb_images_are_indexed(compressor, decompressor, rng, colors):
+    palette = rng.integers(0, 256, (colors, 3), dtype=np.uint8)
+    a = palette[rng.integers(0, colors, (30, 41))]
+    data = compressor.compress(a)
+    assert np.array_equal(decompressor.decompress(data), a)
+    indexed = "index_palette" in flowzip.read_header(data).meta
+    assert indexed == (len(np.unique(a.reshape(-1, 3), axis=0)) <= 256)
+
+
+def test_index_out_of_palette_is_a_format_error(compressor, decompressor):
+    import base64
+
+    from flowzip import container
+
+    a = np.zeros((8, 8, 3), np.uint8)
+    a[0, 0] = 255  # two colours: indices 0 and 1
+    header, streams = container.read(compressor.compress(a))
+    one_colour = base64.b64encode(bytes(3)).decode()
+    bad = container.write(container.Header(**{**header.__dict__, "meta": {"index_palette": one_colour}}), streams)
+    with pytest.raises(FormatError):
+        decompressor.decompress(bad)
