@@ -856,7 +856,8 @@ def write_report(out: Path, result: RunResult, command: str, threads: int, plots
         "sub-pixels, not a mean of ratios); every codec is charged the same way. Speeds are medians "
         "over the images of megapixels (H x W) per second, encoding and decoding timed apart, "
         "without reading the image or loading a model. Every output was decoded and compared with "
-        f"the input pixels (`verified`). One thread per codec (`--threads {threads}`). Gray images "
+        f"the input pixels (`verified`). {threads} thread(s) for the codecs that can use them "
+        f"(flowzip's torch, libjxl, OpenJPEG; `--threads {threads}`). Gray images "
         "are stored as RGB by WebP and QOI (they have no grayscale), and those bytes count.", "",
     ]
     for ds in datasets:

@@ -43,7 +43,7 @@ MODELS: tuple[ModelEntry, ...] = (
         sha256="d75979620fda7691d71e5bfb36d5896543e4ce9bb5711d41e745a33871f07092",
         description="IDF, 3 levels x 4 couplings, 64-channel integer conditioners, logistic priors",
         default=True,
-        dev_bpsp=None,
+        dev_bpsp=3.655,
     ),
 )
 
