@@ -230,13 +230,21 @@ def _info_record(name: str, raw: bytes) -> dict:
     return rec
 
 
+def _default_mode(channels: int, bytes_per_sample: int) -> str:
+    if bytes_per_sample == 1:
+        return {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
+    return "I;16" if channels == 1 else f"{channels} x uint16"
+
+
 def cmd_info(args, name: str, _unused) -> None:
     raw, _ = _read_input(name)
     rec = _info_record(name, raw)
     if args.json:
         print(json.dumps(rec))
         return
-    mode = rec["meta"].get("mode") or f"array ({'uint16' if rec['bytes_per_sample'] == 2 else 'uint8'})"
+    mode = rec["meta"].get("mode") or _default_mode(rec["channels"], rec["bytes_per_sample"])
+    if "index_palette" in rec["meta"]:
+        mode += f", coded as palette indices ({len(rec['meta']['index_palette']) * 3 // 4 // 3} colours)"
     print(
         f"{name}: flowzip v{rec['format_version']}  {rec['width']}x{rec['height']}x{rec['channels']}  mode {mode}\n"
         f"  model {rec['model_id']} ({rec['model_hash']})  tiles {rec['stream_count']} of {rec['tile']}px\n"
