@@ -267,14 +267,6 @@ def _source_digest() -> str:
     return h.hexdigest()[:16]
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def flowzip_codec(model: str, backend: str | None, source: str, taken: Iterable[str] = ()) -> Codec | Unavailable:
     """flowzip with one model, named ``flowzip:<model id>`` (plus ``@<sha256 prefix>`` when
     another model of the same id, e.g. two checkpoints both called model.npz, took that name).
@@ -284,7 +276,7 @@ def flowzip_codec(model: str, backend: str | None, source: str, taken: Iterable[
     image, done here and not in any speed.
     """
     import flowzip
-    from flowzip.registry import resolve
+    from flowzip.registry import resolve, sha256_file
 
     try:
         model_id, path, _ = resolve(model)
@@ -301,7 +293,7 @@ def flowzip_codec(model: str, backend: str | None, source: str, taken: Iterable[
         t3 = time.perf_counter()
     except (flowzip.FlowzipError, OSError, ValueError) as e:
         return Unavailable(f"{FLOWZIP}:{model}", f"cannot load model: {e}")
-    sha = _sha256(path)
+    sha = sha256_file(path)
     name = f"{FLOWZIP}:{compressor.model.model_id}"
     if name in set(taken):
         name = f"{name}@{sha[:8]}"

@@ -70,7 +70,8 @@ class CodecModel:
         return max(f.config.stride for f in self.flows.values())
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -81,7 +82,7 @@ def _sha256_file(path: Path) -> str:
 def load_weights_file(path: Path | str, model_id: str, backend: str | None = None, sha256: str | None = None) -> CodecModel:
     """Load a weights ``.npz`` (keys ``rgb/...`` and ``gray/...``) as a :class:`CodecModel`."""
     path = Path(path)
-    digest = _sha256_file(path)
+    digest = sha256_file(path)
     if sha256 is not None and digest != sha256:
         raise UnknownModelError(f"weights of model {model_id!r} are damaged (sha256 mismatch): {path}")
     be = get_backend(backend)
