@@ -9,8 +9,8 @@ Layout (little-endian; the full description is docs/format.md)::
     10      2     header length L
     12      L     header: width u32, height u32, channels u8, bytes/sample u8, ndim u8,
                   tile size u16, model id (u8 length + UTF-8), weights sha256 prefix (8),
-                  pixel CRC32 u32, metadata (u16 length + JSON), stream count u32,
-                  stream lengths u32 each
+                  pixel CRC32 u32, metadata (u16 length + JSON, empty for {}),
+                  stream lengths u32 each (one per tile: ceil(H/T) x ceil(W/T))
     12+L    4     CRC32 of bytes 0 .. 12+L
     16+L    ...   the streams, back to back (rANS words, little-endian u32)
 
@@ -86,7 +86,8 @@ def is_flowzip(prefix: bytes) -> bool:
 def write(header: Header, streams: list[bytes]) -> bytes:
     """Serialize a header and its streams into one .fz file."""
     model_id = header.model_id.encode("utf-8")
-    meta = json.dumps(header.meta, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    # no metadata is the common case: an empty field rather than "{}"
+    meta = json.dumps(header.meta, sort_keys=True, separators=(",", ":")).encode("utf-8") if header.meta else b""
     if len(model_id) > 255 or len(header.model_hash) != 8 or len(meta) > 65535:
         raise ValueError("model id, hash or metadata too long for the container")
     if tuple(len(s) for s in streams) != tuple(header.stream_sizes):
@@ -102,7 +103,7 @@ def write(header: Header, streams: list[bytes]) -> bytes:
             struct.pack("<I", header.pixel_crc),
             struct.pack("<H", len(meta)),
             meta,
-            struct.pack(f"<I{len(streams)}I", len(streams), *header.stream_sizes),
+            struct.pack(f"<{len(streams)}I", *header.stream_sizes),  # count = tiles, implied
         ]
     )
     head = _PREFIX.pack(MAGIC, FORMAT_VERSION, 0, len(body)) + body
@@ -130,10 +131,11 @@ def read_header(data: bytes) -> tuple[Header, int]:
         model_id = r.take(r.unpack("B")[0]).decode("utf-8")
         model_hash = r.take(8)
         (pixel_crc,) = r.unpack("I")
-        meta = json.loads(r.take(r.unpack("H")[0]).decode("utf-8"))
-        (count,) = r.unpack("I")
-        if count * 4 > end - r.pos:
-            raise FormatError("corrupt flowzip header (stream count)")
+        meta_text = r.take(r.unpack("H")[0])
+        meta = json.loads(meta_text.decode("utf-8")) if meta_text else {}
+        count = tile_count(width, height, tile) if tile else 0
+        if count * 4 != end - r.pos:
+            raise FormatError("corrupt flowzip header (length mismatch)")
         sizes = r.unpack(f"{count}I")
     except (ValueError, RecursionError) as e:  # bad UTF-8, bad or absurdly nested JSON
         raise FormatError(f"corrupt flowzip header ({e.__class__.__name__})") from None
@@ -142,7 +144,7 @@ def read_header(data: bytes) -> tuple[Header, int]:
     if not (
         width >= 1 and height >= 1 and 1 <= channels <= 4 and bps in (1, 2) and ndim in (2, 3)
         and MIN_TILE <= tile <= MAX_TILE and width * height * channels <= MAX_SUBPIXELS
-        and isinstance(meta, dict) and (ndim == 3 or channels == 1) and count == tile_count(width, height, tile)
+        and isinstance(meta, dict) and (ndim == 3 or channels == 1)
     ):
         raise FormatError("corrupt flowzip header (impossible image parameters)")
     header = Header(width, height, channels, bps, ndim, tile, model_id, model_hash, pixel_crc, meta, tuple(sizes))

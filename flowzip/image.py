@@ -101,6 +101,7 @@ def plane_groups(channels: int, bytes_per_sample: int) -> list[PlaneGroup]:
 
 
 MAX_INDEXED_COLORS = 256
+MIN_PIXELS_PER_COLOR = 8
 _LUMA = np.array([299, 587, 114], dtype=np.int64)
 
 
@@ -109,13 +110,14 @@ def to_index_plane(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 
     Palette-quantized photos (GIF heritage, some test sets) cost a third of the symbols this
     way; the palette is sorted by integer luma (ties by RGB) so that the indices look like a
-    grayscale image to the grayscale flow. None when the image has more colours.
+    grayscale image to the grayscale flow. None when the image has more colours, or too few
+    pixels per colour for the palette (4 header bytes a colour) to pay for itself.
     """
-    if a.dtype != np.uint8 or a.shape[2] != 3:
+    if a.dtype != np.uint8 or a.shape[2] != 3 or a.shape[0] * a.shape[1] < 2 * MIN_PIXELS_PER_COLOR:
         return None
     packed = (a[:, :, 0].astype(np.uint32) << 16) | (a[:, :, 1].astype(np.uint32) << 8) | a[:, :, 2]
     colors, index = np.unique(packed, return_inverse=True)
-    if colors.size > MAX_INDEXED_COLORS:
+    if colors.size > MAX_INDEXED_COLORS or colors.size * MIN_PIXELS_PER_COLOR > packed.size:
         return None
     palette = np.stack([colors >> 16, (colors >> 8) & 0xFF, colors & 0xFF], axis=1).astype(np.uint8)
     order = np.argsort(palette.astype(np.int64) @ _LUMA, kind="stable")

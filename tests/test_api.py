@@ -215,11 +215,13 @@ def test_damaged_model_files_are_unknown_model_errors(tmp_path):
 @pytest.mark.parametrize("colors", [1, 2, 256, 257])
 def test_few_colour_rgb_images_are_indexed(compressor, decompressor, rng, colors):
     palette = rng.integers(0, 256, (colors, 3), dtype=np.uint8)
-    a = palette[rng.integers(0, colors, (30, 41))]
-    data = compressor.compress(a)
-    assert np.array_equal(decompressor.decompress(data), a)
-    indexed = "index_palette" in flowzip.read_header(data).meta
-    assert indexed == (len(np.unique(a.reshape(-1, 3), axis=0)) <= 256)
+    for shape in [(64, 40), (5, 7)]:
+        a = palette[rng.integers(0, colors, shape)]
+        data = compressor.compress(a)
+        assert np.array_equal(decompressor.decompress(data), a)
+        indexed = "index_palette" in flowzip.read_header(data).meta
+        n = len(np.unique(a.reshape(-1, 3), axis=0))
+        assert indexed == (n <= 256 and 8 * n <= a.shape[0] * a.shape[1]), (shape, n)
 
 
 def test_index_out_of_palette_is_a_format_error(compressor, decompressor):

@@ -41,3 +41,11 @@ def test_default_model_grayscale_and_alpha():
     image.putalpha(Image.open(FIXTURES / "images" / "lenna-96x80.png").convert("L"))
     back = flowzip.decompress_image(flowzip.compress(image))
     assert back.mode == "RGBA" and back.tobytes() == image.tobytes()
+
+
+def test_whole_file_within_one_percent_plus_64_bytes_of_the_model():
+    pixels = np.asarray(Image.open(FIXTURES / "images" / "urban051-256.png").convert("RGB"))
+    c = flowzip.Compressor("default")
+    for side in (32, 64, 256):
+        s = c.encode(np.ascontiguousarray(pixels[:side, :side])).stats
+        assert s.nbytes <= s.bits_theoretical / 8 * 1.01 + 64, side
