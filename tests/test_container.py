@@ -1,6 +1,8 @@
 """Container v1: parse what we write; refuse everything else with a FormatError."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from flowzip import container
@@ -66,8 +68,6 @@ def _resealed(data: bytearray) -> bytes:
      ("tile", 4096), ("width", 2**31 - 1)],
 )
 def test_impossible_fields_are_refused(field, value):
-    import dataclasses
-
     # write with consistent stream sizes, then patch the fixed fields behind the CRC's back
     data = bytearray(container.write(HEADER, STREAMS))
     offsets = {"width": (12, "<I"), "height": (16, "<I"), "channels": (20, "<B"), "bytes_per_sample": (21, "<B"),
@@ -78,7 +78,6 @@ def test_impossible_fields_are_refused(field, value):
     struct.pack_into(fmt, data, off, value)
     with pytest.raises(FormatError, match="corrupt flowzip header"):
         container.read(_resealed(data))
-    assert dataclasses.replace(HEADER)  # the header itself stays valid
 
 
 def test_bomb_headers_are_refused_cheaply():
@@ -87,20 +86,14 @@ def test_bomb_headers_are_refused_cheaply():
     with pytest.raises(FormatError):
         container.read(container.write(big, [bytes(4)] * 2025))
     with pytest.raises(ValueError):  # the writer refuses a stream count that does not match the tiles
-        container.write(dataclasses_replace(HEADER, stream_sizes=(8,)), [b"\x01" * 8])
-
-
-def dataclasses_replace(h, **kw):
-    import dataclasses
-
-    return dataclasses.replace(h, **kw)
+        container.write(dataclasses.replace(HEADER, stream_sizes=(8,)), [b"\x01" * 8])
 
 
 def test_nested_or_bad_metadata_is_a_format_error():
     for meta in ({"x": [[[[1]]]]}, {}):
-        data = container.write(dataclasses_replace(HEADER, meta=meta), STREAMS)
+        data = container.write(dataclasses.replace(HEADER, meta=meta), STREAMS)
         assert container.read(data)[0].meta == meta
-    deep = bytearray(container.write(dataclasses_replace(HEADER, meta={"k": "v" * 60000}), STREAMS))
+    deep = bytearray(container.write(dataclasses.replace(HEADER, meta={"k": "v" * 60000}), STREAMS))
     start = deep.index(b'{"k":"')
     deep[start : start + 60008] = b"[" * 60008
     with pytest.raises(FormatError):
