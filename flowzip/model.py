@@ -31,7 +31,7 @@ import torch
 from .flows.base import Composite
 from .flows.conv1x1 import LiftingConv1x1
 from .flows.coupling import AdditiveCoupling
-from .flows.intnet import IntConvNet
+from .flows.intnet import IntConvNet, shift_round
 from .flows.reshape import Squeeze
 from .priors import MEAN_FRAC_BITS, SCALE_FRAC_BITS, scale_index
 
@@ -170,8 +170,7 @@ class IntFlowModel:
         acc_net = self.priors[name]
         acc = acc_net(context)
         c = shape[1]
-        be = self.backend
-        mu_q = be.shift_round(acc[:, :c], acc_net.out_frac_bits - MEAN_FRAC_BITS).long()
+        mu_q = shift_round(acc[:, :c], acc_net.out_frac_bits - MEAN_FRAC_BITS)
         mu_q = torch.clamp(mu_q, -MAX_MEAN_Q, MAX_MEAN_Q)  # keeps escape offsets within 32 bits
-        log2s_q = be.shift_round(acc[:, c:], acc_net.out_frac_bits - SCALE_FRAC_BITS).long()
+        log2s_q = shift_round(acc[:, c:], acc_net.out_frac_bits - SCALE_FRAC_BITS)
         return mu_q, scale_index(log2s_q)

@@ -15,6 +15,7 @@ from flowzip.model import FlowConfig, IntFlowModel
 from flowzip.train.model import FloatFlow
 
 BACKEND = get_backend("reference")
+CPU_BACKENDS = ["reference", "numba"]
 
 
 def assert_exact_roundtrip(t: IntTransform, x: torch.Tensor) -> torch.Tensor:
@@ -25,38 +26,41 @@ def assert_exact_roundtrip(t: IntTransform, x: torch.Tensor) -> torch.Tensor:
     return z
 
 
-def random_net(cin: int, cout: int, seed: int) -> IntConvNet:
+def random_net(cin: int, cout: int, seed: int, backend=BACKEND) -> IntConvNet:
     g = torch.Generator().manual_seed(seed)
     params = {"n.num_layers": np.array(2), "n.out_frac_bits": np.array(20)}
     w0 = torch.randint(-2000, 2000, (8, cin, 3, 3), generator=g).numpy()
     w1 = torch.randint(-2000, 2000, (cout, 8, 3, 3), generator=g).numpy()
     params.update({"n.0.weight": w0, "n.0.bias": np.zeros(8, np.int64), "n.0.shift": np.array(4),
                    "n.1.weight": w1, "n.1.bias": np.full(cout, 12345, np.int64), "n.1.shift": np.array(0)})
-    return IntConvNet.from_params(params, "n", BACKEND)
+    return IntConvNet.from_params(params, "n", backend)
 
 
-def random_lifting(c: int, seed: int) -> LiftingConv1x1:
+def random_lifting(c: int, seed: int, backend=BACKEND) -> LiftingConv1x1:
     g = torch.Generator().manual_seed(seed)
     m = lambda: torch.randint(-9000, 9000, (c, c), generator=g)  # noqa: E731
-    return LiftingConv1x1(torch.randperm(c, generator=g), m(), m(), BACKEND)
+    return LiftingConv1x1(torch.randperm(c, generator=g), m(), m(), backend)
 
 
 SHAPES = [(1, 4, 2, 2), (2, 6, 8, 6), (1, 12, 5, 9)]
 
 
+def layers_of(c: int, seed: int, backend) -> list[IntTransform]:
+    return [random_lifting(c, seed, backend), AdditiveCoupling(c // 2, random_net(c // 2, c - c // 2, seed, backend))]
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("seed", [0, 1])
-def test_layers_roundtrip(shape, seed):
+def test_layers_roundtrip(shape, seed, backend):
     g = torch.Generator().manual_seed(seed)
     x = torch.randint(-300, 300, shape, generator=g)
-    c = shape[1]
-    layers = [
-        random_lifting(c, seed),
-        AdditiveCoupling(c // 2, random_net(c // 2, c - c // 2, seed)),
-    ]
-    for layer in layers:
+    layers = layers_of(shape[1], seed, get_backend(backend))
+    reference = layers_of(shape[1], seed, BACKEND)
+    for layer, ref in zip(layers, reference):
         z = assert_exact_roundtrip(layer, x)
         assert not torch.equal(z, x), f"{type(layer).__name__} should change its input"
+        assert torch.equal(z, ref.forward(x)), f"{backend} differs from the reference"
     assert_exact_roundtrip(Composite(layers), x)
 
 
@@ -67,11 +71,26 @@ def test_squeeze_roundtrip_and_layout():
     assert z[0, 0, 0, 0] == x[0, 0, 0, 0] and z[0, 1, 0, 0] == x[0, 0, 0, 1]
 
 
-def test_extreme_values_roundtrip():
-    c = 8
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_extreme_values_roundtrip(backend):
+    """Inputs far outside pixel range still round-trip; int64 paths are taken where int32 would overflow."""
+    c, be = 8, get_backend(backend)
     x = torch.randint(-(2**20), 2**20, (1, c, 4, 4))
-    assert_exact_roundtrip(random_lifting(c, 3), x)
-    assert_exact_roundtrip(AdditiveCoupling(c // 2, random_net(c // 2, c // 2, 3)), x)
+    assert_exact_roundtrip(random_lifting(c, 3, be), x)
+    z = assert_exact_roundtrip(AdditiveCoupling(c // 2, random_net(c // 2, c // 2, 3, be)), x)
+    assert torch.equal(z, AdditiveCoupling(c // 2, random_net(c // 2, c // 2, 3)).forward(x))
+
+
+@pytest.mark.parametrize("backend", CPU_BACKENDS)
+def test_out_of_exact_range_is_refused_alike(backend):
+    from flowzip.errors import FormatError
+
+    be = get_backend(backend)
+    x = torch.full((1, 4, 4, 4), 2**40)
+    with pytest.raises(FormatError, match="exact range"):
+        random_net(4, 4, 0, be)(x)
+    with pytest.raises(FormatError, match="exact range"):
+        random_lifting(4, 0, be).inverse(x)
 
 
 @pytest.mark.parametrize("channels,top_splits", [(1, 1), (3, 1), (3, 3)])

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import FormatError
 from .base import IntTransform
+from .intnet import EXACT_LIMIT
 
 LIFT_FRAC_BITS = 12
 
@@ -21,15 +23,26 @@ class LiftingConv1x1(IntTransform):
         self.lower = torch.tril(lower.long(), -1)
         self.upper = torch.triu(upper.long(), 1)
         self.backend = backend
+        self._mat_l1 = max(int(m.abs().sum(dim=1).max()) for m in (self.lower, self.upper)) if len(perm) else 0
+
+    def _check_range(self, x: torch.Tensor) -> None:
+        # The first step's sums are below max|x| * L1; it grows |x| by at most a factor
+        # 1 + L1 / 2**LIFT_FRAC_BITS (plus rounding), which bounds the second step's sums.
+        # Beyond the exact range (only corrupt data gets there) every backend refuses alike.
+        bound = int(x.abs().max()) if x.numel() else 0
+        if bound * self._mat_l1 * (2 + (self._mat_l1 >> LIFT_FRAC_BITS)) >= EXACT_LIMIT:
+            raise FormatError("1x1 convolution out of its exact range (corrupt data)")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         be = self.backend
+        self._check_range(x)
         x = x[:, self.perm]
         x = be.lift_forward(x, self.lower, LIFT_FRAC_BITS)
         return be.lift_forward(x, self.upper, LIFT_FRAC_BITS)
 
     def inverse(self, z: torch.Tensor) -> torch.Tensor:
         be = self.backend
+        self._check_range(z)
         z = be.lift_inverse(z, self.upper, LIFT_FRAC_BITS, lower=False)
         z = be.lift_inverse(z, self.lower, LIFT_FRAC_BITS, lower=True)
         return z[:, self.inv_perm]

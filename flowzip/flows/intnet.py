@@ -5,6 +5,17 @@ An activation is an integer ``A`` standing for ``A / 2**ACT_FRAC_BITS``. A layer
 ``acc = conv(A, W) + B`` exactly, then ``A' = relu(round(acc / 2**shift))``. The last layer
 returns ``acc`` itself, whose scale ``2**-out_frac_bits`` the caller uses to round its
 outputs (a translation, a mean, a scale index) with the same exact shift.
+
+The arithmetic runs in a compute backend (:mod:`flowzip.kernels`); this module only holds
+the integers and says what they mean.
+
+Example:
+    >>> import numpy as np, torch
+    >>> from flowzip.kernels import get_backend
+    >>> layer = IntConvLayer(np.ones((1, 1, 1, 1), np.int64), np.zeros(1, np.int64), 0)
+    >>> net = IntConvNet([layer], out_frac_bits=1, backend=get_backend("reference"))
+    >>> net.rounded(torch.tensor([[[[3, -3]]]])).tolist()
+    [[[[2, -1]]]]
 """
 from __future__ import annotations
 
@@ -13,14 +24,37 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..errors import FormatError
+
 ACT_FRAC_BITS = 8
+EXACT_LIMIT = 2**50  # every partial sum of every backend stays below this (DESIGN.md section 1)
 
 
-@dataclass
+@dataclass(frozen=True)
 class IntConvLayer:
-    weight: torch.Tensor  # float64 holding integers, (out, in, k, k)
-    bias: torch.Tensor  # float64 holding integers, (out,)
+    weight: np.ndarray  # int64 (out, in, k, k), k odd; "same" padding with zeros
+    bias: np.ndarray  # int64 (out,)
     shift: int  # requantization shift; unused on the last layer
+
+    def accumulator_bound(self, max_abs_input: int) -> int:
+        """An upper bound on |acc| and on every partial sum of it, for inputs up to ``max_abs_input``.
+
+        Every backend checks it before a layer (and may pick a narrower integer type when it
+        is small): an input this bound puts at or beyond :data:`EXACT_LIMIT` is refused with
+        :class:`~flowzip.errors.FormatError`, by every backend alike.
+        """
+        l1 = int(np.abs(self.weight).sum(axis=(1, 2, 3)).max())
+        bound = max_abs_input * l1 + int(np.abs(self.bias).max(initial=0))
+        if bound >= EXACT_LIMIT:
+            raise FormatError("integer network out of its exact range (corrupt data, or an input this model cannot code)")
+        return bound
+
+
+def shift_round(a: torch.Tensor, shift: int) -> torch.Tensor:
+    """round(a / 2**shift), halves up, on int64 (an exact floor of a shifted sum)."""
+    if shift <= 0:
+        return a * (1 << -shift)
+    return (a + (1 << (shift - 1))) >> shift
 
 
 class IntConvNet:
@@ -30,14 +64,15 @@ class IntConvNet:
         self.layers = layers
         self.out_frac_bits = out_frac_bits
         self.backend = backend
+        self._prepared = backend.prepare_net(layers)
 
     @classmethod
     def from_params(cls, params: dict[str, np.ndarray], prefix: str, backend) -> IntConvNet:
         n = int(params[f"{prefix}.num_layers"])
         layers = [
             IntConvLayer(
-                torch.from_numpy(params[f"{prefix}.{i}.weight"].astype(np.float64)),
-                torch.from_numpy(params[f"{prefix}.{i}.bias"].astype(np.float64)),
+                params[f"{prefix}.{i}.weight"].astype(np.int64),
+                params[f"{prefix}.{i}.bias"].astype(np.int64),
                 int(params[f"{prefix}.{i}.shift"]),
             )
             for i in range(n)
@@ -45,15 +80,9 @@ class IntConvNet:
         return cls(layers, int(params[f"{prefix}.out_frac_bits"]), backend)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """Integer input (int64) -> integer accumulator of the last layer (float64)."""
-        be = self.backend
-        a = x.double()
-        for layer in self.layers[:-1]:
-            a = be.int_conv2d(a, layer.weight, layer.bias)
-            a = torch.clamp_min(be.shift_round(a, layer.shift), 0.0)
-        last = self.layers[-1]
-        return be.int_conv2d(a, last.weight, last.bias)
+        """Integer input (int64, N C H W) -> integer accumulator of the last layer (int64)."""
+        return self.backend.run_net(self._prepared, x)
 
     def rounded(self, x: torch.Tensor, frac_bits: int = 0) -> torch.Tensor:
         """Outputs rounded to ``frac_bits`` fractional bits, as int64."""
-        return self.backend.shift_round(self(x), self.out_frac_bits - frac_bits).long()
+        return shift_round(self(x), self.out_frac_bits - frac_bits)

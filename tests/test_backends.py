@@ -1,0 +1,93 @@
+"""Every compute backend gives the same integers: the same bytes for one image, and a file
+made by any backend decodes with any other. The cuda kernels run under numba's CUDA
+simulator (in a subprocess: the simulator is chosen when numba is first imported)."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import flowzip
+from flowzip.kernels import available_backends
+
+from .conftest import TINY_MODEL, photo_crop
+
+CPU_BACKENDS = ["reference", "numba"]
+HAS_NUMBA_CUDA = importlib.util.find_spec("numba_cuda") is not None
+
+
+def images(rng) -> dict[str, np.ndarray]:
+    photo = photo_crop()
+    return {
+        "rgb": photo,
+        "gray": photo[:40, :56, 1].copy(),
+        "rgba": np.concatenate([photo[:24, :32], rng.integers(0, 256, (24, 32, 1), dtype=np.uint8)], axis=2),
+        "uint16": rng.integers(0, 2**16, (9, 13), dtype=np.uint16),
+    }
+
+
+def test_default_backend_is_numba():
+    assert available_backends()[0] == "numba"
+    assert flowzip.Compressor(TINY_MODEL).model.backend_name == "numba"
+
+
+@pytest.mark.parametrize("kind", ["rgb", "gray", "rgba", "uint16"])
+def test_cpu_backends_write_the_same_bytes_and_read_each_other(kind, rng):
+    image = images(rng)[kind]
+    files = {be: flowzip.Compressor(TINY_MODEL, backend=be, tile=32).compress(image) for be in CPU_BACKENDS}
+    assert files["reference"] == files["numba"]
+    for made_by, data in files.items():
+        for reader in CPU_BACKENDS:
+            assert np.array_equal(flowzip.decompress(data, models=[TINY_MODEL], backend=reader), image), (made_by, reader)
+
+
+def test_shipped_model_same_bytes_on_every_cpu_backend():
+    image = photo_crop()[:48, :64]
+    files = {be: flowzip.compress(image, backend=be) for be in CPU_BACKENDS}
+    assert files["reference"] == files["numba"]
+    assert np.array_equal(flowzip.decompress(files["reference"], backend="numba"), image)
+
+
+def test_cuda_without_gpu_or_package_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("NUMBA_ENABLE_CUDASIM", raising=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "flowzip", "compress", "--backend", "cuda", "-c", str(TINY_MODEL.parent / "images" / "lenna-96x80.png")],
+        capture_output=True, text=True, env={**os.environ, "NUMBA_ENABLE_CUDASIM": "0"},
+    )
+    assert proc.returncode != 0
+    assert "cuda" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+SIMULATED = """
+import numpy as np, torch, flowzip
+from flowzip.kernels import get_backend
+from tests.test_flows import assert_exact_roundtrip, layers_of
+from tests.conftest import TINY_MODEL, photo_crop
+
+cuda, ref = get_backend("cuda"), get_backend("reference")
+x = torch.randint(-300, 300, (2, 6, 5, 7), generator=torch.Generator().manual_seed(0))
+for layer, reference in zip(layers_of(6, 0, cuda), layers_of(6, 0, ref)):
+    z = assert_exact_roundtrip(layer, x)
+    assert torch.equal(z, reference.forward(x))
+image = photo_crop()[:8, :16]
+made = {be: flowzip.compress(image, model=TINY_MODEL, backend=be) for be in ("cuda", "numba")}
+assert made["cuda"] == made["numba"], "cuda bytes differ"
+assert np.array_equal(flowzip.decompress(made["numba"], models=[TINY_MODEL], backend="cuda"), image)
+print("simulated cuda ok")
+"""
+
+
+@pytest.mark.skipif(not HAS_NUMBA_CUDA, reason="numba-cuda (the cuda extra) is not installed")
+def test_cuda_kernels_under_the_simulator():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run(
+        [sys.executable, "-c", SIMULATED], cwd=root, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "NUMBA_ENABLE_CUDASIM": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "simulated cuda ok" in proc.stdout
