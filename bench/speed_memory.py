@@ -1,14 +1,22 @@
-"""Speed on a ~0.4 Mpx photo (model loaded) and peak memory on a 6 Mpx image.
+"""Speed on a ~0.4 Mpx photo (model loaded), per backend, where the time goes, the cold-start
+compile time, and peak memory on a 6 Mpx image.
 
-    python bench/speed_memory.py speed [THREADS]       # 640x640 crop of dev/wiki_045.png
+    python bench/speed_memory.py speed [THREADS]       # 640x640 crop of dev/wiki_045.png, every backend
+    python bench/speed_memory.py profile               # seconds per layer type, every CPU backend
+    python bench/speed_memory.py coldstart             # numba: first call with an empty cache vs a warm one
     python bench/speed_memory.py memory compress       # 3000x2000 tiling of wiki_045 (run alone:
     python bench/speed_memory.py memory decompress     #  peak RSS is per process)
 
-Every measurement is a verified round trip.
+Backends are measured in the same run, alternating, best of ``ROUNDS``; every measurement is
+a verified round trip. ``FLOWZIP_MODEL`` picks another model (name or path).
 """
 from __future__ import annotations
 
+import cProfile
+import os
+import pstats
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,29 +30,116 @@ import flowzip
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"
 SIX_MPX = Path(tempfile.gettempdir()) / "flowzip-six-mpx.fz"
+CPU_BACKENDS = ("reference", "numba")
+ROUNDS = 3
+MODEL = os.environ.get("FLOWZIP_MODEL", "default")
 
 
 def photo() -> np.ndarray:
     return np.asarray(Image.open(DEV / "wiki_045.png").convert("RGB"))
 
 
+def crop() -> np.ndarray:
+    return np.ascontiguousarray(photo()[:640, :640])
+
+
+def _coders(backend: str):
+    c, d = flowzip.Compressor(MODEL, backend=backend), flowzip.Decompressor(models=_model_paths(), backend=backend)
+    small = crop()[:64, :64]
+    d.decompress(c.compress(small))  # loads the decoder's model, compiles or loads kernels
+    return c, d
+
+
+def _model_paths() -> list[str]:
+    return [MODEL] if Path(MODEL).exists() else []
+
+
 def speed(threads: int) -> None:
     torch.set_num_threads(threads)
-    a = np.ascontiguousarray(photo()[:640, :640])
-    t = time.perf_counter()
-    c, d = flowzip.Compressor(), flowzip.Decompressor()
-    load = time.perf_counter() - t
-    d.decompress(c.compress(a[:8, :8]))  # the decoder loads its model here
-    t = time.perf_counter()
-    e = c.encode(a)
-    enc = time.perf_counter() - t
-    t = time.perf_counter()
-    ok = np.array_equal(d.decompress(e.data), a)
-    dec = time.perf_counter() - t
+    a = crop()
     mpx = a.shape[0] * a.shape[1] / 1e6
-    print(f"{threads} thread(s), {a.shape[1]}x{a.shape[0]} ({mpx:.2f} Mpx): model load {load:.2f} s, "
-          f"compress {mpx / enc:.3f} Mpx/s, decompress {mpx / dec:.3f} Mpx/s, {e.stats.bpsp:.3f} bpsp, "
-          f"round trip {'verified' if ok else 'FAILED'}")
+    coders = {be: _coders(be) for be in CPU_BACKENDS}
+    best = {be: [float("inf"), float("inf")] for be in CPU_BACKENDS}
+    for _ in range(ROUNDS):
+        for be, (c, d) in coders.items():
+            t = time.perf_counter()
+            e = c.encode(a)
+            enc = time.perf_counter() - t
+            t = time.perf_counter()
+            ok = np.array_equal(d.decompress(e.data), a)
+            dec = time.perf_counter() - t
+            assert ok, f"{be}: round trip FAILED"
+            best[be] = [min(best[be][0], enc), min(best[be][1], dec)]
+    print(f"{threads} thread(s), {a.shape[1]}x{a.shape[0]} ({mpx:.2f} Mpx), model {MODEL}, {e.stats.bpsp:.3f} bpsp, "
+          f"best of {ROUNDS}, round trips verified")
+    for be, (enc, dec) in best.items():
+        print(f"  {be:9s} compress {mpx / enc:.3f} Mpx/s  decompress {mpx / dec:.3f} Mpx/s")
+    ref, fast = best["reference"], best["numba"]
+    print(f"  numba vs reference: compress {ref[0] / fast[0]:.2f}x, decompress {ref[1] / fast[1]:.2f}x")
+
+
+# Where the time goes: cumulative time of the functions that stand for each layer type.
+LAYER_TYPES = {
+    "coupling networks": ("coupling.py", "_shift"),
+    "prior networks": ("model.py", "prior"),
+    "1x1 conv (lifting)": ("conv1x1.py", ("forward", "inverse")),
+    "entropy coder": ("coder.py", ("encode", "decode", "finish")),
+}
+
+
+def _by_layer_type(stats: pstats.Stats) -> dict[str, float]:
+    out = dict.fromkeys(LAYER_TYPES, 0.0)
+    total = 0.0
+    for (file, _, func), (_, _, _, cum, _) in stats.stats.items():
+        if func in ("encode", "decode") and file.endswith("api.py"):
+            total = max(total, cum)
+        for name, (suffix, funcs) in LAYER_TYPES.items():
+            if file.endswith(suffix) and func in ((funcs,) if isinstance(funcs, str) else funcs):
+                out[name] += cum
+    out["everything else"] = total - sum(out.values())
+    out["total"] = total
+    return out
+
+
+def profile() -> None:
+    a = crop()
+    print(f"seconds per layer type on {a.shape[1]}x{a.shape[0]}, model {MODEL} (cProfile, so a little slower)")
+    rows = {}
+    for be in CPU_BACKENDS:
+        c, d = _coders(be)
+        for op in ("compress", "decompress"):
+            data = c.compress(a)
+            prof = cProfile.Profile()
+            prof.enable()
+            c.encode(a) if op == "compress" else d.decode(data)
+            prof.disable()
+            rows[(be, op)] = _by_layer_type(pstats.Stats(prof))
+    names = list(next(iter(rows.values())))
+    print("| layer type | " + " | ".join(f"{be} {op}" for be, op in rows) + " |")
+    print("|---|" + "---|" * len(rows))
+    for n in names:
+        print(f"| {n} | " + " | ".join(f"{r[n]:.3f}" for r in rows.values()) + " |")
+
+
+COLD = (
+    "import time, numpy as np; t = time.perf_counter(); import flowzip; "
+    "a = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8); "
+    "d = flowzip.compress(a, backend='numba'); assert np.array_equal(flowzip.decompress(d, backend='numba'), a); "
+    "print(time.perf_counter() - t)"
+)
+
+
+def coldstart() -> None:
+    """A fresh process compresses and decompresses a 64x64 image: empty numba cache, then warm."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        run = lambda: float(subprocess.run([sys.executable, "-c", COLD], env=env, capture_output=True, text=True,  # noqa: E731
+                                           check=True).stdout)
+        cold, warm = run(), min(run() for _ in range(ROUNDS))
+        ref = min(float(subprocess.run([sys.executable, "-c", COLD.replace("'numba'", "'reference'")],
+                                       capture_output=True, text=True, check=True).stdout) for _ in range(ROUNDS))
+    print(f"fresh process, import + 64x64 round trip: numba with an empty cache {cold:.1f} s (compiling), "
+          f"with its cache {warm:.2f} s; reference {ref:.2f} s")
 
 
 def memory(op: str) -> None:
@@ -59,7 +154,12 @@ def memory(op: str) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["speed"]:
+    cmd = sys.argv[1] if len(sys.argv) > 1 else "speed"
+    if cmd == "speed":
         speed(int(sys.argv[2]) if len(sys.argv) > 2 else 2)
+    elif cmd == "profile":
+        profile()
+    elif cmd == "coldstart":
+        coldstart()
     else:
         memory(sys.argv[2])

@@ -89,9 +89,9 @@ class ChannelsLastRunner:
                 else:
                     a = self.cast(a, dtype)
                 pad_out = 0 if last else prepared[i + 1].k // 2
-                out_dtype = np.int64 if last else dtype
-                a, max_abs = self.conv(p, a, dtype, 0 if last else p.layer.shift, not last, pad_out, out_dtype)
-            outs.append(self.download(a).transpose(2, 0, 1))
+                # the output has the input's type: the bound also covers the last accumulator
+                a, max_abs = self.conv(p, a, dtype, 0 if last else p.layer.shift, not last, pad_out)
+            outs.append(self.download(a).astype(np.int64, copy=False).transpose(2, 0, 1))
         return torch.from_numpy(np.ascontiguousarray(np.stack(outs)))
 
     # -- supplied by the backend ------------------------------------------------------
@@ -105,6 +105,6 @@ class ChannelsLastRunner:
     def cast(self, a, dtype):
         raise NotImplementedError
 
-    def conv(self, p: PreparedLayer, a, dtype, shift: int, relu: bool, pad_out: int, out_dtype):
+    def conv(self, p: PreparedLayer, a, dtype, shift: int, relu: bool, pad_out: int):
         """One layer; returns (output padded by ``pad_out``, its largest absolute value)."""
         raise NotImplementedError

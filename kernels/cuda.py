@@ -106,7 +106,7 @@ class CudaBackend(ChannelsLastRunner):
     def cast(self, a, dtype):
         return a  # int64 throughout
 
-    def conv(self, p, a, dtype, shift, relu, pad_out, out_dtype):
+    def conv(self, p, a, dtype, shift, relu, pad_out):
         h, w = a.shape[0] - p.k + 1, a.shape[1] - p.k + 1
         co = p.layer.bias.shape[0]
         out = cuda.to_device(np.zeros((h + 2 * pad_out, w + 2 * pad_out, co), np.int64))

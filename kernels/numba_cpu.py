@@ -138,9 +138,9 @@ class NumbaBackend(ChannelsLastRunner):
     def cast(self, a: np.ndarray, dtype) -> np.ndarray:
         return a.astype(dtype, copy=False)
 
-    def conv(self, p, a, dtype, shift, relu, pad_out, out_dtype):
+    def conv(self, p, a, dtype, shift, relu, pad_out):
         h, w = a.shape[0] - p.k + 1, a.shape[1] - p.k + 1
-        out = np.zeros((h + 2 * pad_out, w + 2 * pad_out, p.layer.bias.shape[0]), out_dtype)
+        out = np.zeros((h + 2 * pad_out, w + 2 * pad_out, p.layer.bias.shape[0]), dtype)
         row_max = np.zeros(h, np.int64)
         kernel = _conv_wide if p.wide else _conv_narrow
         kernel(a, p.weights[dtype], p.biases[dtype], shift, relu, out, pad_out, row_max)

@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--checkpoint-minutes", type=float, default=4.0)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", type=Path, help="start from the weights of this run's checkpoint.pt (fine-tuning; "
+                    "the step count and learning-rate schedule start afresh)")
     ap.add_argument("--export", type=Path, help="write the integer model (.npz) when done")
     args = ap.parse_args(argv)
 
@@ -107,6 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     ckpt_path = args.out / "checkpoint.pt"
     step = 0
     sampler = CropSampler(load_folder(args.data, args.channels), args.crop, args.seed)
+    if args.init and not (args.resume and ckpt_path.exists()):
+        init = torch.load(args.init, weights_only=False)
+        if FlowConfig.from_json(init["config"]) != config:
+            raise SystemExit(f"--init {args.init}: its architecture {init['config']} differs from {config.to_json()}")
+        model.load_state_dict(init["model"])
+        print(f"initialised from {args.init} (trained {init['step']} steps)", file=sys.stderr)
     if args.resume and ckpt_path.exists():
         ckpt = torch.load(ckpt_path, weights_only=False)
         model.load_state_dict(ckpt["model"])
