@@ -272,6 +272,34 @@ def cmd_models(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from flowzip.train.run import TrainOptions, stderr_say, train
+
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        raise CliError(f"{out} already exists (use -f to overwrite)")
+    for folder in (args.data, args.dev):
+        if folder and not Path(folder).is_dir():
+            raise CliError(f"{folder}: not a folder")
+    if args.init:
+        from flowzip.registry import resolve
+
+        resolve(args.init)  # an unknown model fails now, not after the first flow trained
+    options = TrainOptions(
+        data=args.data, out=out, dev=args.dev, init=args.init, steps=args.steps, gray_steps=args.gray_steps,
+        hidden=args.hidden, batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed, threads=args.threads,
+        run_dir=args.run_dir, eval_images=args.eval_images,
+    )
+    try:
+        result = train(options, say=(lambda s: None) if args.quiet else stderr_say)
+    except KeyboardInterrupt:
+        print("\nflowzip: interrupted; the same command resumes from the last checkpoint", file=sys.stderr)
+        return 130
+    dev = "" if result.dev_file_bpsp is None else f", dev {result.dev_file_bpsp:.4f} bpsp on {result.dev_images} images"
+    print(f"{result.model_path}: sha256 {result.sha256}{dev}, {result.seconds:.0f} s")
+    return 0
+
+
 # -- main -----------------------------------------------------------------------------
 
 
@@ -308,6 +336,23 @@ def _parser() -> argparse.ArgumentParser:
     from flowzip import benchmark
 
     benchmark.add_arguments(sub.add_parser("bench", help="benchmark against PNG, WebP, JPEG XL, ... (verified)"))
+    tr = sub.add_parser("train", help="train or fine-tune a model on a folder of images")
+    tr.add_argument("data", help="folder of training images (any size; converted to RGB and to luma)")
+    tr.add_argument("-o", "--output", required=True, metavar="MODEL.npz", help="the model file to write")
+    tr.add_argument("--dev", help="folder of held-out images: dev bpsp while training, real files at the end")
+    tr.add_argument("--init", metavar="MODEL", help="fine-tune this model ('default', a shipped name, or a .npz)")
+    tr.add_argument("--steps", type=int, default=4000, help="RGB flow steps (default 4000)")
+    tr.add_argument("--gray-steps", type=int, help="grayscale flow steps (default steps/4)")
+    tr.add_argument("--hidden", type=int, default=64, help="RGB conditioner width, new models only (default 64)")
+    tr.add_argument("--lr", type=float, help="learning rate (default 1e-3, fine-tuning 2e-4)")
+    tr.add_argument("--batch", type=int, default=16)
+    tr.add_argument("--crop", type=int, default=64)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--threads", type=int, default=2)
+    tr.add_argument("--run-dir", help="checkpoints and logs (default: MODEL.run beside the output)")
+    tr.add_argument("--eval-images", type=int, default=8, help="dev images coded for real at the end")
+    tr.add_argument("-f", "--force", action="store_true", help="overwrite an existing model file")
+    tr.add_argument("-q", "--quiet", action="store_true", help="no progress")
     m = sub.add_parser("models", help="list the shipped models")
     m.add_argument("--json", action="store_true")
     m.add_argument("--backend")
@@ -322,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "models":
             return cmd_models(args)
+        if args.command == "train":
+            return cmd_train(args)
         if args.command == "bench":
             from flowzip import benchmark
 

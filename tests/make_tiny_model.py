@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from flowzip.model import FlowConfig
-from flowzip.train.__main__ import CropSampler, load_folder
+from flowzip.train.run import CropSampler, load_folder
 from flowzip.train.bundle import bundle
 from flowzip.train.model import FloatFlow
 

@@ -7,20 +7,31 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 
+def write_bundle(flows: dict[str, dict[str, np.ndarray]], out: Path) -> str:
+    """Write ``out`` (atomically) with keys ``rgb/...`` and ``gray/...``; returns its sha256."""
+    out = Path(out)
+    arrays = {f"{kind}/{k}": v for kind, params in flows.items() for k, v in params.items()}
+    tmp = out.with_name(out.name + ".tmp")
+    with open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
+    os.replace(tmp, out)
+    return hashlib.sha256(out.read_bytes()).hexdigest()
+
+
 def bundle(rgb: Path, gray: Path, out: Path) -> str:
-    """Write ``out`` with keys ``rgb/...`` and ``gray/...``; returns its sha256."""
-    arrays = {}
+    """Bundle two exported flow files into ``out``; returns its sha256."""
+    flows = {}
     for kind, path in (("rgb", rgb), ("gray", gray)):
         with np.load(path) as z:
-            arrays.update({f"{kind}/{k}": z[k] for k in z.files})
-    np.savez_compressed(out, **arrays)
-    return hashlib.sha256(Path(out).read_bytes()).hexdigest()
+            flows[kind] = {k: z[k] for k in z.files}
+    return write_bundle(flows, out)
 
 
 def main(argv: list[str] | None = None) -> int:

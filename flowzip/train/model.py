@@ -77,6 +77,30 @@ class ConvNet(nn.Module):
         return out
 
 
+    @torch.no_grad()
+    def import_(self, params: dict[str, np.ndarray], prefix: str) -> None:
+        """Load the float weights that :meth:`export` would turn into ``params`` (exactly the
+        same integers come back out: each weight is an integer times a power of two)."""
+        act_frac = 0
+        n = int(params[f"{prefix}.num_layers"])
+        if n != len(self.convs):
+            raise ValueError(f"{prefix}: {n} layers, this architecture has {len(self.convs)}")
+        for i, conv in enumerate(self.convs):
+            last = i == n - 1
+            acc_frac = int(params[f"{prefix}.out_frac_bits"]) if last else int(params[f"{prefix}.{i}.shift"]) + ACT_FRAC_BITS
+            w = torch.from_numpy(params[f"{prefix}.{i}.weight"].astype(np.float64)) / 2.0 ** (acc_frac - act_frac)
+            b = torch.from_numpy(params[f"{prefix}.{i}.bias"].astype(np.float64)) / 2.0**acc_frac
+            if i == 0:
+                w = w / self.in_scale
+            if last:
+                mult = self.out_mult.double()
+                w = w / mult.view(-1, 1, 1, 1)
+                b = (b - self.out_bias.double()) / mult
+            conv.weight.copy_(w.view_as(conv.weight))
+            conv.bias.copy_(b)
+            act_frac = ACT_FRAC_BITS
+
+
 class Lifting(nn.Module):
     """Float twin of :class:`flowzip.flows.conv1x1.LiftingConv1x1`."""
 
@@ -94,6 +118,12 @@ class Lifting(nn.Module):
         x = x[:, self.perm]
         x = x + round_ste(torch.einsum("ij,njhw->nihw", torch.tril(self._q(self.lower), -1), x))
         return x + round_ste(torch.einsum("ij,njhw->nihw", torch.triu(self._q(self.upper), 1), x))
+
+    @torch.no_grad()
+    def import_(self, params: dict[str, np.ndarray], prefix: str) -> None:
+        self.perm.copy_(torch.from_numpy(params[f"{prefix}.perm"]))
+        self.lower.copy_(torch.from_numpy(params[f"{prefix}.lower"].astype(np.float64)) / 2**LIFT_FRAC_BITS)
+        self.upper.copy_(torch.from_numpy(params[f"{prefix}.upper"].astype(np.float64)) / 2**LIFT_FRAC_BITS)
 
     def export(self, prefix: str) -> dict[str, np.ndarray]:
         q = lambda m: torch.round(m.detach().double() * 2**LIFT_FRAC_BITS).numpy().astype(np.int64)
@@ -178,6 +208,25 @@ class FloatFlow(nn.Module):
         mu = self.base_mu.view(1, -1, 1, 1)
         log2s = self.base_log2s.view(1, -1, 1, 1)
         return bits + logistic_bits(h, mu, log2s).sum(dim=(1, 2, 3))
+
+    @classmethod
+    def from_integer(cls, params: dict[str, np.ndarray]) -> FloatFlow:
+        """The float flow whose :meth:`export` gives ``params`` back: to fine-tune an exported
+        or shipped model (one flow's keys, without the ``rgb/`` or ``gray/`` prefix)."""
+        model = cls(FlowConfig.from_json(str(params["config"])))
+        k = 0
+        for l in range(model.config.levels):
+            for s in range(model.config.couplings):
+                model.lifts[k].import_(params, f"level{l}.step{s}.lift")
+                model.couplings[k].import_(params, f"level{l}.step{s}.coupling")
+                k += 1
+        for name, net in model.priors.items():
+            net.import_(params, f"prior.{name}")
+        with torch.no_grad():
+            model.base_mu.copy_(torch.from_numpy(params["prior.base.mu_q"].astype(np.float64)) / 2**MEAN_FRAC_BITS)
+            sidx = torch.from_numpy(params["prior.base.scale_idx"].astype(np.float64))
+            model.base_log2s.copy_(sidx / SCALE_STEPS_PER_OCTAVE + LOG2_SCALE_MIN)
+        return model
 
     def export(self) -> dict[str, np.ndarray]:
         """Integer parameters for :class:`flowzip.model.IntFlowModel` (plus ``config``)."""

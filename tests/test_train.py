@@ -1,0 +1,66 @@
+"""`flowzip train`: fine-tuning a model on a folder and using it, and the integer import
+that fine-tuning starts from."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import flowzip
+from flowzip.registry import resolve
+from flowzip.train.model import FloatFlow
+from flowzip.train.run import TrainOptions, train
+
+from .conftest import FIXTURES, TINY_MODEL
+
+
+@pytest.mark.parametrize("model", [str(TINY_MODEL), "default"])
+def test_import_then_export_gives_the_same_integers(model):
+    with np.load(resolve(model)[1]) as z:
+        arrays = {k: z[k] for k in z.files}
+    for kind in ("rgb", "gray"):
+        params = {k[len(kind) + 1 :]: v for k, v in arrays.items() if k.startswith(kind + "/")}
+        again = FloatFlow.from_integer(params).export()
+        assert sorted(again) == sorted(params)
+        for k, v in params.items():
+            assert np.array_equal(np.asarray(again[k]), np.asarray(v)), k
+
+
+def test_fine_tune_then_use_the_model(tmp_path):
+    out = tmp_path / "mine.npz"
+    result = train(TrainOptions(
+        data=FIXTURES / "images", dev=FIXTURES / "images", out=out, init=str(TINY_MODEL),
+        steps=12, gray_steps=4, batch=2, crop=32, threads=1, eval_images=2, lr=1e-3,
+    ))
+    assert result.model_path == out and out.is_file()
+    assert result.dev_images == 2 and 0 < result.dev_file_bpsp < 16
+    assert set(result.dev_model_bpsp) == {"rgb", "gray"}
+    assert (tmp_path / "mine.run" / "rgb" / "checkpoint.pt").is_file()
+    with np.load(TINY_MODEL) as before, np.load(out) as after:
+        assert not np.array_equal(before["rgb/level0.step0.coupling.0.weight"], after["rgb/level0.step0.coupling.0.weight"])
+
+    image = np.random.default_rng(0).integers(0, 256, (20, 28, 3), dtype=np.uint8)
+    data = flowzip.compress(image, model=out)
+    assert flowzip.read_header(data).model_id == "mine"
+    assert np.array_equal(flowzip.decompress(data, models=[out]), image)
+    with pytest.raises(flowzip.UnknownModelError, match="mine"):
+        flowzip.decompress(data)
+
+
+def test_train_cli_refuses_bad_input_in_one_line(tmp_path):
+    existing = tmp_path / "m.npz"
+    existing.write_bytes(b"keep me")
+    cases = [
+        (["flowzip", "train", str(FIXTURES / "images"), "-o", str(existing)], "already exists"),
+        (["flowzip", "train", str(tmp_path / "nope"), "-o", str(tmp_path / "x.npz")], "not a folder"),
+        (["flowzip", "train", str(FIXTURES / "images"), "-o", str(tmp_path / "x.npz"), "--init", "no-such-model"],
+         "unknown model"),
+    ]
+    for argv, message in cases:
+        proc = subprocess.run([sys.executable, "-m", *argv], capture_output=True, text=True)
+        assert proc.returncode != 0 and message in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
+    assert existing.read_bytes() == b"keep me"
+    assert not (tmp_path / "x.npz").exists()
