@@ -14,6 +14,11 @@ from .image import PlaneGroup
 from .registry import CodecModel
 
 
+def _at(t: torch.Tensor, positions: torch.Tensor | None) -> np.ndarray:
+    """The values of one coding pass, as numpy (all of ``t``, or those at ``positions``)."""
+    return (t if positions is None else t[positions]).numpy()
+
+
 def encode_tile(model: CodecModel, planes: np.ndarray, groups: list[PlaneGroup]) -> tuple[bytes, float, int]:
     """Code a padded (h, w, P) uint8 tile; returns (stream, exact code length in bits, escapes)."""
     enc = LatentEncoder()
@@ -22,8 +27,8 @@ def encode_tile(model: CodecModel, planes: np.ndarray, groups: list[PlaneGroup])
             flow = model.flows[group.flow]
             x = torch.from_numpy(np.ascontiguousarray(planes[:, :, list(group.planes)])).permute(2, 0, 1)[None]
             for latent in reversed(flow.forward(x)):
-                mu_q, scale_idx = flow.prior(latent.name, latent.context, tuple(latent.z.shape))
-                enc.encode(latent.z.numpy(), mu_q.numpy(), scale_idx.numpy())
+                for positions, mu_q, scale_idx in flow.prior_passes(latent.name, latent.context, latent.z):
+                    enc.encode(*(_at(t, positions) for t in (latent.z, mu_q, scale_idx)))
     return enc.finish(), enc.bits, enc.escapes
 
 
@@ -37,8 +42,14 @@ def decode_tile(model: CodecModel, stream: bytes, shape: tuple[int, int, int], g
             flow = model.flows[group.flow]
 
             def pop(name, context, latent_shape):
-                mu_q, scale_idx = flow.prior(name, context, latent_shape)
-                return torch.from_numpy(dec.decode(mu_q.numpy(), scale_idx.numpy()))
+                z = torch.zeros(latent_shape, dtype=torch.int64)
+                for positions, mu_q, scale_idx in flow.prior_passes(name, context, z):
+                    values = torch.from_numpy(dec.decode(_at(mu_q, positions), _at(scale_idx, positions)))
+                    if positions is None:
+                        z = values.view(latent_shape)
+                    else:
+                        z[positions] = values
+                return z
 
             x = flow.inverse(pop, (1, len(group.planes), shape[0], shape[1]))
             if int(x.min()) < 0 or int(x.max()) > 255:

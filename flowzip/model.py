@@ -37,6 +37,26 @@ from .priors import MEAN_FRAC_BITS, SCALE_FRAC_BITS, scale_index
 
 PIXEL_OFFSET = 128
 MAX_MEAN_Q = 2**24
+MASK_VALUE = 64  # the anchor-mask channel's integer value (1.0 after the nets' 1/64 input scale)
+
+
+def anchor_mask(height: int, width: int) -> torch.Tensor:
+    """Checkerboard anchors of a latent grid, (1, 1, H, W) bool: positions with even y + x.
+
+    With ``FlowConfig.checkerboard`` a factored-out latent is coded in two passes (He et al.
+    2021, "Checkerboard context model"): the anchors under a prior of the coarser context,
+    then the other half under a second prior that also sees the anchors' values.
+    """
+    y = torch.arange(height).view(-1, 1)
+    x = torch.arange(width).view(1, -1)
+    return ((y + x) % 2 == 0).view(1, 1, height, width)
+
+
+def checkerboard_context(context: torch.Tensor, z: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
+    """What the second pass's prior sees: the context, the anchors' values (zeros elsewhere)
+    and the anchor mask itself. Integer in, integer out (float in, float out for training)."""
+    m = anchors.to(z.dtype).expand(z.shape[0], 1, *z.shape[2:])
+    return torch.cat([context, z * m, MASK_VALUE * m], dim=1)
 
 
 @dataclass(frozen=True)
@@ -48,6 +68,7 @@ class FlowConfig:
     couplings: int = 4
     hidden: int = 64
     top_splits: int = 2
+    checkerboard: bool = False  # two-pass priors for every factored-out latent (see CHECKERBOARD)
 
     @property
     def stride(self) -> int:
@@ -70,7 +91,10 @@ class FlowConfig:
         return names + [f"top{s}" for s in range(self.top_splits)] + ["base"]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        fields = asdict(self)
+        if not self.checkerboard:  # older configs have no such key: keep their JSON as it was
+            del fields["checkerboard"]
+        return json.dumps(fields, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> FlowConfig:
@@ -104,10 +128,12 @@ class IntFlowModel:
                 )
                 steps.append(AdditiveCoupling(c // 2, IntConvNet.from_params(params, f"{p}.coupling", backend)))
             self.levels.append(Composite(steps))
+        passes = ("", "b") if config.checkerboard else ("",)
         self.priors = {
-            name: IntConvNet.from_params(params, f"prior.{name}", backend)
+            name + p: IntConvNet.from_params(params, f"prior.{name}{p}", backend)
             for name in config.latent_names()
             if name != "base"
+            for p in passes
         }
         self.base_mu_q = torch.from_numpy(params["prior.base.mu_q"]).long()
         self.base_scale_idx = torch.from_numpy(params["prior.base.scale_idx"]).long()
@@ -161,8 +187,25 @@ class IntFlowModel:
 
     # -- priors -------------------------------------------------------------------
 
+    def prior_passes(self, name: str, context: torch.Tensor | None, z: torch.Tensor):
+        """The coding passes of latent ``name`` in decode order: ``(positions, mu_q, scale_idx)``
+        with ``positions`` a bool mask of the latent (None: all of it).
+
+        A generator: the decoder writes the values it pops at ``positions`` into ``z`` before
+        asking for the next pass, whose prior may read them (checkerboard); the encoder passes
+        the whole latent, of which a pass reads only what the decoder has by then.
+        """
+        if context is None or not self.config.checkerboard:
+            yield None, *self.prior(name, context, tuple(z.shape))
+            return
+        anchors = anchor_mask(*z.shape[2:])
+        yield anchors.expand(z.shape), *self.prior(name, context, tuple(z.shape))
+        second = checkerboard_context(context, z, anchors)
+        yield (~anchors).expand(z.shape), *self.prior(name + "b", second, tuple(z.shape))
+
     def prior(self, name: str, context: torch.Tensor | None, shape: tuple[int, ...]):
-        """Integer prior parameters (mu_q, scale_idx) of latent ``name``, each of ``shape``."""
+        """Integer prior parameters (mu_q, scale_idx) of latent ``name``, each of ``shape``
+        (the first pass only, for a checkerboard model; see :meth:`prior_passes`)."""
         if context is None:
             mu_q = self.base_mu_q.view(1, -1, 1, 1).expand(shape)
             sidx = self.base_scale_idx.view(1, -1, 1, 1).expand(shape)

@@ -32,7 +32,7 @@ def test_fine_tune_then_use_the_model(tmp_path):
     out = tmp_path / "mine.npz"
     result = train(TrainOptions(
         data=FIXTURES / "images", dev=FIXTURES / "images", out=out, init=str(TINY_MODEL),
-        steps=12, gray_steps=4, batch=2, crop=32, threads=1, eval_images=2, lr=1e-3,
+        steps=12, gray_steps=4, batch=2, crop=32, threads=1, eval_images=2, lr=1e-3, checkerboard=True,
     ))
     assert result.model_path == out and out.is_file()
     assert result.dev_images == 2 and 0 < result.dev_file_bpsp < 16
@@ -41,6 +41,8 @@ def test_fine_tune_then_use_the_model(tmp_path):
     with np.load(TINY_MODEL) as before, np.load(out) as after:
         assert not np.array_equal(before["rgb/level0.step0.coupling.0.weight"], after["rgb/level0.step0.coupling.0.weight"])
 
+    with np.load(out) as z:  # the plain tiny model was warm-started into two-pass priors
+        assert '"checkerboard": true' in str(z["rgb/config"]) and "rgb/prior.split0b.num_layers" in z.files
     image = np.random.default_rng(0).integers(0, 256, (20, 28, 3), dtype=np.uint8)
     data = flowzip.compress(image, model=out)
     assert flowzip.read_header(data).model_id == "mine"

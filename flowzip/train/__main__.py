@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--levels", type=int, default=3)
     ap.add_argument("--couplings", type=int, default=4)
     ap.add_argument("--hidden", type=int, default=64)
+    ap.add_argument("--checkerboard", action="store_true", help="two-pass (checkerboard) priors")
     ap.add_argument("--steps", type=int, default=20000)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--crop", type=int, default=64)
@@ -42,11 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--export", type=Path, help="write the integer model (.npz) when done")
     args = ap.parse_args(argv)
 
-    config = FlowConfig(args.channels, args.levels, args.couplings, args.hidden)
+    config = FlowConfig(args.channels, args.levels, args.couplings, args.hidden, checkerboard=args.checkerboard)
     state = None
     if args.init:
         init = torch.load(args.init, weights_only=False)
-        if FlowConfig.from_json(init["config"]) != config:
+        if FlowConfig.from_json(init["config"]) not in (config, replace(config, checkerboard=False)):
             raise SystemExit(f"--init {args.init}: its architecture {init['config']} differs from {config.to_json()}")
         state = init["model"]
         stderr_say(f"initialised from {args.init} (trained {init['step']} steps)\n")

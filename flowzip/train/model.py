@@ -19,7 +19,7 @@ from ..flows.conv1x1 import LIFT_FRAC_BITS
 from ..flows.coupling import MAX_SHIFT
 from ..flows.intnet import ACT_FRAC_BITS
 from ..flows.reshape import Squeeze
-from ..model import PIXEL_OFFSET, FlowConfig
+from ..model import PIXEL_OFFSET, FlowConfig, anchor_mask, checkerboard_context
 from ..priors import LOG2_SCALE_MAX, LOG2_SCALE_MIN, MEAN_FRAC_BITS, SCALE_STEPS_PER_OCTAVE, NUM_SCALES
 
 WEIGHT_BITS = 14
@@ -165,13 +165,44 @@ class FloatFlow(nn.Module):
         self.priors = nn.ModuleDict()
         chans = config.level_channels()
         for l in range(config.levels - 1):
-            self.priors[f"split{l}"] = self._prior_net(chans[l] - chans[l] // 2, chans[l] // 2)
+            self._add_priors(f"split{l}", chans[l] - chans[l] // 2, chans[l] // 2)
         c = chans[-1]
         for s in range(config.top_splits):
-            self.priors[f"top{s}"] = self._prior_net(c - c // 2, c // 2)
+            self._add_priors(f"top{s}", c - c // 2, c // 2)
             c -= c // 2
         self.base_mu = nn.Parameter(torch.zeros(c))
         self.base_log2s = nn.Parameter(torch.full((c,), 4.0))
+
+    def _add_priors(self, name: str, cin: int, cout: int) -> None:
+        self.priors[name] = self._prior_net(cin, cout)
+        if self.config.checkerboard:  # second pass: also the anchors' values and the mask
+            self.priors[name + "b"] = self._prior_net(cin + cout + 1, cout)
+
+    def load_warm(self, state: dict) -> None:
+        """Load weights to start from: the same architecture, or a plain (one-pass) model
+        into a checkerboard one, whose second passes then start as copies of the first."""
+        try:
+            missing, unexpected = self.load_state_dict(state, strict=False)
+        except RuntimeError as e:  # shapes differ
+            raise ValueError(f"weights of another architecture ({str(e).splitlines()[-1].strip()})") from None
+        second_pass = lambda k: k.startswith("priors.") and k.split(".")[1].endswith("b")  # noqa: E731
+        if unexpected or not all(second_pass(k) for k in missing):
+            raise ValueError(f"weights of another architecture (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        if missing:
+            self.start_second_passes_from_first()
+
+    @torch.no_grad()
+    def start_second_passes_from_first(self) -> None:
+        """Make every second-pass prior compute exactly what its first pass does (the extra
+        inputs get zero weights): a checkerboard model warm-started from a plain one starts
+        at the plain one's rate and can only learn to use the anchors from there."""
+        for name, net in self.priors.items():
+            if name.endswith("b") and name[:-1] in self.priors:
+                first = self.priors[name[:-1]]
+                for dst, src in zip(net.convs, first.convs):
+                    dst.weight.zero_()
+                    dst.weight[:, : src.weight.shape[1]] = src.weight
+                    dst.bias.copy_(src.bias)
 
     def _prior_net(self, cin: int, cout: int) -> ConvNet:
         mult = [self.MU_MULT] * cout + [1.0] * cout
@@ -187,8 +218,12 @@ class FloatFlow(nn.Module):
         half = h.shape[1] // 2
         z, rest = h[:, :half], h[:, half:]
         out = self.priors[name](rest)
-        bits = logistic_bits(z, out[:, :half], out[:, half:]).sum(dim=(1, 2, 3))
-        return bits, rest
+        bits = logistic_bits(z, out[:, :half], out[:, half:])
+        if self.config.checkerboard:
+            anchors = anchor_mask(*z.shape[2:]).to(z.device)
+            second = self.priors[name + "b"](checkerboard_context(rest, z, anchors))
+            bits = torch.where(anchors, bits, logistic_bits(z, second[:, :half], second[:, half:]))
+        return bits.sum(dim=(1, 2, 3)), rest
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x.float() - PIXEL_OFFSET

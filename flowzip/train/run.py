@@ -19,7 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -118,7 +118,7 @@ def train_flow(run: FlowRun, data: list[np.ndarray], dev: list[np.ndarray] | Non
     torch.manual_seed(run.seed)
     model = FloatFlow(run.config, seed=run.seed)
     if run.init is not None:
-        model.load_state_dict(run.init)
+        model.load_warm(run.init)
     opt = torch.optim.Adam(model.parameters(), lr=run.lr)
     run.run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run.run_dir / "checkpoint.pt"
@@ -126,7 +126,7 @@ def train_flow(run: FlowRun, data: list[np.ndarray], dev: list[np.ndarray] | Non
     sampler = CropSampler(data, run.crop, run.seed)
     if run.resume and ckpt_path.exists():
         ckpt = torch.load(ckpt_path, weights_only=False)
-        if ckpt["config"] != run.config.to_json():
+        if FlowConfig.from_json(ckpt["config"]) != run.config:
             raise ValueError(f"{ckpt_path} is a run of another architecture ({ckpt['config']})")
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["opt"])
@@ -189,6 +189,7 @@ class TrainOptions:
     gray_steps: int | None = None  # grayscale flow; default steps // 4
     hidden: int = 64
     gray_hidden: int = 32
+    checkerboard: bool = False  # two-pass priors (a plain --init model is warm-started into them)
     batch: int = 16
     crop: int = 64
     lr: float | None = None  # default 1e-3 from scratch, 2e-4 when fine-tuning
@@ -254,10 +255,11 @@ def train(options: TrainOptions, say: Callable[[str], None] = lambda s: None) ->
         steps = options.steps if kind == "rgb" else (options.gray_steps or max(1, options.steps // 4))
         if init is not None:
             start = FloatFlow.from_integer(init[kind])
-            config, state = start.config, start.state_dict()
+            config = replace(start.config, checkerboard=start.config.checkerboard or options.checkerboard)
+            state = start.state_dict()
         else:
             hidden = options.hidden if kind == "rgb" else options.gray_hidden
-            config, state = FlowConfig(channels, hidden=hidden), None
+            config, state = FlowConfig(channels, hidden=hidden, checkerboard=options.checkerboard), None
         lr = options.lr or (2e-4 if init is not None else 1e-3)
         run = FlowRun(run_dir / kind, config, steps, options.batch, options.crop, lr, options.seed,
                       options.threads, options.checkpoint_minutes, True, state)
