@@ -254,11 +254,11 @@ def cmd_info(args, name: str, _unused) -> None:
 
 def cmd_models(args) -> int:
     import flowzip
-    from flowzip.kernels import available_backends, resolve_backend_name
 
     records = [
         {"name": m.name, "default": m.default, "bits_back": m.bits_back, "description": m.description,
-         "dev_bpsp": m.dev_bpsp}
+         "dev_bpsp": m.dev_bpsp,
+         "speed_mpx_s": None if m.speed_mpx_s is None else {"compress": m.speed_mpx_s[0], "decompress": m.speed_mpx_s[1]}}
         for m in flowzip.MODELS
     ]
     if args.json:
@@ -266,9 +266,11 @@ def cmd_models(args) -> int:
         return 0
     for r in records:
         bpsp = "n/a" if r["dev_bpsp"] is None else f"{r['dev_bpsp']:.3f}"
-        print(f"{r['name']}{' (default)' if r['default'] else ''}  dev {bpsp} bpsp  bits-back {'yes' if r['bits_back'] else 'no'}")
+        speed = "" if r["speed_mpx_s"] is None else "  {compress:.2f}/{decompress:.2f} Mpx/s".format(**r["speed_mpx_s"])
+        print(f"{r['name']}{' (default)' if r['default'] else ''}  dev {bpsp} bpsp{speed}  "
+              f"bits-back {'yes' if r['bits_back'] else 'no'}")
         print(f"    {r['description']}")
-    print(f"backend: {resolve_backend_name(args.backend)} (available: {', '.join(available_backends())})")
+    print(_backend_report(args.backend))
     return 0
 
 
@@ -303,11 +305,22 @@ def cmd_train(args) -> int:
 # -- main -----------------------------------------------------------------------------
 
 
+def _backend_report(chosen: str | None = None) -> str:
+    """'backend numba (available: numba, reference, cuda)', or what is wrong with the choice."""
+    from flowzip import FlowzipError
+    from flowzip.kernels import available_backends, resolve_backend_name
+
+    try:
+        return f"backend {resolve_backend_name(chosen)} (available: {', '.join(available_backends())})"
+    except FlowzipError as e:
+        return str(e)
+
+
 def _parser() -> argparse.ArgumentParser:
     from flowzip import __version__
 
     p = argparse.ArgumentParser(prog="flowzip", description="Lossless image compression with integer discrete flows.")
-    p.add_argument("--version", action="version", version=f"flowzip {__version__}")
+    p.add_argument("--version", action="version", version=f"flowzip {__version__} ({_backend_report()})")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(sp, outputs: bool):

@@ -91,3 +91,12 @@ def test_cuda_kernels_under_the_simulator():
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "simulated cuda ok" in proc.stdout
+
+
+def test_version_and_models_name_the_backend(monkeypatch):
+    monkeypatch.delenv("FLOWZIP_BACKEND", raising=False)
+    version = subprocess.run([sys.executable, "-m", "flowzip", "--version"], capture_output=True, text=True).stdout
+    assert "backend numba" in version and "reference" in version
+    models = subprocess.run([sys.executable, "-m", "flowzip", "models", "--backend", "reference"],
+                            capture_output=True, text=True).stdout
+    assert "backend reference (available: numba, reference" in models

@@ -92,7 +92,7 @@ def test_info_test_models(work):
     models = json.loads(flowzip("models", "--json", cwd=work).stdout)
     assert sum(m["default"] for m in models) == 1
     for m in models:
-        assert {"name", "default", "bits_back", "description", "dev_bpsp"} <= set(m)
+        assert {"name", "default", "bits_back", "description", "dev_bpsp", "speed_mpx_s"} <= set(m)
 
 
 def test_bad_inputs_give_one_line_errors(work):
