@@ -32,9 +32,13 @@ def cases():
     yield "tiny-p", TINY, photo.convert("P", palette=Image.Palette.ADAPTIVE, colors=16).crop((3, 5, 40, 31))
     yield "tiny-u16", TINY, rng.integers(0, 65536, (9, 70)).astype(np.uint16)
     yield "tiny-1x1", TINY, np.array([[[7, 200, 33]]], dtype=np.uint8)
-    if flowzip.registry.resolve("default")[1].is_file():
-        yield "default-rgb", "default", urban.crop((0, 0, 96, 80))
-        yield "default-indexed", "default", photo
+    # shipped models: the files name their model, so each shipped model gets its own
+    # (the "default-" files were made when idf-base-v1 was the default)
+    yield "default-rgb", "idf-base-v1", urban.crop((0, 0, 96, 80))
+    yield "default-indexed", "idf-base-v1", photo
+    for entry in flowzip.registry.MODELS:
+        if entry.name != "idf-base-v1":
+            yield f"{entry.name}-rgb", entry.name, urban.crop((0, 0, 96, 80))
 
 
 def main() -> int:
