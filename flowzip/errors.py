@@ -27,3 +27,8 @@ class UnknownModelError(FlowzipError, LookupError):
 
 class BackendUnavailableError(FlowzipError, RuntimeError):
     """The requested compute backend is unknown or cannot run on this machine."""
+
+
+class StackUnderflowError(FormatError):
+    """A pop asked the ANS stack for more bits than it holds (a bits-back coding error when
+    encoding; corrupt data when decoding)."""

@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 MODULES = [
-    "flowzip", "flowzip.api", "flowzip.container", "flowzip.registry", "flowzip.entropy.coder",
+    "flowzip", "flowzip.api", "flowzip.container", "flowzip.registry", "flowzip.entropy.coder", "flowzip.entropy.stack",
     "flowzip.entropy.tables", "flowzip.flows.base", "flowzip.kernels",
 ]
 

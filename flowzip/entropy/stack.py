@@ -1,0 +1,129 @@
+"""A thin codec layer over constriction's AnsCoder for bits-back coding (BB-ANS, Townsend,
+Bird & Barber 2019; the push/pop idea of craystack, written here): a codec is a (push, pop)
+pair on one ANS stack, and bits-back codes ``x`` with a latent ``y`` as pop ``y ~ q(y|x)``,
+push ``x ~ p(x|y)``, push ``y ~ p(y)``, for a net cost of ``-log p(x|y) - log p(y) + log q(y|x)``.
+
+The danger is the sender popping bits the stack does not hold: constriction's decoder never
+fails, it makes symbols up, and the receiver cannot make up the same ones. So the sender's
+pop, :meth:`AnsStack.borrow`, counts: the stack must hold at least the most bits the pop
+could take, else :class:`~flowzip.errors.StackUnderflowError`. An encoder must first seed
+the stack from the data itself (code a first part without bits-back), never with random
+bits charged to the file. The receiver's pops (:meth:`AnsStack.pop`) take back what was
+pushed, so they need no such count; damage shows in the file's checksum.
+
+Every codec is an integer frequency table (freq >= 1, sum 2**24), as everything that decides
+the bitstream must be (DESIGN.md section 1).
+
+Example:
+    >>> import numpy as np
+    >>> stack = AnsStack()
+    >>> byte = uniform(256)
+    >>> stack.push(byte, np.array([7, 200, 33]))
+    >>> stack.pop(byte, 3).tolist()
+    [7, 200, 33]
+    >>> AnsStack().borrow(byte, 1)
+    Traceback (most recent call last):
+    ...
+    flowzip.errors.StackUnderflowError: borrowing 1 symbol(s) of up to 8.0 bits needs 8.0 bits on the stack; it holds 0
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import StackUnderflowError
+
+PRECISION = 24
+
+
+@dataclass(frozen=True, eq=False)
+class Codec:
+    """Symbols ``0 .. K-1`` under one integer frequency table (each >= 1, sum ``2**24``)."""
+
+    freqs: np.ndarray
+    model: object = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        f = np.asarray(self.freqs, dtype=np.int64)
+        if f.ndim != 1 or f.size < 1 or f.min() < 1 or int(f.sum()) != 1 << PRECISION:
+            raise ValueError("a codec's frequencies must be >= 1 and sum to 2**24")
+        import constriction
+
+        # constriction builds cdf_k = sum(w_j, j < k) + k from w = freq - 1: exactly our table
+        object.__setattr__(self, "model", constriction.stream.model.Categorical((f - 1).astype(np.float64), perfect=False))
+
+    @property
+    def max_bits(self) -> float:
+        """The most bits one symbol can take: -log2 of the smallest probability."""
+        return PRECISION - math.log2(int(np.asarray(self.freqs).min()))
+
+
+def uniform(n: int) -> Codec:
+    """Symbols ``0 .. n-1``, as near uniform as integer frequencies summing to 2**24 allow."""
+    if not 2 <= n <= 1 << PRECISION:
+        raise ValueError(f"uniform over {n} values: n must be in 2 .. 2**24")
+    freqs = np.full(n, (1 << PRECISION) // n, dtype=np.int64)
+    freqs[: (1 << PRECISION) - int(freqs.sum())] += 1
+    return Codec(freqs)
+
+
+class AnsStack:
+    """One ANS stack: :meth:`push` encodes, :meth:`pop` decodes, and pops are checked."""
+
+    def __init__(self, words: np.ndarray | None = None):
+        import constriction
+
+        self._coder = constriction.stream.stack.AnsCoder() if words is None else \
+            constriction.stream.stack.AnsCoder(np.asarray(words, dtype=np.uint32))
+
+    @property
+    def bits(self) -> int:
+        """The bits of data the stack holds."""
+        return int(self._coder.num_valid_bits())
+
+    def words(self) -> np.ndarray:
+        """The stack as 32-bit words (little-endian when written to a file)."""
+        return self._coder.get_compressed()
+
+    def push(self, codec: Codec, symbols: np.ndarray) -> None:
+        symbols = np.ascontiguousarray(symbols, dtype=np.int32).ravel()
+        if symbols.size and (symbols.min() < 0 or symbols.max() >= len(codec.freqs)):
+            raise ValueError("symbol outside the codec's alphabet")
+        self._coder.encode_reverse(symbols, codec.model)
+
+    def pop(self, codec: Codec, count: int) -> np.ndarray:
+        """Decode ``count`` symbols that were pushed (the receiver's side)."""
+        return np.asarray(self._coder.decode(codec.model, count), dtype=np.int64)
+
+    def borrow(self, codec: Codec, count: int) -> np.ndarray:
+        """Pop ``count`` symbols to use the stack's bits (the sender's pop in bits-back);
+        refused unless the stack holds the most bits they could take."""
+        need = count * codec.max_bits
+        if count and self.bits < need:
+            raise StackUnderflowError(
+                f"borrowing {count} symbol(s) of up to {codec.max_bits:.1f} bits needs {need:.1f} bits on the stack; "
+                f"it holds {self.bits}"
+            )
+        return self.pop(codec, count)
+
+
+def push_bits_back(stack: AnsStack, x: np.ndarray, posterior: Callable[[np.ndarray], Codec],
+                   likelihood: Callable[[np.ndarray], Codec], prior: Codec, latents: int) -> np.ndarray:
+    """Code ``x`` with ``latents`` latent symbols y: pop y from q(y|x), push x under p(x|y),
+    push y under p(y). Returns y. The stack must hold the bits the pop takes."""
+    y = stack.borrow(posterior(x), latents)
+    stack.push(likelihood(y), x)
+    stack.push(prior, y)
+    return y
+
+
+def pop_bits_back(stack: AnsStack, count: int, posterior: Callable[[np.ndarray], Codec],
+                  likelihood: Callable[[np.ndarray], Codec], prior: Codec, latents: int) -> np.ndarray:
+    """Undo :func:`push_bits_back`: pop y, pop ``count`` symbols x, push y back under q(y|x)."""
+    y = stack.pop(prior, latents)
+    x = stack.pop(likelihood(y), count)
+    stack.push(posterior(x), y)
+    return x
