@@ -44,25 +44,17 @@ class ChannelsLastRunner:
 
     dtypes: tuple = (np.int64,)
     narrow_max_out = 0  # up to this many output channels: a dot product per output channel
-    wide_lanes = 1  # the wide order pads its output channels to a multiple of this
 
     def prepare_net(self, layers):
         prepared = []
         for layer in layers:
-            co = layer.weight.shape[0]
-            wide = co > self.narrow_max_out
-            if wide:  # (k, k, Ci, Co) with Co padded by zero weights to whole vectors
-                padded = -(-co // self.wide_lanes) * self.wide_lanes
-                w = np.zeros((*layer.weight.shape[2:], layer.weight.shape[1], padded), np.int64)
-                w[..., :co] = layer.weight.transpose(2, 3, 1, 0)
-                b = np.zeros(padded, np.int64)
-                b[:co] = layer.bias
-            else:  # (Co, k, k, Ci)
-                w, b = layer.weight.transpose(0, 2, 3, 1), layer.bias
+            wide = layer.weight.shape[0] > self.narrow_max_out
+            # wide: (k, k, Ci, Co), outputs innermost; narrow: (Co, k, k, Ci), inputs innermost
+            w = layer.weight.transpose((2, 3, 1, 0) if wide else (0, 2, 3, 1))
             prepared.append(PreparedLayer(
                 layer,
                 {dt: self.upload(np.ascontiguousarray(w.astype(dt))) for dt in self.dtypes},
-                {dt: self.upload(b.astype(dt)) for dt in self.dtypes},
+                {dt: self.upload(layer.bias.astype(dt)) for dt in self.dtypes},
                 wide,
             ))
         return prepared

@@ -95,7 +95,7 @@ def lift_inverse(y_in, mat, frac_bits, lower, out):
 
 class CudaBackend(ChannelsLastRunner):
     name = "cuda"
-    # the defaults: one layout, (k, k, Ci, Co), so neighbouring threads read neighbouring weights
+    # narrow_max_out = 0: every layer (k, k, Ci, Co), so neighbouring threads read neighbouring weights
 
     def upload(self, host):
         return cuda.to_device(np.ascontiguousarray(host))

@@ -36,9 +36,8 @@ _requantize = nb.njit(inline="always", cache=True)(requantize)
 
 @nb.njit(parallel=True, cache=True, nogil=True)
 def _conv_wide(a, w, b, shift, relu, out, pad_out, row_max):
-    """out[y+p, x+p, :] = epilogue(b + sum w[ky, kx, ci, :] * a[y+ky, x+kx, ci]); w is (k, k, Ci, Co)
-    with Co padded to whole vectors (``out`` has the real channels)."""
-    k, ci_n, co_n, co_out = w.shape[0], w.shape[2], w.shape[3], out.shape[2]
+    """out[y+p, x+p, :] = epilogue(b + sum w[ky, kx, ci, :] * a[y+ky, x+kx, ci]); w is (k, k, Ci, Co)."""
+    k, ci_n, co_n = w.shape[0], w.shape[2], w.shape[3]
     h, wd = a.shape[0] - k + 1, a.shape[1] - k + 1
     for y in nb.prange(h):
         acc = np.empty(co_n, a.dtype)
@@ -52,7 +51,7 @@ def _conv_wide(a, w, b, shift, relu, out, pad_out, row_max):
                         v = a[y + ky, x + kx, ci]
                         for co in range(co_n):
                             acc[co] += v * w[ky, kx, ci, co]
-            for co in range(co_out):
+            for co in range(co_n):
                 r = _requantize(acc[co], shift, relu)
                 out[y + pad_out, x + pad_out, co] = r
                 m = max(m, abs(r))

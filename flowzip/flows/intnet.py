@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -36,6 +37,11 @@ class IntConvLayer:
     bias: np.ndarray  # int64 (out,)
     shift: int  # requantization shift; unused on the last layer
 
+    @cached_property
+    def _norms(self) -> tuple[int, int]:
+        """(largest L1 norm of one output channel's weights, largest |bias|), computed once."""
+        return int(np.abs(self.weight).sum(axis=(1, 2, 3)).max()), int(np.abs(self.bias).max(initial=0))
+
     def accumulator_bound(self, max_abs_input: int) -> int:
         """An upper bound on |acc| and on every partial sum of it, for inputs up to ``max_abs_input``.
 
@@ -43,8 +49,8 @@ class IntConvLayer:
         is small): an input this bound puts at or beyond :data:`EXACT_LIMIT` is refused with
         :class:`~flowzip.errors.FormatError`, by every backend alike.
         """
-        l1 = int(np.abs(self.weight).sum(axis=(1, 2, 3)).max())
-        bound = max_abs_input * l1 + int(np.abs(self.bias).max(initial=0))
+        l1, bias = self._norms
+        bound = max_abs_input * l1 + bias
         if bound >= EXACT_LIMIT:
             raise FormatError("integer network out of its exact range (corrupt data, or an input this model cannot code)")
         return bound
