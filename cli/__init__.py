@@ -289,7 +289,8 @@ def cmd_train(args) -> int:
         resolve(args.init)  # an unknown model fails now, not after the first flow trained
     options = TrainOptions(
         data=args.data, out=out, dev=args.dev, init=args.init, steps=args.steps, gray_steps=args.gray_steps,
-        hidden=args.hidden, checkerboard=args.checkerboard, batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed, threads=args.threads,
+        hidden=args.hidden, checkerboard=args.checkerboard, scale_from_level=args.scale_from_level,
+        batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed, threads=args.threads,
         run_dir=args.run_dir, eval_images=args.eval_images,
     )
     try:
@@ -358,6 +359,8 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--gray-steps", type=int, help="grayscale flow steps (default steps/4)")
     tr.add_argument("--hidden", type=int, default=64, help="RGB conditioner width, new models only (default 64)")
     tr.add_argument("--checkerboard", action="store_true", help="two-pass priors (an --init model is warm-started)")
+    tr.add_argument("--scale-from-level", type=int, metavar="N",
+                    help="scale layers (bits-back) in levels N and up (an --init model is warm-started, scales at 1)")
     tr.add_argument("--lr", type=float, help="learning rate (default 1e-3, fine-tuning 2e-4)")
     tr.add_argument("--batch", type=int, default=16)
     tr.add_argument("--crop", type=int, default=64)

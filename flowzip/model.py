@@ -33,6 +33,7 @@ from .flows.conv1x1 import LiftingConv1x1
 from .flows.coupling import AdditiveCoupling
 from .flows.intnet import IntConvNet, shift_round
 from .flows.reshape import Squeeze
+from .flows.scale import AffineCoupling
 from .priors import MEAN_FRAC_BITS, SCALE_FRAC_BITS, scale_index
 
 PIXEL_OFFSET = 128
@@ -69,6 +70,9 @@ class FlowConfig:
     hidden: int = 64
     top_splits: int = 2
     checkerboard: bool = False  # two-pass priors for every factored-out latent (see CHECKERBOARD)
+    # levels from this one up get scale layers (affine couplings, a diagonal in each 1x1
+    # convolution), coded with bits-back; None: additive couplings only (no bits-back)
+    scale_from_level: int | None = None
 
     @property
     def stride(self) -> int:
@@ -90,10 +94,19 @@ class FlowConfig:
         names = [f"split{l}" for l in range(self.levels - 1)]
         return names + [f"top{s}" for s in range(self.top_splits)] + ["base"]
 
+    @property
+    def bits_back(self) -> bool:
+        return self.scale_from_level is not None
+
+    def has_scales(self, level: int) -> bool:
+        return self.scale_from_level is not None and level >= self.scale_from_level
+
     def to_json(self) -> str:
         fields = asdict(self)
-        if not self.checkerboard:  # older configs have no such key: keep their JSON as it was
-            del fields["checkerboard"]
+        # older configs have no such keys: keep their JSON (and so their weights' hash) as it was
+        for key, off in (("checkerboard", False), ("scale_from_level", None)):
+            if fields[key] == off:
+                del fields[key]
         return json.dumps(fields, sort_keys=True)
 
     @classmethod
@@ -116,6 +129,7 @@ class IntFlowModel:
         self.levels: list[Composite] = []
         for l, c in enumerate(config.level_channels()):
             steps = [Squeeze()]
+            scales = config.has_scales(l)
             for k in range(config.couplings):
                 p = f"level{l}.step{k}"
                 steps.append(
@@ -124,9 +138,11 @@ class IntFlowModel:
                         torch.from_numpy(params[f"{p}.lift.lower"]),
                         torch.from_numpy(params[f"{p}.lift.upper"]),
                         backend,
+                        torch.from_numpy(params[f"{p}.lift.log2_diag_q"]) if scales else None,
                     )
                 )
-                steps.append(AdditiveCoupling(c // 2, IntConvNet.from_params(params, f"{p}.coupling", backend)))
+                net = IntConvNet.from_params(params, f"{p}.coupling", backend)
+                steps.append(AffineCoupling(c // 2, net) if scales else AdditiveCoupling(c // 2, net))
             self.levels.append(Composite(steps))
         passes = ("", "b") if config.checkerboard else ("",)
         self.priors = {
@@ -145,19 +161,30 @@ class IntFlowModel:
 
     # -- the bijection -------------------------------------------------------------
 
-    def forward(self, x: torch.Tensor) -> list[Latent]:
-        """Pixels (N, C, H, W) uint8 or int64 -> latents with contexts, in encode order."""
+    def forward(self, x: torch.Tensor, stack=None, emit: Callable[[Latent], None] | None = None) -> list[Latent]:
+        """Pixels (N, C, H, W) uint8 or int64 -> latents with contexts, in encode order.
+
+        A bits-back model (``config.bits_back``) codes its scale layers on ``stack`` (a
+        :class:`~flowzip.flows.scale.ScaleStack`) as it goes, so its latents must be pushed
+        in between: ``emit`` gets each latent as soon as it is factored out.
+        """
         h = x.long() - PIXEL_OFFSET
         out: list[Latent] = []
+
+        def factor_out(latent: Latent) -> None:
+            out.append(latent)
+            if emit is not None:
+                emit(latent)
+
         for l, level in enumerate(self.levels):
-            h = level.forward(h)
+            h = level.forward(h, stack)
             if l < len(self.levels) - 1:
-                out.append(self._split(f"split{l}", h))
+                factor_out(self._split(f"split{l}", h))
                 h = h[:, h.shape[1] // 2 :]
         for s in range(self.config.top_splits):
-            out.append(self._split(f"top{s}", h))
+            factor_out(self._split(f"top{s}", h))
             h = h[:, h.shape[1] // 2 :]
-        out.append(Latent("base", h, None))
+        factor_out(Latent("base", h, None))
         return out
 
     @staticmethod
@@ -166,9 +193,11 @@ class IntFlowModel:
         return Latent(name, h[:, :half], h[:, half:])
 
     def inverse(
-        self, pop: Callable[[str, torch.Tensor | None, tuple[int, ...]], torch.Tensor], shape: tuple[int, ...]
+        self, pop: Callable[[str, torch.Tensor | None, tuple[int, ...]], torch.Tensor], shape: tuple[int, ...],
+        stack=None,
     ) -> torch.Tensor:
-        """Rebuild pixels (int64) from latents that ``pop(name, context, shape)`` supplies."""
+        """Rebuild pixels (int64) from latents that ``pop(name, context, shape)`` supplies
+        (a bits-back model's scale layers pop and push on ``stack`` in between)."""
         n, c, height, width = shape
         chans = self.config.level_channels()
         stride = self.config.stride
@@ -182,7 +211,7 @@ class IntFlowModel:
             if l < len(self.levels) - 1:
                 half = chans[l] // 2
                 h = torch.cat([pop(f"split{l}", h, (n, half, *h.shape[2:])), h], dim=1)
-            h = self.levels[l].inverse(h)
+            h = self.levels[l].inverse(h, stack)
         return h + PIXEL_OFFSET
 
     # -- priors -------------------------------------------------------------------

@@ -1,7 +1,9 @@
-"""Regenerate the tiny test model tests/fixtures/tiny-v1.npz (a frozen fixture: the v1
-files in tests/fixtures/v1 were made with it, so regenerating it breaks them on purpose).
+"""Regenerate the tiny test models (frozen fixtures: the files in tests/fixtures/v1 were made
+with them, so regenerating one breaks them on purpose):
 
-    python tests/make_tiny_model.py
+    python tests/make_tiny_model.py            # tests/fixtures/tiny-v1.npz
+    python tests/make_tiny_model.py bits-back  # tests/fixtures/tiny-bb-v1.npz (scale layers
+                                               # from level 1: bits-back coding)
 """
 from __future__ import annotations
 
@@ -21,9 +23,9 @@ HERE = Path(__file__).parent
 DATA = HERE.parent.parent / "shared" / "data" / "train"
 
 
-def train_tiny(channels: int, out: Path, steps: int = 150) -> None:
+def train_tiny(channels: int, out: Path, steps: int = 150, scale_from_level: int | None = None) -> None:
     torch.manual_seed(0)
-    model = FloatFlow(FlowConfig(channels, levels=3, couplings=1, hidden=8), seed=0)
+    model = FloatFlow(FlowConfig(channels, levels=3, couplings=1, hidden=8, scale_from_level=scale_from_level), seed=0)
     sampler = CropSampler(load_folder(DATA, channels, limit=3), 32, seed=0)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     for _ in range(steps):
@@ -37,8 +39,10 @@ def train_tiny(channels: int, out: Path, steps: int = 150) -> None:
 
 
 if __name__ == "__main__":
+    bits_back = sys.argv[1:] == ["bits-back"]
+    scale_from_level, name = (1, "tiny-bb-v1.npz") if bits_back else (None, "tiny-v1.npz")
     with tempfile.TemporaryDirectory() as tmp:
         rgb, gray = Path(tmp) / "rgb.npz", Path(tmp) / "gray.npz"
-        train_tiny(3, rgb)
-        train_tiny(1, gray)
-        print(bundle(rgb, gray, HERE / "fixtures" / "tiny-v1.npz"))
+        train_tiny(3, rgb, scale_from_level=scale_from_level)
+        train_tiny(1, gray, scale_from_level=scale_from_level)
+        print(bundle(rgb, gray, HERE / "fixtures" / name))

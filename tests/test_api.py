@@ -105,17 +105,21 @@ def test_unknown_models():
         flowzip.Decompressor().decompress(data)
 
 
-def test_corrupt_files_raise_flowzip_errors(compressor, decompressor):
-    data = compressor.compress(photo_crop()[:40, :40])
+def damaged_copies(data: bytes, seed: int = 0, flips: int = 12) -> list[bytes]:
+    """Truncations, random files and bit flips inside the rANS streams of a good file."""
     header_len = len(data) - sum(flowzip.read_header(data).stream_sizes)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     cases = [data[:n] for n in (0, 5, 20, header_len, len(data) - 4, len(data) - 1)]
     cases += [rng.bytes(len(data)), flowzip.MAGIC + rng.bytes(200)]
-    for pos in rng.integers(header_len, len(data), 12):  # flips inside the rANS stream
+    for pos in rng.integers(header_len, len(data), flips):
         bad = bytearray(data)
         bad[pos] ^= 1 << int(rng.integers(0, 8))
         cases.append(bytes(bad))
-    for bad in cases:
+    return cases
+
+
+def test_corrupt_files_raise_flowzip_errors(compressor, decompressor):
+    for bad in damaged_copies(compressor.compress(photo_crop()[:40, :40])):
         with pytest.raises(FlowzipError):
             decompressor.decompress(bad)
 

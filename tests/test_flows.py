@@ -10,6 +10,9 @@ from flowzip.flows.conv1x1 import LiftingConv1x1
 from flowzip.flows.coupling import AdditiveCoupling
 from flowzip.flows.intnet import IntConvNet
 from flowzip.flows.reshape import Squeeze
+from flowzip.flows.scale import MAX_LOG2_SCALE_Q, AffineCoupling
+from flowzip.entropy.bitsback import ScaleCoder
+from flowzip.entropy.stack import AnsStack, uniform
 from flowzip.kernels import get_backend
 from flowzip.model import FlowConfig, IntFlowModel
 from flowzip.train.model import FloatFlow
@@ -18,11 +21,23 @@ BACKEND = get_backend("reference")
 CPU_BACKENDS = ["reference", "numba"]
 
 
-def assert_exact_roundtrip(t: IntTransform, x: torch.Tensor) -> torch.Tensor:
-    z = t.forward(x)
+def prefilled_stack(bits: int, seed: int = 0) -> AnsStack:
+    """A stack holding ``bits`` bits of other data (what earlier latents leave for bits-back)."""
+    stack = AnsStack()
+    if bits:
+        stack.push(uniform(256), np.random.default_rng(seed).integers(0, 256, bits // 8))
+    return stack
+
+
+def assert_exact_roundtrip(t: IntTransform, x: torch.Tensor, stack: AnsStack | None = None) -> torch.Tensor:
+    """inverse(forward(x)) == x exactly; a scale layer also leaves the stack word for word as it was."""
+    stack = stack if stack is not None else prefilled_stack(0)
+    before = stack.words().copy()
+    z = t.forward(x, ScaleCoder(stack))
     assert z.dtype == torch.int64
-    back = t.inverse(z)
+    back = t.inverse(z, ScaleCoder(stack))
     assert torch.equal(back, x), "inverse(forward(x)) != x"
+    assert np.array_equal(stack.words(), before), "the stack is not restored"
     return z
 
 
@@ -36,17 +51,25 @@ def random_net(cin: int, cout: int, seed: int, backend=BACKEND) -> IntConvNet:
     return IntConvNet.from_params(params, "n", backend)
 
 
-def random_lifting(c: int, seed: int, backend=BACKEND) -> LiftingConv1x1:
+def random_lifting(c: int, seed: int, backend=BACKEND, diagonal: bool = False) -> LiftingConv1x1:
     g = torch.Generator().manual_seed(seed)
     m = lambda: torch.randint(-9000, 9000, (c, c), generator=g)  # noqa: E731
-    return LiftingConv1x1(torch.randperm(c, generator=g), m(), m(), backend)
+    perm, lower, upper = torch.randperm(c, generator=g), m(), m()
+    diag = torch.randint(-MAX_LOG2_SCALE_Q, MAX_LOG2_SCALE_Q + 1, (c,), generator=g) if diagonal else None
+    return LiftingConv1x1(perm, lower, upper, backend, diag)
 
 
 SHAPES = [(1, 4, 2, 2), (2, 6, 8, 6), (1, 12, 5, 9)]
 
 
 def layers_of(c: int, seed: int, backend) -> list[IntTransform]:
-    return [random_lifting(c, seed, backend), AdditiveCoupling(c // 2, random_net(c // 2, c - c // 2, seed, backend))]
+    cb = c - c // 2
+    return [
+        random_lifting(c, seed, backend),
+        AdditiveCoupling(c // 2, random_net(c // 2, cb, seed, backend)),
+        random_lifting(c, seed, backend, diagonal=True),
+        AffineCoupling(c // 2, random_net(c // 2, 2 * cb, seed, backend)),
+    ]
 
 
 @pytest.mark.parametrize("backend", CPU_BACKENDS)
@@ -58,10 +81,12 @@ def test_layers_roundtrip(shape, seed, backend):
     layers = layers_of(shape[1], seed, get_backend(backend))
     reference = layers_of(shape[1], seed, BACKEND)
     for layer, ref in zip(layers, reference):
-        z = assert_exact_roundtrip(layer, x)
+        z = assert_exact_roundtrip(layer, x, prefilled_stack(4096, seed))
         assert not torch.equal(z, x), f"{type(layer).__name__} should change its input"
-        assert torch.equal(z, ref.forward(x)), f"{backend} differs from the reference"
-    assert_exact_roundtrip(Composite(layers), x)
+        # the same integers as the reference backend, given the same stack
+        assert torch.equal(z, ref.forward(x, ScaleCoder(prefilled_stack(4096, seed)))), f"{backend} differs from the reference"
+    for bits in (0, 64, 100_000):  # seeded from nothing, from too little, and all bits-back
+        assert_exact_roundtrip(Composite(layers), x, prefilled_stack(bits, seed))
 
 
 def test_squeeze_roundtrip_and_layout():
@@ -114,19 +139,28 @@ def test_whole_flow_roundtrip(channels, top_splits):
     assert torch.equal(back, x.long())
 
 
-def test_export_matches_float_model():
-    """The exported integer model's code length is within 1% of the float model's."""
+@pytest.mark.parametrize("scale_from_level", [None, 1])
+def test_export_matches_float_model(scale_from_level):
+    """The exported integer model's code length is within 1% of the float model's (for a
+    bits-back model: counting each scale element's log2 S - log2 R, against the float model's
+    mean over its simulated remainders)."""
     from flowzip.entropy.coder import LatentEncoder
 
     torch.manual_seed(0)
-    model = FloatFlow(FlowConfig(3, levels=2, couplings=1, hidden=8, top_splits=1))
+    model = FloatFlow(FlowConfig(3, levels=2, couplings=1, hidden=8, top_splits=1, scale_from_level=scale_from_level))
     for p in model.parameters():
         p.data += 0.01 * torch.randn_like(p)
-    x = torch.randint(100, 140, (1, 3, 16, 16))
+    for name, p in model.named_parameters():
+        if "log2_diag" in name:  # scales well away from 1
+            p.data += 0.5 * torch.randn_like(p)
+    x = torch.randint(100, 140, (4, 3, 16, 16))
     with torch.no_grad():
-        float_bits = float(model(x))
+        float_bits = float(torch.stack([model(x) for _ in range(8)]).mean(0).sum())
     flow = IntFlowModel.load(model.export(), BACKEND)
+    scales = ScaleCoder(prefilled_stack(200_000))
     enc = LatentEncoder()
-    for latent in reversed(flow.forward(x)):
+    for latent in reversed(flow.forward(x, stack=scales)):
         enc.encode(latent.z.numpy(), *(p.numpy() for p in flow.prior(latent.name, latent.context, tuple(latent.z.shape))))
-    assert abs(enc.bits - float_bits) / float_bits < 0.01
+    assert (scales.model_bits != 0) == (scale_from_level is not None)
+    int_bits = enc.bits + scales.model_bits
+    assert abs(int_bits - float_bits) / float_bits < 0.01

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 import flowzip
+import flowzip.registry
 from flowzip.registry import MODELS
 
 from .conftest import FIXTURES
@@ -21,6 +22,8 @@ def test_registry_table():
         data = resources.files("flowzip.weights").joinpath(m.file).read_bytes()
         assert hashlib.sha256(data).hexdigest() == m.sha256, m.name
         assert len(data) < 20 * 2**20
+        loaded = flowzip.registry.load_model(m.name)
+        assert m.bits_back == any(f.config.bits_back for f in loaded.flows.values()), m.name
 
 
 def test_default_model_beats_png_on_a_photo():

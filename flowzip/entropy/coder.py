@@ -7,7 +7,9 @@ there is no per-symbol Python loop. Values outside a table's window are coded as
 symbol followed by their 32-bit zigzag offset (two uniform 16-bit symbols).
 
 AnsCoder is a stack: :class:`LatentEncoder` records its operations in *decode* order and
-pushes them in reverse in :meth:`LatentEncoder.finish`, so the decoder pops them forward.
+pushes them in reverse (:meth:`LatentEncoder.push_onto`, or :meth:`LatentEncoder.finish` for a
+stream of its own), so the decoder pops them forward. A bits-back model pushes each latent as
+soon as the flow factors it out, onto the stack its scale layers use (:mod:`flowzip.codec`).
 
 Example:
     >>> import numpy as np
@@ -25,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import FormatError
+from .stack import AnsStack
 from .tables import PHASES, LogisticTables, load_tables
 
 _ESCAPE_RANGE = 2**31  # |value - center| must stay below this
@@ -84,29 +87,29 @@ class LatentEncoder:
             self.bits += 32.0 * esc.size
             self.escapes += int(esc.size)
 
-    def finish(self) -> bytes:
-        import constriction
-
-        coder = constriction.stream.stack.AnsCoder()
+    def push_onto(self, stack: AnsStack) -> None:
+        """Push what was recorded (last operation first) and forget it."""
         for symbols, model in reversed(self._ops):
-            coder.encode_reverse(symbols, model)
+            stack.push_model(model, symbols)
         self._ops.clear()
-        return coder.get_compressed().astype("<u4").tobytes()
+
+    def finish(self) -> bytes:
+        stack = AnsStack()
+        self.push_onto(stack)
+        return stack.to_bytes()
 
 
 class LatentDecoder:
     """Pops latents in the order the encoder recorded them."""
 
     def __init__(self, data: bytes, tables: LogisticTables | None = None):
-        import constriction
-
         if len(data) % 4:
             raise FormatError("corrupt stream: length is not a whole number of words")
         words = np.frombuffer(data, dtype="<u4").astype(np.uint32)
         if words.size and words[-1] == 0:
             raise FormatError("corrupt stream: it ends in a zero word")
         self._tables = tables or load_tables()
-        self._coder = constriction.stream.stack.AnsCoder(words)
+        self.stack = AnsStack(words)
 
     def decode(self, mu_q: np.ndarray, scale_idx: np.ndarray) -> np.ndarray:
         t = self._tables
@@ -114,19 +117,19 @@ class LatentDecoder:
         plan = _Plan(t, mu_q, scale_idx)
         sorted_sym = np.empty(plan.table.size, dtype=np.int64)
         for table_id, start, count in plan.groups:
-            sorted_sym[start : start + count] = self._coder.decode(t.model(table_id), count)
+            sorted_sym[start : start + count] = self.stack.pop_model(t.model(table_id), count)
         sym = np.empty_like(sorted_sym)
         sym[plan.order] = sorted_sym
         escaped = sym == 2 * plan.half + 1
         off = sym - plan.half
         n_esc = int(escaped.sum())
         if n_esc:
-            words = self._coder.decode(_uniform16(), 2 * n_esc).astype(np.int64).reshape(-1, 2)
+            words = self.stack.pop_model(_uniform16(), 2 * n_esc).astype(np.int64).reshape(-1, 2)
             zig = (words[:, 0] << 16) | words[:, 1]
             off[escaped] = np.where(zig % 2 == 0, zig // 2, -(zig + 1) // 2)
         return (off + plan.center).reshape(shape)
 
     def finish(self) -> None:
         """Raise :class:`FormatError` unless the stream was used up exactly."""
-        if not self._coder.is_empty():
+        if not self.stack.is_empty():
             raise FormatError("corrupt stream: data left over after decoding")

@@ -28,6 +28,7 @@ Example:
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,6 +71,20 @@ def uniform(n: int) -> Codec:
     return Codec(freqs)
 
 
+@functools.cache
+def _uniform_family():
+    import constriction
+
+    return constriction.stream.model.Uniform()
+
+
+@functools.cache
+def _uniform_model(size: int):
+    import constriction
+
+    return constriction.stream.model.Uniform(size)
+
+
 class AnsStack:
     """One ANS stack: :meth:`push` encodes, :meth:`pop` decodes, and pops are checked."""
 
@@ -88,6 +103,12 @@ class AnsStack:
         """The stack as 32-bit words (little-endian when written to a file)."""
         return self._coder.get_compressed()
 
+    def to_bytes(self) -> bytes:
+        return self.words().astype("<u4").tobytes()
+
+    def is_empty(self) -> bool:
+        return bool(self._coder.is_empty())
+
     def push(self, codec: Codec, symbols: np.ndarray) -> None:
         symbols = np.ascontiguousarray(symbols, dtype=np.int32).ravel()
         if symbols.size and (symbols.min() < 0 or symbols.max() >= len(codec.freqs)):
@@ -97,6 +118,28 @@ class AnsStack:
     def pop(self, codec: Codec, count: int) -> np.ndarray:
         """Decode ``count`` symbols that were pushed (the receiver's side)."""
         return np.asarray(self._coder.decode(codec.model, count), dtype=np.int64)
+
+    def push_model(self, model, symbols: np.ndarray) -> None:
+        """Push under a constriction model built from an integer table (the latent coder's)."""
+        self._coder.encode_reverse(symbols, model)
+
+    def pop_model(self, model, count: int) -> np.ndarray:
+        return self._coder.decode(model, count)
+
+    def push_uniform(self, symbols: np.ndarray, sizes: np.ndarray | int) -> None:
+        """Push ``symbols[i]`` uniform over ``0 .. sizes[i]-1`` (constriction's integer
+        ``Uniform``; sizes 2 .. 2**24-1, per symbol or one for all)."""
+        symbols = np.ascontiguousarray(symbols, dtype=np.int32).ravel()
+        if isinstance(sizes, (int, np.integer)):
+            self._coder.encode_reverse(symbols, _uniform_model(int(sizes)))
+        else:
+            self._coder.encode_reverse(symbols, _uniform_family(), np.ascontiguousarray(sizes, dtype=np.int32))
+
+    def pop_uniform(self, sizes: np.ndarray) -> np.ndarray:
+        """Pop symbols pushed by :meth:`push_uniform` (one per entry of ``sizes``). As a
+        sender's pop, the caller checks the stack holds the bits (see :mod:`.bitsback`)."""
+        sizes = np.ascontiguousarray(sizes, dtype=np.int32)
+        return np.asarray(self._coder.decode(_uniform_family(), sizes), dtype=np.int64)
 
     def borrow(self, codec: Codec, count: int) -> np.ndarray:
         """Pop ``count`` symbols to use the stack's bits (the sender's pop in bits-back);

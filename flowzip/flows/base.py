@@ -18,12 +18,19 @@ import torch
 
 
 class IntTransform:
-    """An exact integer bijection on (N, C, H, W) int64 tensors."""
+    """An exact integer bijection on (N, C, H, W) int64 tensors.
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    A transform with ``needs_stack`` (a scale layer, :mod:`flowzip.flows.scale`) is a bijection
+    of the pair (tensor, ANS stack): it takes the coder's stack as ``stack``. The others
+    ignore it.
+    """
+
+    needs_stack = False
+
+    def forward(self, x: torch.Tensor, stack=None) -> torch.Tensor:
         raise NotImplementedError
 
-    def inverse(self, z: torch.Tensor) -> torch.Tensor:
+    def inverse(self, z: torch.Tensor, stack=None) -> torch.Tensor:
         raise NotImplementedError
 
 
@@ -32,13 +39,14 @@ class Composite(IntTransform):
 
     def __init__(self, transforms: list[IntTransform]):
         self.transforms = list(transforms)
+        self.needs_stack = any(t.needs_stack for t in self.transforms)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, stack=None) -> torch.Tensor:
         for t in self.transforms:
-            x = t.forward(x)
+            x = t.forward(x, stack)
         return x
 
-    def inverse(self, z: torch.Tensor) -> torch.Tensor:
+    def inverse(self, z: torch.Tensor, stack=None) -> torch.Tensor:
         for t in reversed(self.transforms):
-            z = t.inverse(z)
+            z = t.inverse(z, stack)
         return z

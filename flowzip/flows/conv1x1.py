@@ -1,9 +1,12 @@
 """Discrete invertible 1x1 convolution: Glow's 1x1 conv (Kingma & Dhariwal 2018) factored
-as W = U L P (permutation, unit lower, unit upper triangular), each triangular factor run
-as exact integer lifting steps (the triangular decomposition of iVPF/iFlow, Zhang et al. 2021).
+as W = U D L P (permutation, unit lower triangular, diagonal, unit upper triangular), each
+triangular factor run as exact integer lifting steps and the diagonal, when the model has
+one, as a per-channel modular scale transform (the triangular decomposition of iVPF/iFlow,
+Zhang et al. 2021; see :mod:`flowzip.flows.scale`).
 
 A lifting step adds to each channel a rounded fixed-point combination of the channels it
-depends on; the inverse subtracts them again, channel after channel.
+depends on; the inverse subtracts them again, channel after channel. Without a diagonal the
+convolution is volume-preserving and needs no stack.
 """
 from __future__ import annotations
 
@@ -12,13 +15,18 @@ import torch
 from ..errors import FormatError
 from .base import IntTransform
 from .intnet import EXACT_LIMIT
+from .scale import ScaleStack, require_stack, scale_numerator
 
 LIFT_FRAC_BITS = 12
 
 
 class LiftingConv1x1(IntTransform):
-    def __init__(self, perm: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, backend):
+    def __init__(self, perm: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, backend,
+                 log2_diag_q: torch.Tensor | None = None):
         self.perm = perm.long()
+        # per-channel R of the diagonal factor (None: volume-preserving, no stack needed)
+        self.diag_numer = None if log2_diag_q is None else scale_numerator(log2_diag_q.long()).view(1, -1, 1, 1)
+        self.needs_stack = self.diag_numer is not None
         self.inv_perm = torch.argsort(self.perm)
         self.lower = torch.tril(lower.long(), -1)
         self.upper = torch.triu(upper.long(), 1)
@@ -33,16 +41,22 @@ class LiftingConv1x1(IntTransform):
         if bound * self._mat_l1 * (2 + (self._mat_l1 >> LIFT_FRAC_BITS)) >= EXACT_LIMIT:
             raise FormatError("1x1 convolution out of its exact range (corrupt data)")
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, stack: ScaleStack | None = None) -> torch.Tensor:
         be = self.backend
         self._check_range(x)
         x = x[:, self.perm]
         x = be.lift_forward(x, self.lower, LIFT_FRAC_BITS)
+        if self.diag_numer is not None:
+            x = require_stack(stack).scale_forward(x, self.diag_numer.expand(x.shape))
+            self._check_range(x)
         return be.lift_forward(x, self.upper, LIFT_FRAC_BITS)
 
-    def inverse(self, z: torch.Tensor) -> torch.Tensor:
+    def inverse(self, z: torch.Tensor, stack: ScaleStack | None = None) -> torch.Tensor:
         be = self.backend
         self._check_range(z)
         z = be.lift_inverse(z, self.upper, LIFT_FRAC_BITS, lower=False)
+        if self.diag_numer is not None:
+            z = require_stack(stack).scale_inverse(z, self.diag_numer.expand(z.shape))
+            self._check_range(z)
         z = be.lift_inverse(z, self.lower, LIFT_FRAC_BITS, lower=True)
         return z[:, self.inv_perm]

@@ -21,10 +21,10 @@ class AdditiveCoupling(IntTransform):
     def _shift(self, xa: torch.Tensor) -> torch.Tensor:
         return torch.clamp(self.net.rounded(xa), -MAX_SHIFT, MAX_SHIFT)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, stack=None) -> torch.Tensor:
         xa, xb = x[:, : self.split], x[:, self.split :]
         return torch.cat([xa, xb + self._shift(xa)], dim=1)
 
-    def inverse(self, z: torch.Tensor) -> torch.Tensor:
+    def inverse(self, z: torch.Tensor, stack=None) -> torch.Tensor:
         za, zb = z[:, : self.split], z[:, self.split :]
         return torch.cat([za, zb - self._shift(za)], dim=1)

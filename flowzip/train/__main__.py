@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--couplings", type=int, default=4)
     ap.add_argument("--hidden", type=int, default=64)
     ap.add_argument("--checkerboard", action="store_true", help="two-pass (checkerboard) priors")
+    ap.add_argument("--scale-from-level", type=int, metavar="N",
+                    help="scale layers (iFlow's MST, bits-back) in levels N and up; an --init run without "
+                    "them starts with every scale at 1")
     ap.add_argument("--steps", type=int, default=20000)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--crop", type=int, default=64)
@@ -44,11 +47,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--export", type=Path, help="write the integer model (.npz) when done")
     args = ap.parse_args(argv)
 
-    config = FlowConfig(args.channels, args.levels, args.couplings, args.hidden, checkerboard=args.checkerboard)
+    config = FlowConfig(args.channels, args.levels, args.couplings, args.hidden, checkerboard=args.checkerboard,
+                        scale_from_level=args.scale_from_level)
     state = None
     if args.init:
         init = torch.load(args.init, weights_only=False)
-        if FlowConfig.from_json(init["config"]) not in (config, replace(config, checkerboard=False)):
+        # the same architecture, or one that load_warm widens: without second passes and/or scales
+        warm_from = {replace(config, checkerboard=cb, scale_from_level=sl)
+                     for cb in {config.checkerboard, False} for sl in {config.scale_from_level, None}}
+        if FlowConfig.from_json(init["config"]) not in warm_from:
             raise SystemExit(f"--init {args.init}: its architecture {init['config']} differs from {config.to_json()}")
         state = init["model"]
         stderr_say(f"initialised from {args.init} (trained {init['step']} steps)\n")

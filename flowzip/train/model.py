@@ -5,6 +5,10 @@ to integers, so the discretized-logistic likelihood of the latents is exact. :me
 turns every network into an integer network (weights scaled to 14-bit integers, activations
 with 8 fractional bits) and returns the ``.npz`` dict that :class:`IntFlowModel` loads. The
 codec only ever runs the exported integers.
+
+Scale layers (``FlowConfig.scale_from_level``) are trained as the codec runs them: iFlow's
+modular scale transform (Zhang et al., NeurIPS 2021) with the exact rational scale ``R / S``,
+simulated with uniform noise (:func:`simulated_mst`), and its ``-log2(R / S)`` bits per element.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from ..flows.conv1x1 import LIFT_FRAC_BITS
 from ..flows.coupling import MAX_SHIFT
 from ..flows.intnet import ACT_FRAC_BITS
 from ..flows.reshape import Squeeze
+from ..flows.scale import LOG2_SCALE_FRAC_BITS, MAX_LOG2_SCALE_Q, SCALE_DENOM, SCALE_NUMERATORS
 from ..model import PIXEL_OFFSET, FlowConfig, anchor_mask, checkerboard_context
 from ..priors import LOG2_SCALE_MAX, LOG2_SCALE_MIN, MEAN_FRAC_BITS, SCALE_STEPS_PER_OCTAVE, NUM_SCALES
 
@@ -26,9 +31,43 @@ WEIGHT_BITS = 14
 LN2 = math.log(2.0)
 
 
+_NUMERATORS_F64 = torch.tensor(SCALE_NUMERATORS, dtype=torch.float64)
+_LOG2_SCALES_F64 = torch.log2(_NUMERATORS_F64 / SCALE_DENOM)  # the exact log2(R / S) of each q
+
+
 def round_ste(x: torch.Tensor) -> torch.Tensor:
     """Round in the forward pass, identity gradient (straight-through estimator)."""
     return x + (torch.round(x) - x).detach()
+
+
+def simulated_mst(x: torch.Tensor, log2_scale: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The modular scale transform of iFlow (Zhang et al., NeurIPS 2021) as the codec runs it,
+    for training: ``(y, bits of each image (N,))`` for integer-valued ``x`` (N, C, H, W) and a
+    log2 scale in octaves broadcastable to it.
+
+    ``q = clamp(round(64 * log2_scale), +-128)`` and ``R = SCALE_NUMERATORS[q + 128]`` as in
+    :class:`flowzip.flows.scale.AffineCoupling`; ``y = floor(s * (x + u))`` with ``s = R / S`` and
+    ``u ~ U[0, 1)``, which is the distribution of the codec's ``floor((R*x + r) / S)`` with ``r``
+    uniform in ``[0, R)``; each element costs ``-log2(R / S)`` bits. The values are exact (``s = 1``
+    gives ``y = x``); gradients pass straight through the floor and flow to ``log2_scale``
+    through the smooth ``2**(q / 64)``.
+    """
+    q = torch.clamp(round_ste(log2_scale * 2**LOG2_SCALE_FRAC_BITS), -MAX_LOG2_SCALE_Q, MAX_LOG2_SCALE_Q)
+    index = q.detach().long() + MAX_LOG2_SCALE_Q
+    numer = _NUMERATORS_F64.to(x.device)[index]
+    log2_s = q / 2**LOG2_SCALE_FRAC_BITS
+    u = torch.rand_like(x)
+    with torch.no_grad():
+        # floor((R*x + r) / S) with r = floor(u * R): the same value as floor(s * (x + u)),
+        # computed exactly (float64 integers) so that s = 1 gives back x whatever u is
+        r = torch.minimum(torch.floor(u.double() * numer), numer - 1)
+        y_exact = torch.floor((numer * x.double() + r) / SCALE_DENOM).float()
+    s_smooth = torch.exp2(log2_s)
+    s = (numer / SCALE_DENOM).float() + (s_smooth - s_smooth.detach())  # exact R / S, smooth gradient
+    smooth = s * (x + u)
+    y = y_exact + (smooth - smooth.detach())  # exact value, gradient of s * (x + u)
+    bits = -_LOG2_SCALES_F64.to(x.device)[index].float() + (log2_s.detach() - log2_s)
+    return y, torch.broadcast_to(bits, x.shape).sum(dim=(1, 2, 3))
 
 
 class ConvNet(nn.Module):
@@ -102,36 +141,50 @@ class ConvNet(nn.Module):
 
 
 class Lifting(nn.Module):
-    """Float twin of :class:`flowzip.flows.conv1x1.LiftingConv1x1`."""
+    """Float twin of :class:`flowzip.flows.conv1x1.LiftingConv1x1`; with ``scales``, a diagonal
+    ``log2_diag`` (log2 of each channel's scale, init 0: identity) between the two lifting steps,
+    run as iFlow's modular scale transform (:func:`simulated_mst`)."""
 
-    def __init__(self, channels: int, generator: torch.Generator):
+    def __init__(self, channels: int, generator: torch.Generator, scales: bool = False):
         super().__init__()
         self.register_buffer("perm", torch.randperm(channels, generator=generator))
         self.lower = nn.Parameter(torch.zeros(channels, channels))
         self.upper = nn.Parameter(torch.zeros(channels, channels))
+        self.log2_diag = nn.Parameter(torch.zeros(channels)) if scales else None
 
     def _q(self, m: torch.Tensor) -> torch.Tensor:
         # what export will store: fixed point with LIFT_FRAC_BITS
         return round_ste(m * 2**LIFT_FRAC_BITS) / 2**LIFT_FRAC_BITS
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | float]:
+        """``(y, bits of each image)``: the diagonal's MST bits (N,), or 0 without a diagonal."""
         x = x[:, self.perm]
         x = x + round_ste(torch.einsum("ij,njhw->nihw", torch.tril(self._q(self.lower), -1), x))
-        return x + round_ste(torch.einsum("ij,njhw->nihw", torch.triu(self._q(self.upper), 1), x))
+        bits: torch.Tensor | float = 0.0
+        if self.log2_diag is not None:
+            x, bits = simulated_mst(x, self.log2_diag.view(1, -1, 1, 1))
+        return x + round_ste(torch.einsum("ij,njhw->nihw", torch.triu(self._q(self.upper), 1), x)), bits
 
     @torch.no_grad()
     def import_(self, params: dict[str, np.ndarray], prefix: str) -> None:
         self.perm.copy_(torch.from_numpy(params[f"{prefix}.perm"]))
         self.lower.copy_(torch.from_numpy(params[f"{prefix}.lower"].astype(np.float64)) / 2**LIFT_FRAC_BITS)
         self.upper.copy_(torch.from_numpy(params[f"{prefix}.upper"].astype(np.float64)) / 2**LIFT_FRAC_BITS)
+        if self.log2_diag is not None:
+            q = torch.from_numpy(params[f"{prefix}.log2_diag_q"].astype(np.float64))
+            self.log2_diag.copy_(q / 2**LOG2_SCALE_FRAC_BITS)
 
     def export(self, prefix: str) -> dict[str, np.ndarray]:
         q = lambda m: torch.round(m.detach().double() * 2**LIFT_FRAC_BITS).numpy().astype(np.int64)
-        return {
+        out = {
             f"{prefix}.perm": self.perm.numpy().astype(np.int64),
             f"{prefix}.lower": np.tril(q(self.lower), -1),
             f"{prefix}.upper": np.triu(q(self.upper), 1),
         }
+        if self.log2_diag is not None:
+            diag_q = torch.round(self.log2_diag.detach().double() * 2**LOG2_SCALE_FRAC_BITS)
+            out[f"{prefix}.log2_diag_q"] = diag_q.clamp(-MAX_LOG2_SCALE_Q, MAX_LOG2_SCALE_Q).numpy().astype(np.int64)
+        return out
 
 
 def logistic_bits(z: torch.Tensor, mu: torch.Tensor, log2s: torch.Tensor) -> torch.Tensor:
@@ -155,13 +208,19 @@ class FloatFlow(nn.Module):
         self.config = config
         g = torch.Generator().manual_seed(seed)
         h = config.hidden
+        if config.scale_from_level is not None and not 0 <= config.scale_from_level < config.levels:
+            raise ValueError(f"scale_from_level {config.scale_from_level}: "
+                             f"this flow has levels 0 to {config.levels - 1}")
         self.lifts = nn.ModuleList()
         self.couplings = nn.ModuleList()
-        for c in config.level_channels():
+        for l, c in enumerate(config.level_channels()):
+            scales = config.has_scales(l)
             for _ in range(config.couplings):
-                self.lifts.append(Lifting(c, g))
-                half = c // 2
-                self.couplings.append(ConvNet(half, h, c - half, 1 / 64, [16.0] * (c - half), [0.0] * (c - half)))
+                self.lifts.append(Lifting(c, g, scales))
+                half, cb = c // 2, c - c // 2
+                # with scales, the net's second half is log2 s in octaves (zero: s = 1, identity)
+                mult = [16.0] * cb + ([1.0] * cb if scales else [])
+                self.couplings.append(ConvNet(half, h, len(mult), 1 / 64, mult, [0.0] * len(mult)))
         self.priors = nn.ModuleDict()
         chans = config.level_channels()
         for l in range(config.levels - 1):
@@ -180,16 +239,36 @@ class FloatFlow(nn.Module):
 
     def load_warm(self, state: dict) -> None:
         """Load weights to start from: the same architecture, or a plain (one-pass) model
-        into a checkerboard one, whose second passes then start as copies of the first."""
+        into a checkerboard one, whose second passes then start as copies of the first, and/or
+        a model without scale layers into one with them, whose scales then start at exactly 1
+        (the same bits as the plain model)."""
+        state = self._with_unit_scales(state)
         try:
             missing, unexpected = self.load_state_dict(state, strict=False)
         except RuntimeError as e:  # shapes differ
             raise ValueError(f"weights of another architecture ({str(e).splitlines()[-1].strip()})") from None
         second_pass = lambda k: k.startswith("priors.") and k.split(".")[1].endswith("b")  # noqa: E731
-        if unexpected or not all(second_pass(k) for k in missing):
+        diagonal = lambda k: k.startswith("lifts.") and k.endswith(".log2_diag")  # noqa: E731 (new ones stay 0)
+        if unexpected or not all(second_pass(k) or diagonal(k) for k in missing):
             raise ValueError(f"weights of another architecture (missing {missing[:3]}, unexpected {unexpected[:3]})")
-        if missing:
+        if any(second_pass(k) for k in missing):
             self.start_second_passes_from_first()
+
+    def _with_unit_scales(self, state: dict) -> dict:
+        """``state`` with each additive coupling net that this model has as an affine one
+        widened: the plain last-layer rows give the shift, zero rows the log-scale (s = 1)."""
+        state = dict(state)
+        for k, net in enumerate(self.couplings):
+            last, key = net.convs[-1], f"couplings.{k}.convs.{len(net.convs) - 1}"
+            w = state.get(f"{key}.weight")
+            cb = last.out_channels // 2
+            if w is None or not self.config.has_scales(k // self.config.couplings) or w.shape[0] != cb:
+                continue
+            state[f"{key}.weight"] = torch.cat([w, torch.zeros_like(w)])
+            state[f"{key}.bias"] = torch.cat([state[f"{key}.bias"], torch.zeros_like(state[f"{key}.bias"])])
+            state[f"couplings.{k}.out_mult"] = net.out_mult.clone()
+            state[f"couplings.{k}.out_bias"] = net.out_bias.clone()
+        return state
 
     @torch.no_grad()
     def start_second_passes_from_first(self) -> None:
@@ -209,10 +288,17 @@ class FloatFlow(nn.Module):
         bias = [0.0] * cout + [self.INIT_LOG2_SCALE] * cout
         return ConvNet(cin, self.config.hidden, 2 * cout, 1 / 64, mult, bias)
 
-    def _coupling(self, i: int, x: torch.Tensor) -> torch.Tensor:
+    def _coupling(self, i: int, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | float]:
+        """Additive coupling, or with scales iFlow's affine one ``y_b = MST(x_b; s) + t``:
+        ``(y, bits of each image)`` (0 without scales)."""
         half = x.shape[1] // 2
-        t = round_ste(torch.clamp(self.couplings[i](x[:, :half]), -MAX_SHIFT, MAX_SHIFT))
-        return torch.cat([x[:, :half], x[:, half:] + t], dim=1)
+        cb = x.shape[1] - half
+        out = self.couplings[i](x[:, :half])
+        t = round_ste(torch.clamp(out[:, :cb], -MAX_SHIFT, MAX_SHIFT))
+        xb, bits = x[:, half:], 0.0
+        if out.shape[1] > cb:
+            xb, bits = simulated_mst(xb, out[:, cb:])
+        return torch.cat([x[:, :half], xb + t], dim=1), bits
 
     def _split_bits(self, name: str, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         half = h.shape[1] // 2
@@ -232,7 +318,9 @@ class FloatFlow(nn.Module):
         for l in range(self.config.levels):
             h = Squeeze().forward(h)  # pure reshaping: the same layer for floats
             for _ in range(self.config.couplings):
-                h = self._coupling(k, self.lifts[k](h))
+                h, lift_bits = self.lifts[k](h)
+                h, coupling_bits = self._coupling(k, h)
+                bits = bits + lift_bits + coupling_bits
                 k += 1
             if l < self.config.levels - 1:
                 b, h = self._split_bits(f"split{l}", h)

@@ -190,6 +190,9 @@ class TrainOptions:
     hidden: int = 64
     gray_hidden: int = 32
     checkerboard: bool = False  # two-pass priors (a plain --init model is warm-started into them)
+    # levels from this one up get scale layers (iFlow's MST, coded with bits-back); a plain
+    # --init model is warm-started into them with every scale at 1
+    scale_from_level: int | None = None
     batch: int = 16
     crop: int = 64
     lr: float | None = None  # default 1e-3 from scratch, 2e-4 when fine-tuning
@@ -219,6 +222,16 @@ def _initial_flows(init: str | None) -> dict[str, dict[str, np.ndarray]] | None:
     with np.load(path, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     return {kind: {k[len(kind) + 1 :]: v for k, v in arrays.items() if k.startswith(kind + "/")} for kind in FLOW_CHANNELS}
+
+
+def _scale_from_level(init: int | None, wanted: int | None) -> int | None:
+    """The scale levels of a model fine-tuned from one with scales from ``init`` on: scale
+    layers can be added (they start at 1) but not taken away."""
+    if wanted is None:
+        return init
+    if init is not None and wanted > init:
+        raise ValueError(f"the --init model has scale layers from level {init}: cannot start them at level {wanted}")
+    return wanted
 
 
 def evaluate_codec(model_path: Path, dev: Path, limit: int) -> tuple[float, int]:
@@ -255,11 +268,15 @@ def train(options: TrainOptions, say: Callable[[str], None] = lambda s: None) ->
         steps = options.steps if kind == "rgb" else (options.gray_steps or max(1, options.steps // 4))
         if init is not None:
             start = FloatFlow.from_integer(init[kind])
-            config = replace(start.config, checkerboard=start.config.checkerboard or options.checkerboard)
+            scales = _scale_from_level(start.config.scale_from_level, options.scale_from_level)
+            config = replace(start.config, checkerboard=start.config.checkerboard or options.checkerboard,
+                             scale_from_level=scales)
             state = start.state_dict()
         else:
             hidden = options.hidden if kind == "rgb" else options.gray_hidden
-            config, state = FlowConfig(channels, hidden=hidden, checkerboard=options.checkerboard), None
+            config = FlowConfig(channels, hidden=hidden, checkerboard=options.checkerboard,
+                                scale_from_level=options.scale_from_level)
+            state = None
         lr = options.lr or (2e-4 if init is not None else 1e-3)
         run = FlowRun(run_dir / kind, config, steps, options.batch, options.crop, lr, options.seed,
                       options.threads, options.checkpoint_minutes, True, state)

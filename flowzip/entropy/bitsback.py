@@ -1,0 +1,169 @@
+"""The coder side of the scale layers: the modular scale transform (MST, iFlow, Zhang et al.
+NeurIPS 2021) on one ANS stack, with its seed taken from the image itself.
+
+Encoding ``x`` by the scale ``R / S`` pops ``r_d ~ uniform(R)`` from the stack (bits-back) and
+pushes the remainder ``r_e ~ uniform(S)``; decoding pops ``r_e`` and pushes ``r_d`` back, so
+the receiver's stack ends exactly as the sender's began (the arithmetic is in
+:mod:`flowzip.flows.scale`). Net cost: ``log2 S - log2 R`` bits per element.
+
+The sender can only pop bits that are on the stack. Elements go in chunks whose sizes are
+powers of two: before each chunk the encoder takes the largest one whose pops the stack can
+surely pay for (the most bits they could take, plus a margin). When the stack cannot pay for
+even one element (the first scale layer of a small image), the chunk is a *seed* chunk of up
+to 256 elements: ``r_d = 0``, nothing popped, so it costs ``log2 R`` bits more per element, and
+what it pushes seeds the chunks after it. No random bits are ever charged to the file, and a
+pop from a stack that does not hold the bits cannot happen.
+
+The decoder must know the chunks before it meets them (last to first), so after a layer the
+encoder pushes them: one symbol saying "the standard chunks" (bits-back throughout, the
+binary decomposition of the element count ``n`` into powers of two up to ``2**20``: what a
+full stack gives; 0.0014 bits), or else the chunk count (uniform over ``0 .. n``) and a flag
+per chunk (``k`` of its ``2**k`` elements, plus ``K + 1`` for a seed chunk, uniform over
+``2 (K + 1)`` with ``K = min(20, floor(log2 n))``).
+
+Example:
+    >>> import torch
+    >>> stack = AnsStack()
+    >>> coder = ScaleCoder(stack)
+    >>> x = torch.arange(-500, 500).view(1, 4, 10, 25)
+    >>> numer = torch.full(x.shape, 300)                  # s = 300/256
+    >>> y = coder.scale_forward(x, numer)
+    >>> ScaleCoder(stack).scale_inverse(y, numer).equal(x) and stack.bits == 0
+    True
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..errors import FormatError
+from ..flows.scale import SCALE_DENOM, SCALE_DENOM_BITS, mst_forward, mst_inverse
+from .stack import PRECISION, AnsStack, Codec
+
+MAX_CHUNK_LOG2 = 20
+SEED_CHUNK_LOG2 = 8
+BORROW_MARGIN_BITS = 64  # kept on the stack beyond the worst case of a chunk's pops
+
+
+LAYOUT = Codec(np.array([(1 << PRECISION) - (1 << 10), 1 << 10], dtype=np.int64))
+STANDARD, LISTED = 0, 1
+MAX_ELEMENTS = (1 << PRECISION) - 2  # of one scale layer in one tile (a 512x512 tile has < 2**20)
+
+
+def _largest_pow2_log2(n: int) -> int:
+    return n.bit_length() - 1
+
+
+def max_chunk_log2(n: int) -> int:
+    """K: the largest chunk of an ``n``-element layer is ``2**K`` elements."""
+    return min(_largest_pow2_log2(n), MAX_CHUNK_LOG2)
+
+
+def standard_chunk_flags(n: int) -> list[int]:
+    """The flags of ``n`` elements in bits-back chunks of the largest possible sizes."""
+    flags, left = [], n
+    while left:
+        k = min(_largest_pow2_log2(left), MAX_CHUNK_LOG2)
+        flags.append(k)
+        left -= 1 << k
+    return flags
+
+
+def uniform_max_bits(sizes: np.ndarray) -> np.ndarray:
+    """Most bits a symbol of constriction's ``Uniform(size)`` can take: its smallest
+    probability is ``floor(2**24 / size) / 2**24``."""
+    return PRECISION - np.log2(np.floor_divide(1 << PRECISION, sizes.astype(np.int64)))
+
+
+class ScaleCoder:
+    """:class:`flowzip.flows.scale.ScaleStack` on an :class:`AnsStack`: what a scale layer calls.
+
+    ``model_bits`` sums the ideal cost ``log2 S - log2 R`` of every element; ``seed_bits``
+    what seed chunks cost beyond it (``log2 R`` per element); ``seed_elements`` counts them.
+    """
+
+    def __init__(self, stack: AnsStack):
+        self.stack = stack
+        self.model_bits = 0.0
+        self.seed_bits = 0.0
+        self.seed_elements = 0
+
+    def scale_forward(self, x: torch.Tensor, numer: torch.Tensor) -> torch.Tensor:
+        """Encode direction: ``y`` for ``x`` by ``R / S`` (``numer`` = R, the shape of ``x``)."""
+        xs = x.reshape(-1)
+        rs = numer.reshape(-1)
+        sizes = rs.numpy().astype(np.int32)
+        worst = uniform_max_bits(sizes)
+        log2_r = np.log2(sizes.astype(np.float64))
+        self.model_bits += float(np.sum(SCALE_DENOM_BITS - log2_r))
+        need = np.cumsum(worst) + BORROW_MARGIN_BITS  # bits to borrow elements 0 .. i
+        y = torch.empty_like(xs)
+        start, n = 0, xs.numel()
+        if n > MAX_ELEMENTS:
+            raise OverflowError("a scale layer this large does not fit one tile of the format")
+        seed_flag = max_chunk_log2(n) + 1 if n else 0
+        flags: list[int] = []
+        while start < n:
+            have = self.stack.bits + (float(need[start - 1]) - BORROW_MARGIN_BITS if start else 0.0)
+            affordable = int(np.searchsorted(need, have, side="right")) - start
+            room = _largest_pow2_log2(n - start)
+            if affordable >= 1:
+                k = min(_largest_pow2_log2(affordable), room, MAX_CHUNK_LOG2)
+                stop = start + (1 << k)
+                r_d = torch.from_numpy(self.stack.pop_uniform(sizes[start:stop]))
+                flag = k
+            else:
+                k = min(room, SEED_CHUNK_LOG2)
+                stop = start + (1 << k)
+                r_d = torch.zeros(stop - start, dtype=torch.int64)
+                flag = seed_flag + k
+                self.seed_bits += float(log2_r[start:stop].sum())
+                self.seed_elements += stop - start
+            y[start:stop], r_e = mst_forward(xs[start:stop], r_d, rs[start:stop])
+            self.stack.push_uniform(r_e.numpy(), SCALE_DENOM)
+            flags.append(flag)
+            start = stop
+        self._push_layout(flags, n)
+        return y.view(x.shape)
+
+    def _push_layout(self, flags: list[int], n: int) -> None:
+        if n == 0:
+            return
+        if flags == standard_chunk_flags(n):
+            self.stack.push(LAYOUT, np.array([STANDARD]))
+            return
+        self.stack.push_uniform(np.array(flags), 2 * (max_chunk_log2(n) + 1))
+        self.stack.push_uniform(np.array([len(flags)]), n + 1)
+        self.stack.push(LAYOUT, np.array([LISTED]))
+
+    def _pop_layout(self, n: int) -> list[int]:
+        if int(self.stack.pop(LAYOUT, 1)[0]) == STANDARD:
+            return standard_chunk_flags(n)
+        count = int(self.stack.pop_uniform(np.array([n + 1]))[0])
+        return self.stack.pop_uniform(np.full(count, 2 * (max_chunk_log2(n) + 1))).tolist()
+
+    def scale_inverse(self, y: torch.Tensor, numer: torch.Tensor) -> torch.Tensor:
+        """Decode direction: undoes :meth:`scale_forward`, chunk by chunk from the last."""
+        ys = y.reshape(-1)
+        rs = numer.reshape(-1)
+        sizes = rs.numpy().astype(np.int32)
+        x = torch.empty_like(ys)
+        stop = ys.numel()
+        if stop == 0:
+            return x.view(y.shape)
+        flags = self._pop_layout(stop)
+        for flag in reversed(flags):
+            seed, k = divmod(flag, max_chunk_log2(ys.numel()) + 1)
+            start = stop - (1 << k)
+            if start < 0:
+                raise FormatError("corrupt stream: a scale layer's chunk runs past its start")
+            r_e = torch.from_numpy(self.stack.pop_uniform(np.full(stop - start, SCALE_DENOM, np.int32)))
+            x[start:stop], r_d = mst_inverse(ys[start:stop], r_e, rs[start:stop])
+            if not seed:
+                self.stack.push_uniform(r_d.numpy(), sizes[start:stop])
+            elif bool(r_d.any()):
+                raise FormatError("corrupt stream: a seed chunk of a scale layer does not divide")
+            stop = start
+        if stop != 0:
+            raise FormatError("corrupt stream: a scale layer's chunks do not cover it")
+        return x.view(y.shape)

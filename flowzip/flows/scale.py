@@ -1,0 +1,133 @@
+"""Exact integer scale layers: the modular scale transform (MST) of iFlow (Zhang, Kang, Ryder
+& Li, NeurIPS 2021), paid for with bits-back coding on the ANS stack.
+
+A scale ``s`` is approximated by the rational ``R / S`` with ``S = 2**SCALE_DENOM_BITS`` and
+``R = SCALE_NUMERATORS[q + MAX_LOG2_SCALE_Q]``, where ``q`` is ``log2 s`` in units of
+``2**-LOG2_SCALE_FRAC_BITS`` octaves. Then::
+
+    encode:  r_d = pop uniform(R);  v = R*x + r_d;  y = v // S;  push uniform(S) v % S
+    decode:  r_e = pop uniform(S);  v = S*y + r_e;  x = v // R;  push uniform(R) v % R
+
+is an exact integer bijection (with the stack); it costs ``log2 S - log2 R = -log2 s`` bits
+per element, the log-determinant a continuous flow would pay. The stack operations live in
+the coder (:class:`flowzip.entropy.bitsback.ScaleCoder`); a layer only computes ``R`` and
+hands ``x`` and ``R`` to the object it is given, whose interface is :class:`ScaleStack`.
+
+Layers:
+
+* :class:`AffineCoupling`: ``y_b = MST(x_b; R(x_a)) + t(x_a)``, scale and shift from one
+  integer network (RealNVP's affine coupling, made exact);
+* the diagonal factor of :class:`~flowzip.flows.conv1x1.LiftingConv1x1` (a per-channel,
+  ActNorm-like scale between its two triangular factors).
+
+Example (a stand-in stack that records nothing, to show the arithmetic):
+    >>> import torch
+    >>> x = torch.tensor([5, -3, 0])
+    >>> R = torch.full((3,), 512)            # s = 2: y = 2x + (0 or 1)
+    >>> y, r_e = mst_forward(x, torch.tensor([1, 0, 511]), R)
+    >>> y.tolist(), r_e.tolist()
+    ([10, -6, 1], [1, 0, 255])
+    >>> x2, r_d = mst_inverse(y, r_e, R)
+    >>> x2.tolist(), r_d.tolist()
+    ([5, -3, 0], [1, 0, 511])
+"""
+from __future__ import annotations
+
+from decimal import Decimal, localcontext
+from typing import Protocol
+
+import torch
+
+from ..errors import FormatError
+from .base import IntTransform
+from .coupling import MAX_SHIFT
+from .intnet import IntConvNet, shift_round
+
+SCALE_DENOM_BITS = 8
+SCALE_DENOM = 1 << SCALE_DENOM_BITS  # S
+LOG2_SCALE_FRAC_BITS = 6  # q is log2(s) in 1/64 octave
+MAX_LOG2_SCALE_Q = 2 << LOG2_SCALE_FRAC_BITS  # |log2 s| <= 2: s in [1/4, 4]
+MST_VALUE_LIMIT = 2**40  # |x| and |y| of a scale layer; beyond it only corrupt data goes
+
+
+def _numerators() -> tuple[int, ...]:
+    # R = round(S * 2**(q / 64)) in 50-digit decimal arithmetic: software arithmetic, so the
+    # same integers on every machine (a float pow could differ by an ulp); frozen by a test.
+    with localcontext() as ctx:
+        ctx.prec = 50
+        return tuple(
+            int((Decimal(SCALE_DENOM) * Decimal(2) ** (Decimal(q) / (1 << LOG2_SCALE_FRAC_BITS))).to_integral_value())
+            for q in range(-MAX_LOG2_SCALE_Q, MAX_LOG2_SCALE_Q + 1)
+        )
+
+
+SCALE_NUMERATORS: tuple[int, ...] = _numerators()
+_NUMERATORS = torch.tensor(SCALE_NUMERATORS, dtype=torch.int64)
+
+
+def scale_numerator(log2_scale_q: torch.Tensor) -> torch.Tensor:
+    """``R`` for ``q = log2(s) * 2**LOG2_SCALE_FRAC_BITS`` (int64 in and out; q is clamped)."""
+    q = torch.clamp(log2_scale_q, -MAX_LOG2_SCALE_Q, MAX_LOG2_SCALE_Q)
+    return _NUMERATORS[q + MAX_LOG2_SCALE_Q]
+
+
+def _check_range(v: torch.Tensor) -> None:
+    if v.numel() and int(v.abs().max()) >= MST_VALUE_LIMIT:
+        raise FormatError("scale layer out of its exact range (corrupt data)")
+
+
+def mst_forward(x: torch.Tensor, r_d: torch.Tensor, numer: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(y, r_e)`` from ``x`` and the borrowed ``r_d`` in ``[0, R)`` (all int64, same shape)."""
+    _check_range(x)
+    v = numer * x + r_d
+    return v >> SCALE_DENOM_BITS, v & (SCALE_DENOM - 1)
+
+
+def mst_inverse(y: torch.Tensor, r_e: torch.Tensor, numer: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x, r_d)`` from ``y`` and the popped ``r_e`` in ``[0, S)``: undoes :func:`mst_forward`."""
+    _check_range(y)
+    v = (y << SCALE_DENOM_BITS) + r_e
+    return torch.div(v, numer, rounding_mode="floor"), torch.remainder(v, numer)
+
+
+class ScaleStack(Protocol):
+    """What a scale layer needs from the coder: the MST of ``x`` by ``R / S``, elementwise,
+    with the remainders on the stack (``numer`` has the shape of ``x``)."""
+
+    def scale_forward(self, x: torch.Tensor, numer: torch.Tensor) -> torch.Tensor: ...
+
+    def scale_inverse(self, y: torch.Tensor, numer: torch.Tensor) -> torch.Tensor: ...
+
+
+def require_stack(stack: ScaleStack | None) -> ScaleStack:
+    if stack is None:
+        raise ValueError("a scale layer codes with bits-back: it needs the coder's stack")
+    return stack
+
+
+class AffineCoupling(IntTransform):
+    """``z_b = MST(x_b; R) + t`` with ``t`` and ``q = log2 s`` from one integer network of ``x_a``
+    (first half of its outputs: shift, whole numbers; second half: ``q``, see module doc)."""
+
+    needs_stack = True
+
+    def __init__(self, split: int, net: IntConvNet):
+        self.split = split
+        self.net = net
+
+    def _shift_and_numer(self, xa: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        acc = self.net(xa)
+        cb = acc.shape[1] // 2
+        shift = torch.clamp(shift_round(acc[:, :cb], self.net.out_frac_bits), -MAX_SHIFT, MAX_SHIFT)
+        q = shift_round(acc[:, cb:], self.net.out_frac_bits - LOG2_SCALE_FRAC_BITS)
+        return shift, scale_numerator(q)
+
+    def forward(self, x: torch.Tensor, stack: ScaleStack | None = None) -> torch.Tensor:
+        xa, xb = x[:, : self.split], x[:, self.split :]
+        shift, numer = self._shift_and_numer(xa)
+        return torch.cat([xa, require_stack(stack).scale_forward(xb, numer) + shift], dim=1)
+
+    def inverse(self, z: torch.Tensor, stack: ScaleStack | None = None) -> torch.Tensor:
+        za, zb = z[:, : self.split], z[:, self.split :]
+        shift, numer = self._shift_and_numer(za)
+        return torch.cat([za, require_stack(stack).scale_inverse(zb - shift, numer)], dim=1)

@@ -1,0 +1,129 @@
+"""The modular scale transform on the ANS stack: exact, cheap, and never borrowing bits the
+stack does not hold."""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+import torch
+
+from flowzip.entropy.bitsback import (LAYOUT, LISTED, STANDARD, ScaleCoder, max_chunk_log2, standard_chunk_flags,
+                                      uniform_max_bits)
+from flowzip.entropy.stack import AnsStack, uniform
+from flowzip.errors import FormatError
+from flowzip.flows.scale import SCALE_NUMERATORS, scale_numerator
+
+
+def filled(bits: int) -> AnsStack:
+    stack = AnsStack()
+    if bits:
+        stack.push(uniform(256), np.random.default_rng(1).integers(0, 256, bits // 8))
+    return stack
+
+
+class CheckedStack(AnsStack):
+    """Fails a sender's pop the stack could not pay for, whatever the symbols turn out to be."""
+
+    def pop_uniform(self, sizes):
+        assert self.bits >= float(uniform_max_bits(np.asarray(sizes)).sum()), "borrowed more than the stack holds"
+        return super().pop_uniform(sizes)
+
+
+def random_scale_input(shape, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(-400, 400, shape, generator=g)
+    numer = scale_numerator(torch.randint(-128, 129, shape, generator=g))
+    return x, numer
+
+
+def test_numerator_table_is_frozen():
+    """R = round(256 * 2**(q/64)) for q in -128..128: part of the format."""
+    assert len(SCALE_NUMERATORS) == 257
+    assert SCALE_NUMERATORS[0] == 64 and SCALE_NUMERATORS[128] == 256 and SCALE_NUMERATORS[-1] == 1024
+    assert SCALE_NUMERATORS[128 + 64] == 512 and SCALE_NUMERATORS[128 + 1] == 259  # 256 * 2**(1/64) = 258.78
+    digest = hashlib.sha256(np.array(SCALE_NUMERATORS, dtype="<i4").tobytes()).hexdigest()
+    assert digest == "f446d110899040fd47f8f2fb60be518322aff192acd1a675da731e403b249dca"
+
+
+@pytest.mark.parametrize("prefill", [0, 50, 3000, 400_000])
+def test_scale_round_trip_restores_the_stack(prefill):
+    x, numer = random_scale_input((2, 6, 16, 24))
+    stack = filled(prefill)
+    before = stack.words().copy()
+    enc = ScaleCoder(stack)
+    y = enc.scale_forward(x, numer)
+    dec = ScaleCoder(stack)
+    assert torch.equal(dec.scale_inverse(y, numer), x)
+    assert np.array_equal(stack.words(), before)
+
+
+def test_sender_never_borrows_bits_the_stack_does_not_hold():
+    """From an empty stack the first chunks are seeds; every pop is paid for."""
+    x, numer = random_scale_input((1, 12, 32, 32))
+    stack = CheckedStack()
+    coder = ScaleCoder(stack)
+    y = coder.scale_forward(x, numer)
+    y = coder.scale_forward(y, numer)
+    assert coder.seed_elements > 0
+    dec = ScaleCoder(stack)
+    assert torch.equal(dec.scale_inverse(dec.scale_inverse(y, numer), numer), x)
+    assert stack.is_empty()
+
+
+def test_bits_back_cost_is_log_s_per_element():
+    """With bits on the stack, the net cost is sum(log2 S - log2 R) plus a few bits per chunk."""
+    x, numer = random_scale_input((1, 12, 64, 64))
+    numer = torch.full_like(numer, 128)  # s = 1/2: one bit per element
+    stack = filled(400_000)
+    before = stack.bits
+    coder = ScaleCoder(stack)
+    coder.scale_forward(x, numer)
+    assert coder.seed_elements == 0
+    assert coder.model_bits == pytest.approx(x.numel())
+    assert stack.bits - before == pytest.approx(coder.model_bits, abs=0.002 * x.numel() + 100)
+
+
+def test_seed_cost_is_what_seed_chunks_do_not_borrow():
+    x, numer = random_scale_input((1, 12, 32, 32))
+    stack = AnsStack()
+    coder = ScaleCoder(stack)
+    coder.scale_forward(x, numer)
+    assert 0 < coder.seed_elements < x.numel() // 4
+    overhead = stack.bits - coder.model_bits
+    assert overhead >= coder.seed_bits * 0.95
+
+
+def push_listed_layout(stack: AnsStack, flags: list[int], n: int) -> None:
+    stack.push_uniform(np.array(flags), 2 * (max_chunk_log2(n) + 1))
+    stack.push_uniform(np.array([len(flags)]), n + 1)
+    stack.push(LAYOUT, np.array([LISTED]))
+
+
+def test_a_full_stack_uses_the_standard_chunks_and_a_small_one_lists_them():
+    x, numer = random_scale_input((1, 12, 8, 8))
+    full = filled(100_000)
+    ScaleCoder(full).scale_forward(x, numer)
+    seeded = AnsStack()
+    coder = ScaleCoder(seeded)
+    coder.scale_forward(x, numer)
+    assert coder.seed_elements > 0
+    assert int(full.pop(LAYOUT, 1)[0]) == STANDARD and int(seeded.pop(LAYOUT, 1)[0]) == LISTED
+    assert standard_chunk_flags(768) == [9, 8] and standard_chunk_flags((1 << 21) + 3) == [20, 20, 1, 0]
+
+
+def test_corrupt_chunk_layouts_are_refused():
+    x, numer = random_scale_input((1, 1, 2, 2))
+    cases = {"runs past its start": [2, 2], "do not cover": [0, 0]}  # 4 elements: K = 2
+    for message, flags in cases.items():
+        stack = AnsStack()
+        stack.push_uniform(np.full(4, 3), 256)
+        push_listed_layout(stack, flags, 4)
+        with pytest.raises(FormatError, match=message):
+            ScaleCoder(stack).scale_inverse(x, numer)
+    # a seed chunk whose remainder does not divide
+    stack = AnsStack()
+    stack.push_uniform(np.array([7, 7, 7, 7]), 256)
+    push_listed_layout(stack, [3 + 2], 4)  # seed flag K + 1 + k
+    with pytest.raises(FormatError, match="seed chunk"):
+        ScaleCoder(stack).scale_inverse(x, torch.full_like(numer, 300))
