@@ -2,6 +2,7 @@
 compile time, and peak memory on a 6 Mpx image.
 
     python bench/speed_memory.py speed [THREADS]       # 640x640 crop of dev/wiki_045.png, every backend
+    python bench/speed_memory.py models A,B [THREADS]  # the same crop, numba, models A and B alternating
     python bench/speed_memory.py profile               # seconds per layer type, every CPU backend
     python bench/speed_memory.py coldstart             # numba: first call with an empty cache vs a warm one
     python bench/speed_memory.py memory compress       # 3000x2000 tiling of wiki_045 (run alone:
@@ -50,8 +51,39 @@ def _coders(backend: str):
     return c, d
 
 
-def _model_paths() -> list[str]:
-    return [MODEL] if Path(MODEL).exists() else []
+def _model_paths(model: str = MODEL) -> list[str]:
+    return [model] if Path(model).exists() else []
+
+
+def _best_round_trip(c, d, a: np.ndarray, best: list[float]) -> None:
+    """Time one verified round trip; keep the best compress and decompress seconds in ``best``."""
+    t = time.perf_counter()
+    e = c.encode(a)
+    enc = time.perf_counter() - t
+    t = time.perf_counter()
+    ok = np.array_equal(d.decompress(e.data), a)
+    dec = time.perf_counter() - t
+    assert ok, "round trip FAILED"
+    best[:] = [min(best[0], enc), min(best[1], dec), e.stats.bpsp]
+
+
+def models_speed(names: list[str], threads: int) -> None:
+    """Models compared in one run (numba backend, alternating, best of ROUNDS)."""
+    torch.set_num_threads(threads)
+    a = crop()
+    mpx = a.shape[0] * a.shape[1] / 1e6
+    coders = {}
+    for m in names:
+        c, d = flowzip.Compressor(m, backend="numba"), flowzip.Decompressor(models=_model_paths(m), backend="numba")
+        d.decompress(c.compress(a[:64, :64]))
+        coders[m] = (c, d)
+    best = {m: [float("inf"), float("inf"), 0.0] for m in names}
+    for _ in range(ROUNDS):
+        for m, (c, d) in coders.items():
+            _best_round_trip(c, d, a, best[m])
+    print(f"{threads} thread(s), {a.shape[1]}x{a.shape[0]} ({mpx:.2f} Mpx), numba, best of {ROUNDS}, round trips verified")
+    for m, (enc, dec, bpsp) in best.items():
+        print(f"  {m:32s} {bpsp:.3f} bpsp  compress {mpx / enc:.3f} Mpx/s  decompress {mpx / dec:.3f} Mpx/s")
 
 
 def speed(threads: int) -> None:
@@ -59,20 +91,13 @@ def speed(threads: int) -> None:
     a = crop()
     mpx = a.shape[0] * a.shape[1] / 1e6
     coders = {be: _coders(be) for be in CPU_BACKENDS}
-    best = {be: [float("inf"), float("inf")] for be in CPU_BACKENDS}
+    best = {be: [float("inf"), float("inf"), 0.0] for be in CPU_BACKENDS}
     for _ in range(ROUNDS):
         for be, (c, d) in coders.items():
-            t = time.perf_counter()
-            e = c.encode(a)
-            enc = time.perf_counter() - t
-            t = time.perf_counter()
-            ok = np.array_equal(d.decompress(e.data), a)
-            dec = time.perf_counter() - t
-            assert ok, f"{be}: round trip FAILED"
-            best[be] = [min(best[be][0], enc), min(best[be][1], dec)]
-    print(f"{threads} thread(s), {a.shape[1]}x{a.shape[0]} ({mpx:.2f} Mpx), model {MODEL}, {e.stats.bpsp:.3f} bpsp, "
+            _best_round_trip(c, d, a, best[be])
+    print(f"{threads} thread(s), {a.shape[1]}x{a.shape[0]} ({mpx:.2f} Mpx), model {MODEL}, {best['numba'][2]:.3f} bpsp, "
           f"best of {ROUNDS}, round trips verified")
-    for be, (enc, dec) in best.items():
+    for be, (enc, dec, _) in best.items():
         print(f"  {be:9s} compress {mpx / enc:.3f} Mpx/s  decompress {mpx / dec:.3f} Mpx/s")
     ref, fast = best["reference"], best["numba"]
     print(f"  numba vs reference: compress {ref[0] / fast[0]:.2f}x, decompress {ref[1] / fast[1]:.2f}x")
@@ -157,6 +182,8 @@ if __name__ == "__main__":
     cmd = sys.argv[1] if len(sys.argv) > 1 else "speed"
     if cmd == "speed":
         speed(int(sys.argv[2]) if len(sys.argv) > 2 else 2)
+    elif cmd == "models":
+        models_speed(sys.argv[2].split(","), int(sys.argv[3]) if len(sys.argv) > 3 else 2)
     elif cmd == "profile":
         profile()
     elif cmd == "coldstart":

@@ -78,7 +78,7 @@ class Record:
     header_bytes: int | None = None
     escapes: int | None = None
     padding_bytes: float | None = None  # stream bytes beyond bits_theoretical / 8
-    seed_bytes: int | None = None  # bits-back seed; no model uses bits-back yet
+    seed_bytes: int | None = None  # always 0: a bits-back model's costs beyond its model bpsp are in padding_bytes
 
     @property
     def subpixels(self) -> int:
@@ -811,7 +811,8 @@ def _set_section(title: str, records: Sequence[Record], names: Sequence[str]) ->
     lines += _table(["codec", "bpsp", "of PNG", "encode MP/s", "decode MP/s", "verified"], body)
     flow = [r for r in rows if r.model_bpsp is not None]
     if flow:
-        lines += ["", "flowzip's file bpsp = model bpsp + header + stream padding + bits-back seed:", ""]
+        lines += ["", "flowzip's file bpsp = model bpsp + header + padding (stream ends; for a bits-back model also "
+                  "its chunk lists and the chunks coded without bits-back; the seed column is not measured apart):", ""]
         lines += _table(
             ["codec", "model bpsp", "header", "padding", "seed", "file bpsp", "escapes"],
             ([r.codec, _fmt(r.model_bpsp), _fmt(r.header_bpsp, 4), _fmt(r.padding_bpsp, 4),

@@ -19,6 +19,7 @@ import flowzip.registry
 HERE = Path(__file__).parent
 OUT = HERE / "fixtures" / "v1"
 TINY = HERE / "fixtures" / "tiny-v1.npz"
+TINY_BB = HERE / "fixtures" / "tiny-bb-v1.npz"  # bits-back: scale layers from level 1
 
 
 def cases():
@@ -32,6 +33,9 @@ def cases():
     yield "tiny-p", TINY, photo.convert("P", palette=Image.Palette.ADAPTIVE, colors=16).crop((3, 5, 40, 31))
     yield "tiny-u16", TINY, rng.integers(0, 65536, (9, 70)).astype(np.uint16)
     yield "tiny-1x1", TINY, np.array([[[7, 200, 33]]], dtype=np.uint8)
+    yield "tiny-bb-rgb-photo", TINY_BB, urban.crop((10, 20, 74, 76))
+    yield "tiny-bb-l", TINY_BB, photo.convert("L").crop((0, 0, 45, 38))
+    yield "tiny-bb-1x1", TINY_BB, np.array([[[7, 200, 33]]], dtype=np.uint8)
     # shipped models: the files name their model, so each shipped model gets its own
     # (the "default-" files were made when idf-base-v1 was the default)
     yield "default-rgb", "idf-base-v1", urban.crop((0, 0, 96, 80))
@@ -49,7 +53,7 @@ def main() -> int:
     for name, model, image in cases():
         data = flowzip.Compressor(model, tile=64).compress(image)
         (OUT / f"{name}.fz").write_bytes(data)
-        decoded = flowzip.Decompressor(models=[TINY]).decode(data)
+        decoded = flowzip.Decompressor(models=[TINY, TINY_BB]).decode(data)
         np.save(OUT / f"{name}.npy", decoded.array)
         print(name, len(data), "bytes")
     return 0

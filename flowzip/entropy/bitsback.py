@@ -9,10 +9,12 @@ the receiver's stack ends exactly as the sender's began (the arithmetic is in
 The sender can only pop bits that are on the stack. Elements go in chunks whose sizes are
 powers of two: before each chunk the encoder takes the largest one whose pops the stack can
 surely pay for (the most bits they could take, plus a margin). When the stack cannot pay for
-even one element (the first scale layer of a small image), the chunk is a *seed* chunk of up
-to 256 elements: ``r_d = 0``, nothing popped, so it costs ``log2 R`` bits more per element, and
-what it pushes seeds the chunks after it. No random bits are ever charged to the file, and a
-pop from a stack that does not hold the bits cannot happen.
+even one element (a flat image whose level-0 latent costs little), the chunk, up to 2**14
+elements, is coded without bits-back: ``y = floor(R x / S)`` and ``x``'s place among the
+integers with that ``y``, uniformly (:func:`~flowzip.flows.scale.quantized_scale_forward`):
+about the bits-back cost where ``R < S``, ``log2(R / S)`` bits more per element where ``R > S``.
+What such chunks push seeds the chunks after them. No random bits are ever charged to the
+file, and a pop from a stack that does not hold the bits cannot happen.
 
 The decoder must know the chunks before it meets them (last to first), so after a layer the
 encoder pushes them: one symbol saying "the standard chunks" (bits-back throughout, the
@@ -37,11 +39,12 @@ import numpy as np
 import torch
 
 from ..errors import FormatError
-from ..flows.scale import SCALE_DENOM, SCALE_DENOM_BITS, mst_forward, mst_inverse
+from ..flows.scale import (SCALE_DENOM, SCALE_DENOM_BITS, SCALE_NUMERATORS, mst_forward, mst_inverse, preimage_count,
+                           quantized_scale_forward, quantized_scale_inverse)
 from .stack import PRECISION, AnsStack, Codec
 
 MAX_CHUNK_LOG2 = 20
-SEED_CHUNK_LOG2 = 8
+SEED_CHUNK_LOG2 = 14
 BORROW_MARGIN_BITS = 64  # kept on the stack beyond the worst case of a chunk's pops
 
 
@@ -75,11 +78,17 @@ def uniform_max_bits(sizes: np.ndarray) -> np.ndarray:
     return PRECISION - np.log2(np.floor_divide(1 << PRECISION, sizes.astype(np.int64)))
 
 
+# per numerator R (at most SCALE_NUMERATORS[-1]): the most bits a pop can take, and log2 R
+_R_MAX = max(SCALE_NUMERATORS)
+_WORST_BITS = np.concatenate([[np.inf, np.inf], uniform_max_bits(np.arange(2, _R_MAX + 1))])
+_LOG2 = np.log2(np.maximum(np.arange(_R_MAX + 1), 1).astype(np.float64))
+
+
 class ScaleCoder:
     """:class:`flowzip.flows.scale.ScaleStack` on an :class:`AnsStack`: what a scale layer calls.
 
     ``model_bits`` sums the ideal cost ``log2 S - log2 R`` of every element; ``seed_bits``
-    what seed chunks cost beyond it (``log2 R`` per element); ``seed_elements`` counts them.
+    what chunks coded without bits-back cost beyond it; ``seed_elements`` counts their elements.
     """
 
     def __init__(self, stack: AnsStack):
@@ -93,8 +102,8 @@ class ScaleCoder:
         xs = x.reshape(-1)
         rs = numer.reshape(-1)
         sizes = rs.numpy().astype(np.int32)
-        worst = uniform_max_bits(sizes)
-        log2_r = np.log2(sizes.astype(np.float64))
+        worst = _WORST_BITS[sizes]
+        log2_r = _LOG2[sizes]
         self.model_bits += float(np.sum(SCALE_DENOM_BITS - log2_r))
         need = np.cumsum(worst) + BORROW_MARGIN_BITS  # bits to borrow elements 0 .. i
         y = torch.empty_like(xs)
@@ -115,10 +124,14 @@ class ScaleCoder:
             else:
                 k = min(room, SEED_CHUNK_LOG2)
                 stop = start + (1 << k)
-                r_d = torch.zeros(stop - start, dtype=torch.int64)
-                flag = seed_flag + k
-                self.seed_bits += float(log2_r[start:stop].sum())
+                y[start:stop], j, count = quantized_scale_forward(xs[start:stop], rs[start:stop])
+                coded = count > 1
+                self.stack.push_uniform(j[coded].numpy(), count[coded].numpy())
+                flags.append(seed_flag + k)
+                self.seed_bits += float(np.log2(count.numpy()).sum() - (SCALE_DENOM_BITS - log2_r[start:stop]).sum())
                 self.seed_elements += stop - start
+                start = stop
+                continue
             y[start:stop], r_e = mst_forward(xs[start:stop], r_d, rs[start:stop])
             self.stack.push_uniform(r_e.numpy(), SCALE_DENOM)
             flags.append(flag)
@@ -157,12 +170,16 @@ class ScaleCoder:
             start = stop - (1 << k)
             if start < 0:
                 raise FormatError("corrupt stream: a scale layer's chunk runs past its start")
-            r_e = torch.from_numpy(self.stack.pop_uniform(np.full(stop - start, SCALE_DENOM, np.int32)))
-            x[start:stop], r_d = mst_inverse(ys[start:stop], r_e, rs[start:stop])
-            if not seed:
+            if seed:
+                count = preimage_count(ys[start:stop], rs[start:stop])
+                coded = count > 1
+                j = torch.zeros(stop - start, dtype=torch.int64)
+                j[coded] = torch.from_numpy(self.stack.pop_uniform(count[coded].numpy()))
+                x[start:stop] = quantized_scale_inverse(ys[start:stop], j, rs[start:stop])
+            else:
+                r_e = torch.from_numpy(self.stack.pop_uniform(np.full(stop - start, SCALE_DENOM, np.int32)))
+                x[start:stop], r_d = mst_inverse(ys[start:stop], r_e, rs[start:stop])
                 self.stack.push_uniform(r_d.numpy(), sizes[start:stop])
-            elif bool(r_d.any()):
-                raise FormatError("corrupt stream: a seed chunk of a scale layer does not divide")
             stop = start
         if stop != 0:
             raise FormatError("corrupt stream: a scale layer's chunks do not cover it")

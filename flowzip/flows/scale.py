@@ -90,6 +90,36 @@ def mst_inverse(y: torch.Tensor, r_e: torch.Tensor, numer: torch.Tensor) -> tupl
     return torch.div(v, numer, rounding_mode="floor"), torch.remainder(v, numer)
 
 
+def quantized_scale_forward(x: torch.Tensor, numer: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The scale without bits-back (``r_d = 0``): ``y = floor(R x / S)``, and ``x``'s place
+    ``j`` among the ``count`` integers that map to ``y`` (``count`` is 1 when ``R >= S``: then
+    ``y`` alone gives ``x``). Coding ``j`` uniformly costs about ``log2(S / R)`` when ``R < S``
+    (the bits-back cost) and nothing when ``R >= S`` (``log2(R / S)`` more than bits-back)."""
+    _check_range(x)
+    y = (numer * x) >> SCALE_DENOM_BITS
+    first, count = _preimage(y, numer)
+    return y, x - first, count
+
+
+def quantized_scale_inverse(y: torch.Tensor, j: torch.Tensor, numer: torch.Tensor) -> torch.Tensor:
+    """``x`` from ``y`` and its place ``j`` (undoes :func:`quantized_scale_forward`)."""
+    _check_range(y)
+    return _preimage(y, numer)[0] + j
+
+
+def preimage_count(y: torch.Tensor, numer: torch.Tensor) -> torch.Tensor:
+    """How many integers ``x`` have ``floor(R x / S) == y``."""
+    _check_range(y)
+    return _preimage(y, numer)[1]
+
+
+def _preimage(y: torch.Tensor, numer: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    # x with y <= R x / S < y + 1: from ceil(S y / R) up to ceil(S (y + 1) / R) - 1
+    first = -torch.div(-(y << SCALE_DENOM_BITS), numer, rounding_mode="floor")
+    end = -torch.div(-((y + 1) << SCALE_DENOM_BITS), numer, rounding_mode="floor")
+    return first, end - first
+
+
 class ScaleStack(Protocol):
     """What a scale layer needs from the coder: the MST of ``x`` by ``R / S``, elementwise,
     with the remainders on the stack (``numer`` has the shape of ``x``)."""
