@@ -12,7 +12,7 @@ from flowzip.entropy.bitsback import (LAYOUT, LISTED, STANDARD, ScaleCoder, max_
                                       uniform_max_bits)
 from flowzip.entropy.stack import AnsStack, uniform
 from flowzip.errors import FormatError
-from flowzip.flows.scale import SCALE_NUMERATORS, scale_numerator
+from flowzip.mst import SCALE_NUMERATORS, scale_numerator
 
 
 def filled(bits: int) -> AnsStack:

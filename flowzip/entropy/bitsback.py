@@ -4,14 +4,14 @@ NeurIPS 2021) on one ANS stack, with its seed taken from the image itself.
 Encoding ``x`` by the scale ``R / S`` pops ``r_d ~ uniform(R)`` from the stack (bits-back) and
 pushes the remainder ``r_e ~ uniform(S)``; decoding pops ``r_e`` and pushes ``r_d`` back, so
 the receiver's stack ends exactly as the sender's began (the arithmetic is in
-:mod:`flowzip.flows.scale`). Net cost: ``log2 S - log2 R`` bits per element.
+:mod:`flowzip.mst`). Net cost: ``log2 S - log2 R`` bits per element.
 
 The sender can only pop bits that are on the stack. Elements go in chunks whose sizes are
 powers of two: before each chunk the encoder takes the largest one whose pops the stack can
 surely pay for (the most bits they could take, plus a margin). When the stack cannot pay for
 even one element (a flat image whose level-0 latent costs little), the chunk, up to 2**14
 elements, is coded without bits-back: ``y = floor(R x / S)`` and ``x``'s place among the
-integers with that ``y``, uniformly (:func:`~flowzip.flows.scale.quantized_scale_forward`):
+integers with that ``y``, uniformly (:func:`~flowzip.mst.quantized_scale_forward`):
 about the bits-back cost where ``R < S``, ``log2(R / S)`` bits more per element where ``R > S``.
 What such chunks push seeds the chunks after them. No random bits are ever charged to the
 file, and a pop from a stack that does not hold the bits cannot happen.
@@ -39,8 +39,8 @@ import numpy as np
 import torch
 
 from ..errors import FormatError
-from ..flows.scale import (SCALE_DENOM, SCALE_DENOM_BITS, SCALE_NUMERATORS, mst_forward, mst_inverse, preimage_count,
-                           quantized_scale_forward, quantized_scale_inverse)
+from ..mst import (SCALE_DENOM, SCALE_DENOM_BITS, SCALE_NUMERATORS, mst_forward, mst_inverse, preimage_count,
+                   quantized_scale_forward, quantized_scale_inverse)
 from .stack import PRECISION, AnsStack, Codec
 
 MAX_CHUNK_LOG2 = 20

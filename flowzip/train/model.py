@@ -23,7 +23,7 @@ from ..flows.conv1x1 import LIFT_FRAC_BITS
 from ..flows.coupling import MAX_SHIFT
 from ..flows.intnet import ACT_FRAC_BITS
 from ..flows.reshape import Squeeze
-from ..flows.scale import LOG2_SCALE_FRAC_BITS, MAX_LOG2_SCALE_Q, SCALE_DENOM, SCALE_NUMERATORS
+from ..mst import LOG2_SCALE_FRAC_BITS, MAX_LOG2_SCALE_Q, SCALE_DENOM, SCALE_NUMERATORS
 from ..model import PIXEL_OFFSET, FlowConfig, anchor_mask, checkerboard_context
 from ..priors import LOG2_SCALE_MAX, LOG2_SCALE_MIN, MEAN_FRAC_BITS, SCALE_STEPS_PER_OCTAVE, NUM_SCALES
 
