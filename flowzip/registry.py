@@ -6,7 +6,7 @@ model by the stable string id plus the first 8 bytes of the weights' sha256.
 
 Example:
     >>> [m.name for m in MODELS if m.default]
-    ['idf-base-v2']
+    ['idf-base-v3']
 """
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ class ModelEntry:
     bits_back: bool = False
     dev_bpsp: float | None = None  # file bpsp on ../shared/data/dev, verified round trips
     # compress, decompress Mpx/s on a 0.41 Mpx photo, numba backend, 2 cores, model loaded
-    # (python bench/speed_memory.py speed 2)
+    # (python bench/speed_memory.py speed 2; v3 and bb-v1: models idf-base-v3,idf-bb-v1,idf-base-v2 2,
+    # in which v2 measured 0.394 / 0.401)
     speed_mpx_s: tuple[float, float] | None = None
 
 
@@ -53,19 +54,27 @@ MODELS: tuple[ModelEntry, ...] = (
         file="idf-base-v2.npz",
         sha256="03ae0695ec2ecd9e096f3144f2f65e17bcc954818aeaf91a0fb9b16ac90785f4",
         description="idf-base-v1 trained 5,000 steps longer (RGB flow); same architecture and speed",
-        default=True,
         dev_bpsp=3.623,
         speed_mpx_s=(0.416, 0.471),
+    ),
+    ModelEntry(
+        name="idf-base-v3",
+        file="idf-base-v3.npz",
+        sha256="1d96d2274738003528a720776953a6ebda1c0f6f1ea24339914f205f63ca9026",
+        description="idf-base-v2 trained 5,000 steps longer (RGB flow); same architecture and speed",
+        default=True,
+        dev_bpsp=3.608,
+        speed_mpx_s=(0.407, 0.408),
     ),
     ModelEntry(
         name="idf-bb-v1",
         file="idf-bb-v1.npz",
         sha256="74e14b46e2a532840776be54a9794e22a603873b0dba8f31b6f661207016cebf",
         description="max ratio: idf-base-v2 with scale layers (iFlow's MST, bits-back) in levels 1-2, "
-                    "trained 5,000 steps more; about 30% slower",
+                    "trained 5,000 steps more; about 28% slower than the default",
         bits_back=True,
         dev_bpsp=3.587,
-        speed_mpx_s=(0.371, 0.391),
+        speed_mpx_s=(0.283, 0.299),
     ),
 )
 
