@@ -132,7 +132,7 @@ def test_train_warm_starts_a_shipped_plain_model_into_scales(tmp_path):
 
 
 def test_flow_cli_warm_starts_a_plain_run_into_scales(tmp_path):
-    from cli import _parser
+    from flowzip.cli import _parser
     from flowzip.train.__main__ import main
 
     assert _parser().parse_args(["train", "d", "-o", "m.npz", "--scale-from-level", "1"]).scale_from_level == 1
