@@ -69,7 +69,7 @@ class FlowConfig:
     couplings: int = 4
     hidden: int = 64
     top_splits: int = 2
-    checkerboard: bool = False  # two-pass priors for every factored-out latent (see CHECKERBOARD)
+    checkerboard: bool = False  # two-pass priors for every factored-out latent (see anchor_mask)
     # levels from this one up get scale layers (affine couplings, a diagonal in each 1x1
     # convolution), coded with bits-back; None: additive couplings only (no bits-back)
     scale_from_level: int | None = None

@@ -41,7 +41,7 @@ import torch
 from ..errors import FormatError
 from ..mst import (SCALE_DENOM, SCALE_DENOM_BITS, SCALE_NUMERATORS, mst_forward, mst_inverse, preimage_count,
                    quantized_scale_forward, quantized_scale_inverse)
-from .stack import PRECISION, AnsStack, Codec
+from .stack import PRECISION, AnsStack, Codec, uniform_max_bits
 
 MAX_CHUNK_LOG2 = 20
 SEED_CHUNK_LOG2 = 14
@@ -72,16 +72,8 @@ def standard_chunk_flags(n: int) -> list[int]:
     return flags
 
 
-def uniform_max_bits(sizes: np.ndarray) -> np.ndarray:
-    """Most bits a symbol of constriction's ``Uniform(size)`` can take: its smallest
-    probability is ``floor(2**24 / size) / 2**24``."""
-    return PRECISION - np.log2(np.floor_divide(1 << PRECISION, sizes.astype(np.int64)))
-
-
-# per numerator R (at most SCALE_NUMERATORS[-1]): the most bits a pop can take, and log2 R
-_R_MAX = max(SCALE_NUMERATORS)
-_WORST_BITS = np.concatenate([[np.inf, np.inf], uniform_max_bits(np.arange(2, _R_MAX + 1))])
-_LOG2 = np.log2(np.maximum(np.arange(_R_MAX + 1), 1).astype(np.float64))
+# log2 R per numerator R (R <= SCALE_NUMERATORS[-1])
+_LOG2 = np.log2(np.maximum(np.arange(max(SCALE_NUMERATORS) + 1), 1).astype(np.float64))
 
 
 class ScaleCoder:
@@ -102,7 +94,7 @@ class ScaleCoder:
         xs = x.reshape(-1)
         rs = numer.reshape(-1)
         sizes = rs.numpy().astype(np.int32)
-        worst = _WORST_BITS[sizes]
+        worst = uniform_max_bits(sizes)
         log2_r = _LOG2[sizes]
         self.model_bits += float(np.sum(SCALE_DENOM_BITS - log2_r))
         need = np.cumsum(worst) + BORROW_MARGIN_BITS  # bits to borrow elements 0 .. i
@@ -119,7 +111,7 @@ class ScaleCoder:
             if affordable >= 1:
                 k = min(_largest_pow2_log2(affordable), room, MAX_CHUNK_LOG2)
                 stop = start + (1 << k)
-                r_d = torch.from_numpy(self.stack.pop_uniform(sizes[start:stop]))
+                r_d = torch.from_numpy(self.stack.borrow_uniform(sizes[start:stop]))
                 flag = k
             else:
                 k = min(room, SEED_CHUNK_LOG2)
@@ -164,9 +156,9 @@ class ScaleCoder:
         stop = ys.numel()
         if stop == 0:
             return x.view(y.shape)
-        flags = self._pop_layout(stop)
-        for flag in reversed(flags):
-            seed, k = divmod(flag, max_chunk_log2(ys.numel()) + 1)
+        seed_flag = max_chunk_log2(stop) + 1
+        for flag in reversed(self._pop_layout(stop)):
+            seed, k = divmod(flag, seed_flag)
             start = stop - (1 << k)
             if start < 0:
                 raise FormatError("corrupt stream: a scale layer's chunk runs past its start")

@@ -24,7 +24,7 @@ Example:
     >>> AnsStack().borrow(byte, 1)
     Traceback (most recent call last):
     ...
-    flowzip.errors.StackUnderflowError: borrowing 1 symbol(s) of up to 8.0 bits needs 8.0 bits on the stack; it holds 0
+    flowzip.errors.StackUnderflowError: borrowing 1 symbol(s) of up to 8.0 bits each needs 8.0 bits on the stack; it holds 0
 """
 from __future__ import annotations
 
@@ -69,6 +69,24 @@ def uniform(n: int) -> Codec:
     freqs = np.full(n, (1 << PRECISION) // n, dtype=np.int64)
     freqs[: (1 << PRECISION) - int(freqs.sum())] += 1
     return Codec(freqs)
+
+
+def _uniform_max_bits(sizes: np.ndarray) -> np.ndarray:
+    # the smallest probability of constriction's Uniform(size) is floor(2**24 / size) / 2**24
+    return PRECISION - np.log2(np.floor_divide(1 << PRECISION, sizes))
+
+
+_SMALL_SIZES = 1 << 12
+_SMALL_MAX_BITS = np.concatenate([[np.inf, np.inf], _uniform_max_bits(np.arange(2, _SMALL_SIZES))])
+
+
+def uniform_max_bits(sizes: np.ndarray) -> np.ndarray:
+    """Most bits a symbol of constriction's ``Uniform(size)`` can take, per size (a table
+    lookup for the sizes below 4096 that scale layers use)."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    if sizes.size and int(sizes.max()) < _SMALL_SIZES:
+        return _SMALL_MAX_BITS[sizes]
+    return _uniform_max_bits(sizes)
 
 
 @functools.cache
@@ -136,21 +154,28 @@ class AnsStack:
             self._coder.encode_reverse(symbols, _uniform_family(), np.ascontiguousarray(sizes, dtype=np.int32))
 
     def pop_uniform(self, sizes: np.ndarray) -> np.ndarray:
-        """Pop symbols pushed by :meth:`push_uniform` (one per entry of ``sizes``). As a
-        sender's pop, the caller checks the stack holds the bits (see :mod:`.bitsback`)."""
+        """Pop symbols pushed by :meth:`push_uniform` (one per entry of ``sizes``; the
+        receiver's side)."""
         sizes = np.ascontiguousarray(sizes, dtype=np.int32)
         return np.asarray(self._coder.decode(_uniform_family(), sizes), dtype=np.int64)
+
+    def _check_borrow(self, count: int, need: float) -> None:
+        if count and self.bits < need:
+            raise StackUnderflowError(
+                f"borrowing {count} symbol(s) of up to {need / count:.1f} bits each needs {need:.1f} bits on the "
+                f"stack; it holds {self.bits}"
+            )
 
     def borrow(self, codec: Codec, count: int) -> np.ndarray:
         """Pop ``count`` symbols to use the stack's bits (the sender's pop in bits-back);
         refused unless the stack holds the most bits they could take."""
-        need = count * codec.max_bits
-        if count and self.bits < need:
-            raise StackUnderflowError(
-                f"borrowing {count} symbol(s) of up to {codec.max_bits:.1f} bits needs {need:.1f} bits on the stack; "
-                f"it holds {self.bits}"
-            )
+        self._check_borrow(count, count * codec.max_bits)
         return self.pop(codec, count)
+
+    def borrow_uniform(self, sizes: np.ndarray) -> np.ndarray:
+        """:meth:`borrow` for uniform symbols, one per entry of ``sizes``."""
+        self._check_borrow(len(sizes), float(uniform_max_bits(sizes).sum()))
+        return self.pop_uniform(sizes)
 
 
 def push_bits_back(stack: AnsStack, x: np.ndarray, posterior: Callable[[np.ndarray], Codec],

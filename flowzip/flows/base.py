@@ -20,12 +20,9 @@ import torch
 class IntTransform:
     """An exact integer bijection on (N, C, H, W) int64 tensors.
 
-    A transform with ``needs_stack`` (a scale layer, :mod:`flowzip.flows.scale`) is a bijection
-    of the pair (tensor, ANS stack): it takes the coder's stack as ``stack``. The others
-    ignore it.
+    A scale layer (:mod:`flowzip.flows.scale`) is a bijection of the pair (tensor, ANS stack):
+    it takes the coder's stack as ``stack``. The others ignore it.
     """
-
-    needs_stack = False
 
     def forward(self, x: torch.Tensor, stack=None) -> torch.Tensor:
         raise NotImplementedError
@@ -39,7 +36,6 @@ class Composite(IntTransform):
 
     def __init__(self, transforms: list[IntTransform]):
         self.transforms = list(transforms)
-        self.needs_stack = any(t.needs_stack for t in self.transforms)
 
     def forward(self, x: torch.Tensor, stack=None) -> torch.Tensor:
         for t in self.transforms:

@@ -26,7 +26,6 @@ class LiftingConv1x1(IntTransform):
         self.perm = perm.long()
         # per-channel R of the diagonal factor (None: volume-preserving, no stack needed)
         self.diag_numer = None if log2_diag_q is None else scale_numerator(log2_diag_q.long()).view(1, -1, 1, 1)
-        self.needs_stack = self.diag_numer is not None
         self.inv_perm = torch.argsort(self.perm)
         self.lower = torch.tril(lower.long(), -1)
         self.upper = torch.triu(upper.long(), 1)

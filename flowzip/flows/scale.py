@@ -70,8 +70,6 @@ class AffineCoupling(IntTransform):
     """``z_b = MST(x_b; R) + t`` with ``t`` and ``q = log2 s`` from one integer network of ``x_a``
     (first half of its outputs: shift, whole numbers; second half: ``q``, see module doc)."""
 
-    needs_stack = True
-
     def __init__(self, split: int, net: IntConvNet):
         self.split = split
         self.net = net
