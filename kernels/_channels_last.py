@@ -33,6 +33,7 @@ class PreparedLayer:
     weights: dict  # integer dtype -> weights in the kernel's layout (host or device array)
     biases: dict  # integer dtype -> bias
     wide: bool  # the vector-of-accumulators loop order (else a dot product per output)
+    out_channels: int  # the kernel's outputs: the layer's, or more (zero weights) where that runs faster
 
     @property
     def k(self) -> int:
@@ -45,17 +46,28 @@ class ChannelsLastRunner:
     dtypes: tuple = (np.int64,)
     narrow_max_out = 0  # up to this many output channels: a dot product per output channel
 
+    def padded_outputs(self, out_channels: int) -> int:
+        """How many outputs the kernel computes for a net's last layer of ``out_channels``
+        (the extra ones have zero weights and are dropped; hidden layers are never padded)."""
+        return out_channels
+
     def prepare_net(self, layers):
         prepared = []
-        for layer in layers:
-            wide = layer.weight.shape[0] > self.narrow_max_out
+        for i, layer in enumerate(layers):
+            weight, bias = layer.weight, layer.bias
+            co = self.padded_outputs(weight.shape[0]) if i == len(layers) - 1 else weight.shape[0]
+            if co > weight.shape[0]:
+                weight = np.concatenate([weight, np.zeros((co - weight.shape[0],) + weight.shape[1:], weight.dtype)])
+                bias = np.concatenate([bias, np.zeros(co - bias.shape[0], bias.dtype)])
+            wide = co > self.narrow_max_out
             # wide: (k, k, Ci, Co), outputs innermost; narrow: (Co, k, k, Ci), inputs innermost
-            w = layer.weight.transpose((2, 3, 1, 0) if wide else (0, 2, 3, 1))
+            w = weight.transpose((2, 3, 1, 0) if wide else (0, 2, 3, 1))
             prepared.append(PreparedLayer(
                 layer,
                 {dt: self.upload(np.ascontiguousarray(w.astype(dt))) for dt in self.dtypes},
-                {dt: self.upload(layer.bias.astype(dt)) for dt in self.dtypes},
+                {dt: self.upload(bias.astype(dt)) for dt in self.dtypes},
                 wide,
+                co,
             ))
         return prepared
 
@@ -83,7 +95,8 @@ class ChannelsLastRunner:
                 pad_out = 0 if last else prepared[i + 1].k // 2
                 # the output has the input's type: the bound also covers the last accumulator
                 a, max_abs = self.conv(p, a, dtype, 0 if last else p.layer.shift, not last, pad_out)
-            outs.append(self.download(a).astype(np.int64, copy=False).transpose(2, 0, 1))
+            out = self.download(a)[:, :, : prepared[-1].layer.bias.shape[0]]
+            outs.append(out.astype(np.int64, copy=False).transpose(2, 0, 1))
         return torch.from_numpy(np.ascontiguousarray(np.stack(outs)))
 
     # -- supplied by the backend ------------------------------------------------------

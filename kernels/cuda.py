@@ -108,7 +108,7 @@ class CudaBackend(ChannelsLastRunner):
 
     def conv(self, p, a, dtype, shift, relu, pad_out):
         h, w = a.shape[0] - p.k + 1, a.shape[1] - p.k + 1
-        co = p.layer.bias.shape[0]
+        co = p.out_channels
         out = cuda.to_device(np.zeros((h + 2 * pad_out, w + 2 * pad_out, co), np.int64))
         max_abs = cuda.to_device(np.zeros(1, np.int64))
         conv_layer[_blocks((w, h, co), THREADS_3D), THREADS_3D](

@@ -121,9 +121,14 @@ def _lift_inverse(y_in, mat, frac_bits, lower, out):
 class NumbaBackend(ChannelsLastRunner):
     name = "numba"
     dtypes = (np.int32, np.int64)
-    # Up to 7 outputs a dot product per output; from 8 the wide order. (Padding 6 outputs to
-    # one AVX2 vector of 8 int32 won 1.4x on one layer alone, but nothing in a whole encode.)
+    # Up to 7 outputs a dot product per output; from 8 the wide order, whose time depends on
+    # how the output count splits into vectors (64 inputs, 3x3, 256x256: 6 outputs take 250 ms
+    # wide, 36 ms narrow, 18 ms padded to 8). So a net's last layer of 5-7 outputs is padded to
+    # 8 and runs wide (bench/speed_memory.py profile); 1-4 stay narrow, where that is faster.
     narrow_max_out = 7
+
+    def padded_outputs(self, out_channels: int) -> int:
+        return 8 if 5 <= out_channels < 8 else out_channels
 
     def accumulator_dtype(self, bound: int):
         return np.int32 if bound < INT32_LIMIT else np.int64
@@ -139,7 +144,7 @@ class NumbaBackend(ChannelsLastRunner):
 
     def conv(self, p, a, dtype, shift, relu, pad_out):
         h, w = a.shape[0] - p.k + 1, a.shape[1] - p.k + 1
-        out = np.zeros((h + 2 * pad_out, w + 2 * pad_out, p.layer.bias.shape[0]), dtype)
+        out = np.zeros((h + 2 * pad_out, w + 2 * pad_out, p.out_channels), dtype)
         row_max = np.zeros(h, np.int64)
         kernel = _conv_wide if p.wide else _conv_narrow
         kernel(a, p.weights[dtype], p.biases[dtype], shift, relu, out, pad_out, row_max)

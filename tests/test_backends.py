@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 import flowzip
 from flowzip.kernels import available_backends
@@ -43,6 +44,24 @@ def test_cpu_backends_write_the_same_bytes_and_read_each_other(kind, rng):
     for made_by, data in files.items():
         for reader in CPU_BACKENDS:
             assert np.array_equal(flowzip.decompress(data, models=[TINY_MODEL], backend=reader), image), (made_by, reader)
+
+
+@pytest.mark.parametrize("outputs", range(1, 10))
+def test_net_outputs_every_count_same_integers(outputs):
+    """Each output count runs in its own kernel shape (a dot per output, vectors, or padded to
+    a vector with dropped zero outputs): all give the reference's integers."""
+    from flowzip.flows.intnet import IntConvLayer
+    from flowzip.kernels import get_backend
+
+    rng = np.random.default_rng(outputs)
+    layers = [
+        IntConvLayer(rng.integers(-900, 900, (16, 3, 3, 3)), rng.integers(-99, 99, 16), 6),
+        IntConvLayer(rng.integers(-900, 900, (outputs, 16, 3, 3)), rng.integers(-99, 99, outputs), 0),
+    ]
+    x = torch.from_numpy(rng.integers(-200, 200, (1, 3, 9, 11)))
+    results = [get_backend(be).run_net(get_backend(be).prepare_net(layers), x) for be in CPU_BACKENDS]
+    assert results[0].shape == (1, outputs, 9, 11)
+    assert torch.equal(results[0], results[1])
 
 
 def test_shipped_model_same_bytes_on_every_cpu_backend():

@@ -52,9 +52,12 @@ class _Plan:
         self.center = np.floor_divide(mu_q, PHASES)
         self.table = sidx * PHASES + (mu_q - self.center * PHASES)
         self.half = tables.half_widths[sidx]
-        self.order = np.argsort(self.table, kind="stable")
-        ids, starts, counts = np.unique(self.table[self.order], return_index=True, return_counts=True)
-        self.groups = list(zip(ids.tolist(), starts.tolist(), counts.tolist()))
+        # a stable sort by table id; ids fit 16 bits, where numpy's stable sort is a radix sort
+        self.order = np.argsort(self.table.astype(np.uint16), kind="stable")
+        counts = np.bincount(self.table)
+        ids = np.flatnonzero(counts)
+        starts = np.cumsum(counts) - counts
+        self.groups = list(zip(ids.tolist(), starts[ids].tolist(), counts[ids].tolist()))
 
 
 class LatentEncoder:
