@@ -32,13 +32,16 @@ class CliError(Exception):
 
 def _write_atomic(path: Path, write) -> None:
     """Write via a temporary file in the same folder, fsync, rename; remove it on failure."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name[:200]}.{os.getpid()}.tmp")  # fits where the name fits
     try:
         with open(tmp, "xb") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise CliError(f"{path}: cannot write ({e.strerror or e})") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -51,6 +54,11 @@ def _check_output(out: Path, src: Path | None, force: bool) -> None:
         raise CliError(f"{out} already exists; not overwritten (use -f to overwrite)")
     if out.exists() and not out.is_file():
         raise CliError(f"{out}: not a regular file; not overwritten")
+    folder = out.parent
+    if not folder.is_dir():
+        raise CliError(f"{out}: no such folder {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CliError(f"{out}: folder {folder} is not writable")
 
 
 class _Progress:
@@ -107,6 +115,8 @@ def _read_input(name: str) -> tuple[bytes, Path | None]:
 def _emit(args, data_writer, out: Path | None, src: Path | None) -> str:
     """Send output to stdout (-c) or to ``out``; returns where it went."""
     if args.stdout:
+        if sys.stdout is None:
+            raise CliError("standard output is closed")
         if sys.stdout.isatty() and not args.force:
             raise CliError("refusing to write binary data to a terminal (use -f to force)")
         data_writer(sys.stdout.buffer)
@@ -165,7 +175,7 @@ def cmd_compress(args, name: str, compressor) -> None:
         # never lose a source: decode what was written before removing it
         import flowzip
 
-        check = flowzip.Decompressor(models=[args.model] if Path(str(args.model)).suffix == ".npz" else [])
+        check = flowzip.Decompressor(models=[args.model] if Path(str(args.model)).is_file() else [])
         check.decode(Path(where).read_bytes())
         src.unlink()
 
@@ -177,13 +187,20 @@ def _decompressor(args):
 
 
 def _png_writer(decoded, fmt: str):
-    im = decoded.to_pil()  # before any output file exists
+    """The writer of the decoded image as ``fmt``; refuses (before any output file exists)
+    what that format would not keep."""
+    im = decoded.to_pil()
+    if fmt == "PNG" and im.mode == "I" and int(decoded.array.min(initial=0)) >= 0 and int(decoded.array.max(initial=0)) < 2**16:
+        im = im.convert("I;16")  # 16-bit values: PNG keeps them as a 16-bit gray image
+    if fmt == "TIFF" and "transparency" in im.info:
+        raise CliError("TIFF would drop this image's transparency (a tRNS colour key); write .png")
+    other = "use -o NAME.tif" if fmt == "PNG" else "use -o NAME.png"
 
     def write(fh) -> None:
         try:
             im.save(fh, format=fmt)
-        except (OSError, ValueError, KeyError) as e:
-            raise CliError(f"cannot write mode {im.mode} as {fmt} ({e}); use the Python API") from None
+        except (OSError, ValueError, KeyError):
+            raise CliError(f"{fmt} cannot hold mode {im.mode}; {other}, or the Python API") from None
 
     return write
 
@@ -194,11 +211,11 @@ _OUT_FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF"}
 def cmd_decompress(args, name: str, decompressor) -> None:
     raw, src = _read_input(name)
     default = None
-    if src is not None:
-        if src.suffix != SUFFIX:
-            raise CliError(f"{name}: unknown suffix (expected {SUFFIX}); use -o OUT")
+    if src is not None and src.suffix.lower() == SUFFIX:
         stem = src.with_suffix("")
         default = stem if stem.suffix.lower() == ".png" else stem.with_name(stem.name + ".png")
+    elif src is not None and not (args.output or args.stdout):
+        raise CliError(f"{name}: unknown suffix (expected {SUFFIX}); name the output with -o OUT, or use -c")
     out = _out_path(args, name, default)
     fmt = "PNG" if out is None else _OUT_FORMATS.get(out.suffix.lower())
     if fmt is None:
@@ -254,6 +271,9 @@ def cmd_info(args, name: str, _unused) -> None:
 
 def cmd_models(args) -> int:
     import flowzip
+    from flowzip.kernels import resolve_backend_name
+
+    resolve_backend_name(args.backend)  # an unknown backend is an error (exit 1), not a report line
 
     records = [
         {"name": m.name, "default": m.default, "bits_back": m.bits_back, "description": m.description,
@@ -392,6 +412,9 @@ def main(argv: list[str] | None = None) -> int:
             return benchmark.run(args)
         if getattr(args, "output", None) and len(args.files) > 1:
             raise CliError("-o takes one input file")
+        if getattr(args, "output", None) and getattr(args, "stdout", False):
+            print("flowzip: -o and -c exclude each other", file=sys.stderr)
+            return 2
         if args.command == "compress":
             worker, command = flowzip.Compressor(args.model, backend=args.backend), cmd_compress
         elif args.command == "info":

@@ -124,8 +124,10 @@ def load_weights_file(path: Path | str, model_id: str, backend: str | None = Non
         for kind in FLOWS:
             sub = {k[len(kind) + 1 :]: v for k, v in arrays.items() if k.startswith(kind + "/")}
             flows[kind] = IntFlowModel.load(sub, be)
-    except Exception as e:  # any damage to a user's file: a truncated zip, a missing key, a .npy
-        raise UnknownModelError(f"{path} is not a flowzip model file ({e.__class__.__name__}: {e})") from None
+    except KeyError as e:  # a .npz of something else, or of an older/newer flowzip
+        raise UnknownModelError(f"{path} is not a flowzip model file (no {e})") from None
+    except Exception:  # any damage to a user's file: not a zip, truncated, pickled objects, a .npy
+        raise UnknownModelError(f"{path} is not a flowzip model file") from None
     return CodecModel(model_id, digest, flows, be.name)
 
 
@@ -141,7 +143,7 @@ def resolve(model: str | os.PathLike) -> tuple[str, Path, str | None]:
     path = Path(name)
     if path.suffix == ".npz" or path.exists():
         if not path.is_file():
-            raise UnknownModelError(f"model file not found: {path}")
+            raise UnknownModelError(f"model file not found: {path}" if not path.exists() else f"{path}: not a model file (a folder?)")
         return path.stem, path, None
     known = ", ".join(m.name for m in MODELS)
     raise UnknownModelError(f"unknown model {name!r} (shipped models: {known}; or give a .npz path)")
