@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from flowzip.entropy.bitsback import LAYOUT, LISTED, STANDARD, ScaleCoder, max_chunk_log2, standard_chunk_flags
+from flowzip.entropy.bitsback import (LAYOUT, LISTED, MIN_BORROW_LOG2, STANDARD, ScaleCoder, max_chunk_log2,
+                                      standard_chunk_flags)
 from flowzip.entropy.stack import AnsStack, uniform
 from flowzip.errors import FormatError, StackUnderflowError
 from flowzip.mst import SCALE_NUMERATORS, scale_numerator
@@ -91,6 +92,24 @@ def test_chunks_without_bits_back_cost_little_more():
     expansion = float(torch.log2(first / 256).clamp_min(0).sum())
     assert coder.seed_bits == pytest.approx(expansion, rel=0.1)
     assert stack.bits - coder.model_bits == pytest.approx(coder.seed_bits, abs=160)  # + the chunk list
+
+
+def test_a_nearly_dry_stack_borrows_no_tiny_chunks():
+    """Where the stack can pay for only a few elements, the sender codes a chunk without
+    bits-back rather than borrow a handful (each chunk costs a listed flag): every borrowed
+    chunk has at least 2**MIN_BORROW_LOG2 elements, or is the layer's last few."""
+    x, numer = random_scale_input((1, 12, 32, 32), seed=3)
+    stack = filled(300)  # about 26 elements' worth of pops
+    borrowed = []
+    borrow = stack.borrow_uniform
+    stack.borrow_uniform = lambda sizes: borrowed.append(len(sizes)) or borrow(sizes)
+    coder = ScaleCoder(stack)
+    y = coder.scale_forward(x, numer)
+    assert borrowed and all(n >= 1 << MIN_BORROW_LOG2 for n in borrowed[:-1]), borrowed[:8]
+    assert coder.seed_elements > 0
+    dec = ScaleCoder(stack)
+    assert torch.equal(dec.scale_inverse(y, numer), x)
+    assert stack.bits == pytest.approx(filled(300).bits)
 
 
 def push_listed_layout(stack: AnsStack, flags: list[int], n: int) -> None:
