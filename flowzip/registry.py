@@ -36,7 +36,7 @@ class ModelEntry:
     dev_bpsp: float | None = None  # file bpsp on ../shared/data/dev, verified round trips
     # compress, decompress Mpx/s on a 0.41 Mpx photo, numba backend, 2 cores, model loaded
     # (python bench/speed_memory.py speed 2; v3 and bb-v1: models idf-base-v3,idf-bb-v1,idf-base-v2 2,
-    # in which v2 measured 0.394 / 0.401; v4 and bb-v2: the medians of three runs of
+    # in which v2 measured 0.394 / 0.401; v4: the median of three runs of
     # models idf-base-v4,idf-bb-v2,idf-bb-v1,idf-base-v3 2, after the kernel changes of that
     # session, in which v3 measured 0.569 / 0.553: this machine varies by +-20% from run to run)
     speed_mpx_s: tuple[float, float] | None = None
@@ -80,21 +80,11 @@ MODELS: tuple[ModelEntry, ...] = (
         name="idf-bb-v1",
         file="idf-bb-v1.npz",
         sha256="74e14b46e2a532840776be54a9794e22a603873b0dba8f31b6f661207016cebf",
-        description="idf-base-v2 with scale layers (iFlow's MST, bits-back) in levels 1-2, "
+        description="max ratio: idf-base-v2 with scale layers (iFlow's MST, bits-back) in levels 1-2, "
                     "trained 5,000 steps more; about 28% slower than the default",
         bits_back=True,
         dev_bpsp=3.587,
         speed_mpx_s=(0.283, 0.299),
-    ),
-    ModelEntry(
-        name="idf-bb-v2",
-        file="idf-bb-v2.npz",
-        sha256="dda5825af6d7e6f501e53acd95e99d509c05b8936eb9783a8a1c344624d27334",
-        description="max ratio: idf-bb-v1 trained 5,000 steps longer on fresh crops (scale layers, bits-back, "
-                    "in levels 1-2); slower than the default, most of all on flat images",
-        bits_back=True,
-        dev_bpsp=3.581,  # 3.583 before the encoder's minimum borrowed chunk (bench/results/dev-candidates)
-        speed_mpx_s=(0.250, 0.300),
     ),
 )
 

@@ -2,9 +2,9 @@
 # Reproduce idf-base-v4 (flowzip/weights/idf-base-v4.npz): idf-base-v3's runs
 # (scripts/train_idf_base_v3.sh), then 5,000 more steps of its RGB flow from its last
 # checkpoint, with fresh crops (seed 1), at lr 5e-4 with a linear decay over the last 1,000,
-# on one thread (it was trained beside idf-bb-v2, each on one of the two cores: 45.5
-# minutes), bundled with idf-base-v1's grayscale flow. This is also the control of
-# idf-bb-v2 (scripts/train_idf_bb_v2.sh): the same schedule and seed without scale layers.
+# on one thread (it was trained beside a bits-back candidate, each on one of the two cores:
+# 45.5 minutes), bundled with idf-base-v1's grayscale flow. It is also that candidate's
+# control (docs/experiments.md, rows 11 and 12): the same schedule and seed without scales.
 # Checkpoints every 4 minutes: rerun the same command to resume.
 set -euo pipefail
 cd "$(dirname "$0")/.."
