@@ -37,8 +37,9 @@ class ModelEntry:
     # compress, decompress Mpx/s on a 0.41 Mpx photo, numba backend, 2 cores, model loaded
     # (python bench/speed_memory.py speed 2; v3 and bb-v1: models idf-base-v3,idf-bb-v1,idf-base-v2 2,
     # in which v2 measured 0.394 / 0.401; v4: the median of three runs of
-    # models idf-base-v4,idf-bb-v2,idf-bb-v1,idf-base-v3 2, after the kernel changes of that
-    # session, in which v3 measured 0.569 / 0.553: this machine varies by +-20% from run to run)
+    # models idf-base-v4,idf-bb-v2,idf-bb-v1,idf-base-v3 2 (bb-v2: a candidate, not shipped),
+    # after the kernel changes of that session, in which v3 measured 0.569 / 0.553; this
+    # machine varies by +-20% from run to run)
     speed_mpx_s: tuple[float, float] | None = None
 
 
@@ -153,7 +154,8 @@ def resolve(model: str | os.PathLike) -> tuple[str, Path, str | None]:
     path = Path(name)
     if path.suffix == ".npz" or path.exists():
         if not path.is_file():
-            raise UnknownModelError(f"model file not found: {path}" if not path.exists() else f"{path}: not a model file (a folder?)")
+            missing = not path.exists()
+            raise UnknownModelError(f"model file not found: {path}" if missing else f"{path}: not a model file (a folder?)")
         return path.stem, path, None
     known = ", ".join(m.name for m in MODELS)
     raise UnknownModelError(f"unknown model {name!r} (shipped models: {known}; or give a .npz path)")

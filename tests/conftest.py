@@ -11,6 +11,7 @@ import flowzip
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY_MODEL = FIXTURES / "tiny-v1.npz"
+TINY_BB_MODEL = FIXTURES / "tiny-bb-v1.npz"  # bits-back: scale layers from level 1
 
 
 @pytest.fixture(scope="session")

@@ -87,7 +87,7 @@ import numpy as np, torch, flowzip
 from flowzip.kernels import get_backend
 from flowzip.entropy.bitsback import ScaleCoder
 from tests.test_flows import assert_exact_roundtrip, layers_of, prefilled_stack
-from tests.conftest import FIXTURES, TINY_MODEL, photo_crop
+from tests.conftest import TINY_BB_MODEL, TINY_MODEL, photo_crop
 
 cuda, ref = get_backend("cuda"), get_backend("reference")
 x = torch.randint(-300, 300, (2, 6, 5, 7), generator=torch.Generator().manual_seed(0))
@@ -95,7 +95,7 @@ for layer, reference in zip(layers_of(6, 0, cuda), layers_of(6, 0, ref)):
     z = assert_exact_roundtrip(layer, x, prefilled_stack(4096))  # scale layers too
     assert torch.equal(z, reference.forward(x, ScaleCoder(prefilled_stack(4096))))
 image = photo_crop()[:8, :16]
-for model in (TINY_MODEL, FIXTURES / "tiny-bb-v1.npz"):  # the second codes with bits-back
+for model in (TINY_MODEL, TINY_BB_MODEL):  # the second codes with bits-back
     made = {be: flowzip.compress(image, model=model, backend=be) for be in ("cuda", "numba")}
     assert made["cuda"] == made["numba"], "cuda bytes differ"
     assert np.array_equal(flowzip.decompress(made["numba"], models=[model], backend="cuda"), image)

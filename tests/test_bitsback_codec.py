@@ -10,10 +10,9 @@ import flowzip
 from flowzip.errors import FlowzipError
 from flowzip.registry import load_model
 
-from .conftest import FIXTURES, photo_crop
+from .conftest import TINY_BB_MODEL, photo_crop
 from .test_api import damaged_copies
 
-TINY_BB_MODEL = FIXTURES / "tiny-bb-v1.npz"
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,8 @@ import pytest
 
 import flowzip
 
-from .conftest import FIXTURES, TINY_MODEL
+from .conftest import FIXTURES, TINY_BB_MODEL, TINY_MODEL
 
-TINY_BB_MODEL = FIXTURES / "tiny-bb-v1.npz"
 
 V1 = sorted((FIXTURES / "v1").glob("*.fz"))
 
