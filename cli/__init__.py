@@ -239,11 +239,14 @@ def _info_record(name: str, raw: bytes) -> dict:
     import flowzip
 
     h = flowzip.read_header(raw)
+    from flowzip.container import tile_count
+
     rec = asdict(h)
     rec["model_hash"] = h.model_hash.hex()
     rec["stream_count"] = len(h.stream_sizes)
-    del rec["stream_sizes"]
-    rec.update(file=name, format_version=flowzip.FORMAT_VERSION, bytes=len(raw), bpsp=8 * len(raw) / h.subpixels)
+    rec["tile_count"] = tile_count(h.width, h.height, h.tile)
+    del rec["stream_sizes"], rec["version"]
+    rec.update(file=name, format_version=h.version, bytes=len(raw), bpsp=8 * len(raw) / h.subpixels)
     return rec
 
 
@@ -264,7 +267,7 @@ def cmd_info(args, name: str, _unused) -> None:
         mode += f", coded as palette indices ({len(rec['meta']['index_palette']) * 3 // 4 // 3} colours)"
     print(
         f"{name}: flowzip v{rec['format_version']}  {rec['width']}x{rec['height']}x{rec['channels']}  mode {mode}\n"
-        f"  model {rec['model_id']} ({rec['model_hash']})  tiles {rec['stream_count']} of {rec['tile']}px\n"
+        f"  model {rec['model_id']} ({rec['model_hash']})  tiles {rec['tile_count']} of {rec['tile']}px\n"
         f"  {rec['bytes']:,} bytes  {rec['bpsp']:.3f} bpsp  CRC32 {rec['pixel_crc']:08x}"
     )
 

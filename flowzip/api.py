@@ -4,7 +4,7 @@
 ::
 
     image -> planes (uint8) -> tiles padded to the model stride
-          -> flow forward + integer priors -> rANS stream per tile -> container (+ CRC32)
+          -> flow forward + integer priors -> one rANS stream for all tiles -> container (+ CRC32)
 
 Example:
     >>> import numpy as np, flowzip
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import container
-from .codec import decode_tile, encode_tile
+from .codec import TileDecoder, TileEncoder
 from .errors import ChecksumError, FormatError, UnknownModelError, UnsupportedImageError
 from .image import PlaneGroup, ImageInfo, check_array, from_index_plane, to_index_plane, pillow_default_mode, from_pil, from_planes, pad_to_multiple, padded, plane_groups, tile_grid, to_pil, to_planes
 from .registry import CodecModel, find_shipped, load_model, load_weights_file, resolve
@@ -129,23 +129,22 @@ class Compressor:
             groups = [INDEX_GROUP]
             meta["index_palette"] = base64.b64encode(palette.tobytes()).decode("ascii")
         tiles = tile_grid(height, width, self.tile)
-        streams, bits, escapes = [], 0.0, 0
-        for i, (y, x, h, w) in enumerate(tiles):
-            tile = pad_to_multiple(planes[y : y + h, x : x + w], self.model.stride)
-            stream, tile_bits, tile_escapes = encode_tile(self.model, tile, groups)
-            streams.append(stream)
-            bits += tile_bits
-            escapes += tile_escapes
+        first = seed_tile(planes, tiles) if self.model.bits_back else 0
+        enc = TileEncoder(self.model)
+        for done, i in enumerate(coding_order(len(tiles), first)):
+            y, x, h, w = tiles[i]
+            enc.encode(pad_to_multiple(planes[y : y + h, x : x + w], self.model.stride), groups)
             if progress:
-                progress(i + 1, len(tiles))
+                progress(done + 1, len(tiles))
+        stream = enc.finish()
         header = container.Header(
             width, height, channels, bps, 2 if ndim == 2 else 3, self.tile,
-            self.model.model_id, self.model.hash_prefix, _pixel_crc(arr), meta,
-            tuple(len(s) for s in streams),
+            self.model.model_id, self.model.hash_prefix, _pixel_crc(arr), meta, (len(stream),), first,
         )
-        data = container.write(header, streams)
-        header_bytes = len(data) - sum(header.stream_sizes)
-        stats = CompressionStats(width, height, channels, bps, len(data), header_bytes, bits, escapes, len(tiles))
+        data = container.write(header, [stream])
+        header_bytes = len(data) - len(stream)
+        stats = CompressionStats(width, height, channels, bps, len(data), header_bytes, enc.bits, enc.escapes,
+                                 len(tiles))
         return Encoded(data, stats)
 
     def compress(self, image, /) -> bytes:
@@ -192,7 +191,7 @@ class Decompressor:
         header, streams = container.read(bytes(data))
         model = self._model_for(header)
         tiles = tile_grid(header.height, header.width, header.tile)
-        if len(tiles) != len(streams) or header.tile % model.stride:
+        if header.tile % model.stride:
             raise FormatError("corrupt flowzip file (tiling does not match the header)")
         palette = _index_palette(header)
         if palette is None:
@@ -202,11 +201,11 @@ class Decompressor:
         n_planes = sum(len(g.planes) for g in groups)
         planes = np.empty((header.height, header.width, n_planes), dtype=np.uint8)
         s = model.stride
-        for i, ((y, x, h, w), stream) in enumerate(zip(tiles, streams)):
-            shape = (padded(h, s), padded(w, s), n_planes)
-            planes[y : y + h, x : x + w] = decode_tile(model, stream, shape, groups)[:h, :w]
+        for done, (i, dec) in enumerate(_tile_decoders(model, header, streams)):
+            y, x, h, w = tiles[i]
+            planes[y : y + h, x : x + w] = dec.decode((padded(h, s), padded(w, s), n_planes), groups)[:h, :w]
             if progress:
-                progress(i + 1, len(tiles))
+                progress(done + 1, len(tiles))
         if palette is None:
             arr = from_planes(planes, header.bytes_per_sample)
         else:
@@ -224,6 +223,39 @@ class Decompressor:
     def decompress_image(self, data: bytes, /):
         """Decode to a PIL image with the original mode and palette."""
         return self.decode(data).to_pil()
+
+
+def coding_order(tiles: int, first: int) -> list[int]:
+    """The order in which the encoder codes the tiles (row by row from ``first``, wrapping
+    around); the decoder meets them in the reverse order."""
+    return [(first + k) % tiles for k in range(tiles)]
+
+
+def seed_tile(planes: np.ndarray, tiles: list[tuple[int, int, int, int]]) -> int:
+    """The tile to code first with a bits-back model: the busiest (largest mean absolute
+    difference between neighbouring samples). Its scale layers are the only ones that can
+    find the stack short; a busy tile's level-0 latent costs the most bits, so it funds
+    them best (wiki_045, 6 tiles, a flat sky at the top left: see docs/experiments.md)."""
+    def busyness(tile):
+        y, x, h, w = tile
+        p = planes[y : y + h, x : x + w].astype(np.int16)
+        return (np.abs(np.diff(p, axis=0)).sum() + np.abs(np.diff(p, axis=1)).sum()) / p.size
+
+    return max(range(len(tiles)), key=lambda i: (busyness(tiles[i]), -i))
+
+
+def _tile_decoders(model: CodecModel, header: container.Header, streams: list[bytes]):
+    """``(tile index, decoder)`` in decode order; every stream is checked to be used up."""
+    if header.version == 1:  # one stream per tile, row by row
+        for i, stream in enumerate(streams):
+            dec = TileDecoder(model, stream)
+            yield i, dec
+            dec.finish()
+        return
+    dec = TileDecoder(model, streams[0])
+    for i in reversed(coding_order(len(tile_grid(header.height, header.width, header.tile)), header.first_tile)):
+        yield i, dec
+    dec.finish()
 
 
 INDEX_GROUP = PlaneGroup("gray", (0,))  # the palette-index plane of an indexed RGB image

@@ -1,16 +1,18 @@
-"""The .fz container, format version 1: bytes only, no model or coder logic.
+"""The .fz container, format version 2 (and version 1, read): bytes only, no model or
+coder logic.
 
 Layout (little-endian; the full description is docs/format.md)::
 
     offset  size  field
     0       8     MAGIC  b"\\x89FZP\\r\\n\\x1a\\n"
-    8       1     format version (1)
+    8       1     format version (2; 1 is still read)
     9       1     flags (0)
     10      2     header length L
     12      L     header: width u32, height u32, channels u8, bytes/sample u8, ndim u8,
                   tile size u16, model id (u8 length + UTF-8), weights sha256 prefix (8),
                   pixel CRC32 u32, metadata (u16 length + JSON, empty for {}),
-                  stream lengths u32 each (one per tile: ceil(H/T) x ceil(W/T))
+                  v2: the first tile coded u32, the stream's length u32 (one stream for
+                  all tiles); v1: stream lengths u32 each (one per tile)
     12+L    4     CRC32 of bytes 0 .. 12+L
     16+L    ...   the streams, back to back (rANS words, little-endian u32)
 
@@ -31,7 +33,8 @@ from dataclasses import dataclass, field
 from .errors import FormatError
 
 MAGIC = b"\x89FZP\r\n\x1a\n"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # what this flowzip writes
+READABLE_VERSIONS = (1, 2)
 _PREFIX = struct.Struct("<8sBBH")
 _FIXED = struct.Struct("<IIBBBH")
 MAX_SUBPIXELS = 2**30  # decompression-bomb guard (an 8000x8000 RGB image is 2**27.5)
@@ -39,8 +42,13 @@ MIN_TILE, MAX_TILE = 8, 1024  # bounds a tile's memory on the decoder
 
 
 def tile_count(width: int, height: int, tile: int) -> int:
-    """Streams of an image: one per tile, ceil(H/T) x ceil(W/T)."""
+    """Tiles of an image: ceil(H/T) x ceil(W/T)."""
     return -(-width // tile) * -(-height // tile)
+
+
+def stream_count(version: int, width: int, height: int, tile: int) -> int:
+    """Streams of a file: version 1 has one per tile, version 2 one for all tiles."""
+    return tile_count(width, height, tile) if version == 1 else 1
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,10 @@ class Header:
     pixel_crc: int  # CRC32 of the pixels as a C-order little-endian (H, W, C) array
     meta: dict = field(default_factory=dict, compare=True)  # Pillow mode, palette, ...
     stream_sizes: tuple[int, ...] = ()
+    # version 2: the tile (row by row) coded first, so decoded last; the others follow it
+    # in row order, wrapping around (the codec picks the tile that best seeds bits-back)
+    first_tile: int = 0
+    version: int = FORMAT_VERSION
 
     @property
     def subpixels(self) -> int:
@@ -92,8 +104,14 @@ def write(header: Header, streams: list[bytes]) -> bytes:
         raise ValueError("model id, hash or metadata too long for the container")
     if tuple(len(s) for s in streams) != tuple(header.stream_sizes):
         raise ValueError("stream sizes do not match the header")
-    if len(streams) != tile_count(header.width, header.height, header.tile):
-        raise ValueError("one stream per tile is required")
+    if header.version not in READABLE_VERSIONS:
+        raise ValueError(f"cannot write format version {header.version}")
+    if len(streams) != stream_count(header.version, header.width, header.height, header.tile):
+        raise ValueError("version 1 has one stream per tile, version 2 one stream")
+    tiles = tile_count(header.width, header.height, header.tile)
+    if not 0 <= header.first_tile < tiles or (header.version == 1 and header.first_tile):
+        raise ValueError("the first tile must be one of the image's (0 in version 1)")
+    first = struct.pack("<I", header.first_tile) if header.version == 2 else b""
     body = b"".join(
         [
             _FIXED.pack(header.width, header.height, header.channels, header.bytes_per_sample, header.ndim, header.tile),
@@ -103,10 +121,11 @@ def write(header: Header, streams: list[bytes]) -> bytes:
             struct.pack("<I", header.pixel_crc),
             struct.pack("<H", len(meta)),
             meta,
-            struct.pack(f"<{len(streams)}I", *header.stream_sizes),  # count = tiles, implied
+            first,
+            struct.pack(f"<{len(streams)}I", *header.stream_sizes),  # count implied by the version
         ]
     )
-    head = _PREFIX.pack(MAGIC, FORMAT_VERSION, 0, len(body)) + body
+    head = _PREFIX.pack(MAGIC, header.version, 0, len(body)) + body
     return b"".join([head, struct.pack("<I", zlib.crc32(head)), *streams])
 
 
@@ -116,8 +135,9 @@ def read_header(data: bytes) -> tuple[Header, int]:
     if len(data) < _PREFIX.size or not is_flowzip(data):
         raise FormatError("not a flowzip file (bad magic)")
     _, version, flags, length = _PREFIX.unpack_from(data)
-    if version != FORMAT_VERSION:
-        raise FormatError(f"unsupported flowzip format version {version} (this flowzip reads version {FORMAT_VERSION})")
+    if version not in READABLE_VERSIONS:
+        raise FormatError(f"unsupported flowzip format version {version} "
+                          f"(this flowzip reads versions {', '.join(map(str, READABLE_VERSIONS))})")
     end = _PREFIX.size + length
     if len(data) < end + 4:
         raise FormatError("truncated flowzip header")
@@ -133,7 +153,8 @@ def read_header(data: bytes) -> tuple[Header, int]:
         (pixel_crc,) = r.unpack("I")
         meta_text = r.take(r.unpack("H")[0])
         meta = json.loads(meta_text.decode("utf-8")) if meta_text else {}
-        count = tile_count(width, height, tile) if tile else 0
+        count = stream_count(version, width, height, tile) if tile else 0
+        (first_tile,) = r.unpack("I") if version == 2 else (0,)
         if count * 4 != end - r.pos:
             raise FormatError("corrupt flowzip header (length mismatch)")
         sizes = r.unpack(f"{count}I")
@@ -145,9 +166,11 @@ def read_header(data: bytes) -> tuple[Header, int]:
         width >= 1 and height >= 1 and 1 <= channels <= 4 and bps in (1, 2) and ndim in (2, 3)
         and MIN_TILE <= tile <= MAX_TILE and width * height * channels <= MAX_SUBPIXELS
         and isinstance(meta, dict) and (ndim == 3 or channels == 1)
+        and first_tile < tile_count(width, height, tile)
     ):
         raise FormatError("corrupt flowzip header (impossible image parameters)")
-    header = Header(width, height, channels, bps, ndim, tile, model_id, model_hash, pixel_crc, meta, tuple(sizes))
+    header = Header(width, height, channels, bps, ndim, tile, model_id, model_hash, pixel_crc, meta, tuple(sizes),
+                    first_tile, version)
     return header, end + 4
 
 

@@ -111,6 +111,11 @@ class CodecModel:
     def stride(self) -> int:
         return max(f.config.stride for f in self.flows.values())
 
+    @property
+    def bits_back(self) -> bool:
+        """True if a flow has scale layers (coded with bits-back)."""
+        return any(f.config.bits_back for f in self.flows.values())
+
 
 def sha256_file(path: Path) -> str:
     """Hex sha256 of a file, read in 1 MiB chunks."""

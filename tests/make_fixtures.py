@@ -1,6 +1,8 @@
-"""Write the frozen v1 fixture files: .fz files that every future flowzip must decode to
-the stored pixels (the format's compatibility promise). Regenerating them is a deliberate
-act: it needs FLOWZIP_REGENERATE_FIXTURES=1 and belongs with a format-version bump.
+"""Write the frozen fixture files of the current format version (tests/fixtures/v2): .fz
+files that every future flowzip must decode to the stored pixels (the format's compatibility
+promise). Regenerating them is a deliberate act: it needs FLOWZIP_REGENERATE_FIXTURES=1 and
+belongs with a format-version bump, which writes a new folder; the older folders (v1) stay
+as they are, frozen.
 
     FLOWZIP_REGENERATE_FIXTURES=1 python tests/make_fixtures.py
 """
@@ -17,7 +19,7 @@ import flowzip
 import flowzip.registry
 
 HERE = Path(__file__).parent
-OUT = HERE / "fixtures" / "v1"
+OUT = HERE / "fixtures" / f"v{flowzip.FORMAT_VERSION}"
 TINY = HERE / "fixtures" / "tiny-v1.npz"
 TINY_BB = HERE / "fixtures" / "tiny-bb-v1.npz"  # bits-back: scale layers from level 1
 
@@ -36,6 +38,8 @@ def cases():
     yield "tiny-bb-rgb-photo", TINY_BB, urban.crop((10, 20, 74, 76))
     yield "tiny-bb-l", TINY_BB, photo.convert("L").crop((0, 0, 45, 38))
     yield "tiny-bb-1x1", TINY_BB, np.array([[[7, 200, 33]]], dtype=np.uint8)
+    # six tiles of 64 on one stream: the busiest coded first, the others funded by the ones before
+    yield "tiny-bb-tiles", TINY_BB, urban.crop((0, 0, 150, 100))
     # shipped models: the files name their model, so each shipped model gets its own
     # (the "default-" files were made when idf-base-v1 was the default)
     yield "default-rgb", "idf-base-v1", urban.crop((0, 0, 96, 80))

@@ -137,3 +137,12 @@ def test_arrays_pillow_cannot_hold_fail_cleanly(work):
     assert sorted(x.name for x in work.iterdir()) == ["deep.fz", "photo.png"]
     np.save(work / "model.npy", np.zeros(2))
     assert_clean_error(flowzip("compress", "photo.png", "-m", "model.npy", cwd=work), "not a flowzip model")
+
+
+def test_info_names_the_files_format_version_and_tiles(tmp_path):
+    v1 = FIXTURES / "v1" / "tiny-rgb.fz"  # 96 x 80 in tiles of 64: four streams
+    v2 = FIXTURES / "v2" / "tiny-rgb.fz"  # the same, one stream
+    for path, version, streams in ((v1, 1, 4), (v2, 2, 1)):
+        rec = json.loads(flowzip("info", str(path), "--json", cwd=tmp_path).stdout)
+        assert (rec["format_version"], rec["tile_count"], rec["stream_count"]) == (version, 4, streams)
+        assert f"flowzip v{version} " in flowzip("info", str(path), cwd=tmp_path).stdout.decode()

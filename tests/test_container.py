@@ -1,4 +1,5 @@
-"""Container v1: parse what we write; refuse everything else with a FormatError."""
+"""Container v2 (and v1, still read): parse what we write; refuse everything else with a
+FormatError."""
 from __future__ import annotations
 
 import dataclasses
@@ -11,28 +12,38 @@ from flowzip.errors import FormatError
 HEADER = container.Header(
     width=300, height=7, channels=4, bytes_per_sample=2, ndim=3, tile=256, model_id="idf-base-v1",
     model_hash=bytes(range(8)), pixel_crc=0xDEADBEEF, meta={"mode": "RGBA", "transparency": 3},
-    stream_sizes=(8, 4),
+    stream_sizes=(12,), first_tile=1,
 )
-STREAMS = [b"\x01" * 8, b"\x02" * 4]
+STREAMS = [b"\x01" * 12]
+# version 1: one stream per tile (300 x 7 in tiles of 256: two)
+HEADER_V1 = dataclasses.replace(HEADER, stream_sizes=(8, 4), first_tile=0, version=1)
+STREAMS_V1 = [b"\x01" * 8, b"\x02" * 4]
+BOTH = pytest.mark.parametrize("header,streams", [(HEADER, STREAMS), (HEADER_V1, STREAMS_V1)], ids=["v2", "v1"])
 
 
-def test_roundtrip():
-    data = container.write(HEADER, STREAMS)
-    assert data[:8] == container.MAGIC and data[8] == container.FORMAT_VERSION
-    header, streams = container.read(data)
-    assert header == HEADER and streams == STREAMS
+@BOTH
+def test_roundtrip(header, streams):
+    data = container.write(header, streams)
+    assert data[:8] == container.MAGIC and data[8] == header.version
+    assert container.read(data) == (header, streams)
 
 
-def test_every_truncation_is_refused():
-    data = container.write(HEADER, STREAMS)
+def test_this_flowzip_writes_version_2():
+    assert container.FORMAT_VERSION == HEADER.version == 2
+
+
+@BOTH
+def test_every_truncation_is_refused(header, streams):
+    data = container.write(header, streams)
     for n in range(len(data)):
         with pytest.raises(FormatError):
             container.read(data[:n])
 
 
-def test_every_header_bitflip_is_refused():
-    data = bytearray(container.write(HEADER, STREAMS))
-    header_end = len(data) - sum(HEADER.stream_sizes)
+@BOTH
+def test_every_header_bitflip_is_refused(header, streams):
+    data = bytearray(container.write(header, streams))
+    header_end = len(data) - sum(header.stream_sizes)
     for i in range(header_end):
         for bit in (0, 7):
             bad = bytearray(data)
@@ -45,8 +56,8 @@ def test_foreign_and_future_files():
     with pytest.raises(FormatError, match="not a flowzip file"):
         container.read(b"\x89PNG\r\n\x1a\n" + bytes(100))
     data = bytearray(container.write(HEADER, STREAMS))
-    data[8] = 2
-    with pytest.raises(FormatError, match="version 2"):
+    data[8] = 3
+    with pytest.raises(FormatError, match="version 3"):
         container.read(bytes(data))
     with pytest.raises(FormatError, match="trailing"):
         container.read(container.write(HEADER, STREAMS) + b"x")
@@ -82,11 +93,30 @@ def test_impossible_fields_are_refused(field, value):
 
 def test_bomb_headers_are_refused_cheaply():
     """A tiny file that claims a huge image, or a stream count its tiles don't need, fails fast."""
-    big = container.Header(46000, 46000, 1, 1, 2, 1024, "m", bytes(8), 0, {}, (4,) * 2025)
+    big = container.Header(46000, 46000, 1, 1, 2, 1024, "m", bytes(8), 0, {}, (4,) * 2025, version=1)
     with pytest.raises(FormatError):
         container.read(container.write(big, [bytes(4)] * 2025))
-    with pytest.raises(ValueError):  # the writer refuses a stream count that does not match the tiles
-        container.write(dataclasses.replace(HEADER, stream_sizes=(8,)), [b"\x01" * 8])
+    with pytest.raises(FormatError):
+        container.read(container.write(dataclasses.replace(big, stream_sizes=(4,), version=2), [bytes(4)]))
+    # the writer refuses a stream count that does not match the version and tiles
+    with pytest.raises(ValueError):
+        container.write(dataclasses.replace(HEADER_V1, stream_sizes=(8,)), [b"\x01" * 8])
+    with pytest.raises(ValueError):
+        container.write(dataclasses.replace(HEADER, stream_sizes=(8, 4)), STREAMS_V1)
+
+
+def test_first_tile_must_be_a_tile():
+    with pytest.raises(ValueError):
+        container.write(dataclasses.replace(HEADER, first_tile=2), STREAMS)
+    with pytest.raises(ValueError):  # version 1 codes tiles row by row, each in its own stream
+        container.write(dataclasses.replace(HEADER_V1, first_tile=1), STREAMS_V1)
+    import struct
+
+    data = bytearray(container.write(HEADER, STREAMS))
+    end = 12 + struct.unpack_from("<H", data, 10)[0]
+    struct.pack_into("<I", data, end - 8, 2)  # the first-tile field, before the stream length
+    with pytest.raises(FormatError, match="corrupt flowzip header"):
+        container.read(_resealed(data))
 
 
 def test_nested_or_bad_metadata_is_a_format_error():

@@ -145,3 +145,23 @@ def test_flow_cli_warm_starts_a_plain_run_into_scales(tmp_path):
     with np.load(tmp_path / "g.npz") as z:
         assert FlowConfig.from_json(str(z["config"])).scale_from_level == 1
         assert "level1.step0.lift.log2_diag_q" in z.files
+
+
+def test_the_charge_is_what_the_latents_pushed_before_a_scale_layer_do_not_fund():
+    model = FloatFlow(SCALED)  # level 0 plain, level 1 scaled
+    x = torch.full((2, 3, 16, 16), 128)  # flat: its level-0 latent costs little
+    with torch.no_grad():
+        assert torch.equal(model(x, charge_unfunded=True), model(x))  # every scale 1: nothing popped
+        model.lifts[1].log2_diag.fill_(2.0)  # q = 128, x4: level 1's diagonal pops 2 bits per element
+        model.priors["split0"].out_bias[model.priors["split0"].out_bias.numel() // 2 :] = -3.0  # a sharp prior
+        torch.manual_seed(0)
+        ideal = model(x)
+        torch.manual_seed(0)
+        charged = model(x, charge_unfunded=True)
+        h = Squeeze().forward(x.float() - 128)
+        h, _ = model.lifts[0](h)
+        h, _ = model._coupling(0, h)
+        funds, _ = model._split_bits("split0", h)
+    drain = 2.0 * 24 * 4 * 4  # level 1 of a 16x16 image: 24 channels of 4x4
+    assert float(funds.max()) < drain
+    torch.testing.assert_close(charged - ideal, drain - funds, rtol=1e-5, atol=1e-2)

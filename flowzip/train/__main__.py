@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale-from-level", type=int, metavar="N",
                     help="scale layers (iFlow's MST, bits-back) in levels N and up; an --init run without "
                     "them starts with every scale at 1")
+    ap.add_argument("--charge-unfunded", action="store_true",
+                    help="train on what a tile pays: scale pops beyond the bits pushed before them in the "
+                    "same crop cost as much as the codec's seed chunks")
     ap.add_argument("--steps", type=int, default=20000)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--crop", type=int, default=64)
@@ -60,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         state = init["model"]
         stderr_say(f"initialised from {args.init} (trained {init['step']} steps)\n")
     run = FlowRun(args.out, config, args.steps, args.batch, args.crop, args.lr, args.seed, args.threads,
-                  args.checkpoint_minutes, args.resume, state)
+                  args.checkpoint_minutes, args.resume, state, args.charge_unfunded)
     dev = load_folder(args.dev, args.channels) if args.dev else None
     model, _ = train_flow(run, load_folder(args.data, args.channels), dev, stderr_say)
     if args.export:

@@ -311,26 +311,43 @@ class FloatFlow(nn.Module):
             bits = torch.where(anchors, bits, logistic_bits(z, second[:, :half], second[:, half:]))
         return bits.sum(dim=(1, 2, 3)), rest
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, charge_unfunded: bool = False) -> torch.Tensor:
+        """Bits of each image (N,): every scale element at its ideal ``-log2(R / S)``.
+
+        With ``charge_unfunded``, plus what the codec pays when a scale layer's net pops
+        outrun the bits pushed before it in the same tile (each image is taken as one tile):
+        the coder codes those elements without bits-back (seed chunks, see
+        :mod:`flowzip.entropy.bitsback`), which costs about the shortfall. In encode order the
+        balance is the latents pushed so far less the scale layers' net pops; the charge is
+        its lowest point below zero. Training on it keeps the scales within what a tile funds.
+        """
         h = x.float() - PIXEL_OFFSET
         bits = torch.zeros(x.shape[0], device=x.device)
+        balance = torch.zeros_like(bits)  # pushed minus net popped, in encode order
+        lowest = torch.zeros_like(bits)
         k = 0
         for l in range(self.config.levels):
             h = Squeeze().forward(h)  # pure reshaping: the same layer for floats
             for _ in range(self.config.couplings):
                 h, lift_bits = self.lifts[k](h)
+                balance = balance + lift_bits
+                lowest = torch.minimum(lowest, balance)
                 h, coupling_bits = self._coupling(k, h)
+                balance = balance + coupling_bits
+                lowest = torch.minimum(lowest, balance)
                 bits = bits + lift_bits + coupling_bits
                 k += 1
             if l < self.config.levels - 1:
                 b, h = self._split_bits(f"split{l}", h)
                 bits = bits + b
+                balance = balance + b
         for s in range(self.config.top_splits):
             b, h = self._split_bits(f"top{s}", h)
             bits = bits + b
         mu = self.base_mu.view(1, -1, 1, 1)
         log2s = self.base_log2s.view(1, -1, 1, 1)
-        return bits + logistic_bits(h, mu, log2s).sum(dim=(1, 2, 3))
+        bits = bits + logistic_bits(h, mu, log2s).sum(dim=(1, 2, 3))
+        return bits - lowest if charge_unfunded else bits
 
     @classmethod
     def from_integer(cls, params: dict[str, np.ndarray]) -> FloatFlow:

@@ -86,10 +86,11 @@ def lr_at(step: int, total: int, base: float, warmup: int = 200, decay_frac: flo
 
 
 @torch.no_grad()
-def evaluate(model: FloatFlow, crops: torch.Tensor) -> float:
-    """The float model's bits per sub-pixel on fixed crops."""
+def evaluate(model: FloatFlow, crops: torch.Tensor, charge_unfunded: bool = False) -> float:
+    """The float model's bits per sub-pixel on fixed crops (with the unfunded scale pops
+    charged, if asked: see :meth:`FloatFlow.forward`)."""
     model.eval()
-    bits = sum(float(model(crops[i : i + 4]).sum()) for i in range(0, len(crops), 4))
+    bits = sum(float(model(crops[i : i + 4], charge_unfunded).sum()) for i in range(0, len(crops), 4))
     model.train()
     return bits / crops.numel()
 
@@ -109,6 +110,9 @@ class FlowRun:
     checkpoint_minutes: float = 4.0
     resume: bool = True
     init: dict | None = None  # a float state dict to start from (fine-tuning)
+    # train on what a tile pays: scale pops beyond the bits pushed before them are charged
+    # (FloatFlow.forward's charge_unfunded; each crop taken as a tile)
+    charge_unfunded: bool = False
 
 
 def train_flow(run: FlowRun, data: list[np.ndarray], dev: list[np.ndarray] | None,
@@ -153,7 +157,7 @@ def train_flow(run: FlowRun, data: list[np.ndarray], dev: list[np.ndarray] | Non
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, run.steps, run.lr)
             x = sampler.batch(run.batch)
-            loss = model(x).mean() / (x[0].numel())
+            loss = model(x, run.charge_unfunded).mean() / (x[0].numel())
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 50.0)
@@ -170,6 +174,8 @@ def train_flow(run: FlowRun, data: list[np.ndarray], dev: list[np.ndarray] | Non
                 save()
                 last_ckpt = time.time()
                 rec = {"step": step, "train_bpsp": ema, "dev_bpsp": dev_bpsp, "elapsed_s": round(time.time() - t0, 1)}
+                if run.charge_unfunded and dev_crops is not None:
+                    rec["dev_bpsp_charged"] = evaluate(model, dev_crops, charge_unfunded=True)
                 history.append(rec)
                 log.write(json.dumps(rec) + "\n")
                 log.flush()
