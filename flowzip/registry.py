@@ -38,8 +38,10 @@ class ModelEntry:
     # (python bench/speed_memory.py speed 2; v3 and bb-v1: models idf-base-v3,idf-bb-v1,idf-base-v2 2,
     # in which v2 measured 0.394 / 0.401; v4: the median of three runs of
     # models idf-base-v4,idf-bb-v2,idf-bb-v1,idf-base-v3 2 (bb-v2: a candidate, not shipped),
-    # after the kernel changes of that session, in which v3 measured 0.569 / 0.553; this
-    # machine varies by +-20% from run to run)
+    # after the kernel changes of that session, in which v3 measured 0.569 / 0.553; bb-v1
+    # and bb-v4: models idf-bb-v4,idf-base-v4,idf-bb-v1 2 with the fused MST, in which v4
+    # measured 0.527 / 0.568; this machine varies by +-20% from run to run). dev_bpsp of v1-v3
+    # is of format-1 files; v4, bb-v1 and bb-v4 of format 2 (bb-v1 was 3.587 in format 1)
     speed_mpx_s: tuple[float, float] | None = None
 
 
@@ -84,8 +86,18 @@ MODELS: tuple[ModelEntry, ...] = (
         description="max ratio: idf-base-v2 with scale layers (iFlow's MST, bits-back) in levels 1-2, "
                     "trained 5,000 steps more; about 28% slower than the default",
         bits_back=True,
-        dev_bpsp=3.587,
-        speed_mpx_s=(0.283, 0.299),
+        dev_bpsp=3.583,
+        speed_mpx_s=(0.409, 0.402),
+    ),
+    ModelEntry(
+        name="idf-bb-v4",
+        file="idf-bb-v4.npz",
+        sha256="cb79b7199ee27b4bdce99f8b1aeee92643232a9cd527f6702a2c05174ccdf0aa",
+        description="max ratio: idf-bb-v1 trained 15,000 steps more, the last 5,000 on what a tile pays "
+                    "(scale pops its earlier latents do not fund are charged); about 25% slower than the default",
+        bits_back=True,
+        dev_bpsp=3.549,
+        speed_mpx_s=(0.394, 0.414),
     ),
 )
 

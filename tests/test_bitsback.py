@@ -12,7 +12,7 @@ from flowzip.entropy.bitsback import (LAYOUT, LISTED, MIN_BORROW_LOG2, STANDARD,
                                       standard_chunk_flags)
 from flowzip.entropy.stack import AnsStack, uniform
 from flowzip.errors import FormatError, StackUnderflowError
-from flowzip.mst import SCALE_NUMERATORS, scale_numerator
+from flowzip.mst import SCALE_NUMERATORS, mst_forward, mst_inverse, scale_numerator
 
 
 def filled(bits: int) -> AnsStack:
@@ -139,3 +139,27 @@ def test_corrupt_chunk_layouts_are_refused():
         push_listed_layout(stack, flags, 4)
         with pytest.raises(FormatError, match=message):
             ScaleCoder(stack).scale_inverse(x, numer)
+
+
+def test_the_fused_transform_is_the_formula_for_every_sign_and_the_range_edges():
+    """mst_forward/inverse run as one numba pass: the integers of the docstrings' formulas
+    (floor division and modulo of negative numbers included), and corrupt values refused."""
+    rng = np.random.default_rng(11)
+    n = 20000
+    numer = torch.from_numpy(rng.choice(np.array(SCALE_NUMERATORS), n))
+    x = torch.from_numpy(rng.integers(-(2**37), 2**37, n))  # y stays in range: s <= 4
+    x[:1000] = torch.from_numpy(rng.integers(-300, 300, 1000))
+    r_d = torch.from_numpy(rng.integers(0, 2**62, n)) % numer
+    y, r_e = mst_forward(x, r_d, numer)
+    v = numer * x + r_d
+    assert torch.equal(y, torch.div(v, 256, rounding_mode="floor")) and torch.equal(r_e, torch.remainder(v, 256))
+    back, r_d_back = mst_inverse(y, r_e, numer)
+    assert torch.equal(back, x) and torch.equal(r_d_back, r_d)
+    edge = torch.tensor([2**40 - 1, -(2**40) + 1])
+    y, r_e = mst_forward(edge, torch.tensor([0, 255]), torch.tensor([256, 256]))  # s = 1: y = x
+    assert torch.equal(y, edge) and r_e.tolist() == [0, 255]
+    for bad in (2**40, -(2**40)):
+        with pytest.raises(FormatError, match="exact range"):
+            mst_forward(torch.tensor([0, bad]), torch.tensor([0, 0]), torch.tensor([256, 256]))
+        with pytest.raises(FormatError, match="exact range"):
+            mst_inverse(torch.tensor([bad]), torch.tensor([0]), torch.tensor([256]))
