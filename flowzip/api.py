@@ -128,6 +128,10 @@ class Compressor:
             planes, palette = indexed
             groups = [INDEX_GROUP]
             meta["index_palette"] = base64.b64encode(palette.tobytes()).decode("ascii")
+        count = container.tile_count(width, height, self.tile)
+        if count > container.MAX_TILES:
+            raise UnsupportedImageError(f"{count} tiles of {self.tile}x{self.tile}: the format holds at most "
+                                        f"{container.MAX_TILES}; use a larger tile")
         tiles = tile_grid(height, width, self.tile)
         first = seed_tile(planes, tiles) if self.model.bits_back else 0
         enc = TileEncoder(self.model)
@@ -201,7 +205,7 @@ class Decompressor:
         n_planes = sum(len(g.planes) for g in groups)
         planes = np.empty((header.height, header.width, n_planes), dtype=np.uint8)
         s = model.stride
-        for done, (i, dec) in enumerate(_tile_decoders(model, header, streams)):
+        for done, (i, dec) in enumerate(_tile_decoders(model, header, streams, len(tiles))):
             y, x, h, w = tiles[i]
             planes[y : y + h, x : x + w] = dec.decode((padded(h, s), padded(w, s), n_planes), groups)[:h, :w]
             if progress:
@@ -232,8 +236,8 @@ def coding_order(tiles: int, first: int) -> list[int]:
 
 
 def seed_tile(planes: np.ndarray, tiles: list[tuple[int, int, int, int]]) -> int:
-    """The tile to code first with a bits-back model: the busiest (largest mean absolute
-    difference between neighbouring samples). Its scale layers are the only ones that can
+    """The tile to code first with a bits-back model: the busiest (the sum of the absolute
+    differences between neighbouring samples, per sample of its planes). Its scale layers are the only ones that can
     find the stack short; a busy tile's level-0 latent costs the most bits, so it funds
     them best (wiki_045, 6 tiles, a flat sky at the top left: see docs/experiments.md)."""
     def busyness(tile):
@@ -244,7 +248,7 @@ def seed_tile(planes: np.ndarray, tiles: list[tuple[int, int, int, int]]) -> int
     return max(range(len(tiles)), key=lambda i: (busyness(tiles[i]), -i))
 
 
-def _tile_decoders(model: CodecModel, header: container.Header, streams: list[bytes]):
+def _tile_decoders(model: CodecModel, header: container.Header, streams: list[bytes], tiles: int):
     """``(tile index, decoder)`` in decode order; every stream is checked to be used up."""
     if header.version == 1:  # one stream per tile, row by row
         for i, stream in enumerate(streams):
@@ -253,7 +257,7 @@ def _tile_decoders(model: CodecModel, header: container.Header, streams: list[by
             dec.finish()
         return
     dec = TileDecoder(model, streams[0])
-    for i in reversed(coding_order(len(tile_grid(header.height, header.width, header.tile)), header.first_tile)):
+    for i in reversed(coding_order(tiles, header.first_tile)):
         yield i, dec
     dec.finish()
 

@@ -39,6 +39,10 @@ _PREFIX = struct.Struct("<8sBBH")
 _FIXED = struct.Struct("<IIBBBH")
 MAX_SUBPIXELS = 2**30  # decompression-bomb guard (an 8000x8000 RGB image is 2**27.5)
 MIN_TILE, MAX_TILE = 8, 1024  # bounds a tile's memory on the decoder
+# bounds the decoder's tile bookkeeping: a version-2 header no longer grows with its tiles,
+# so a 60-byte file could otherwise claim 2**24 of them (version 1's u16 header length
+# allowed about 16,000). A 2**30-sample image in tiles of 512 has 4,096.
+MAX_TILES = 1 << 16
 
 
 def tile_count(width: int, height: int, tile: int) -> int:
@@ -109,6 +113,8 @@ def write(header: Header, streams: list[bytes]) -> bytes:
     if len(streams) != stream_count(header.version, header.width, header.height, header.tile):
         raise ValueError("version 1 has one stream per tile, version 2 one stream")
     tiles = tile_count(header.width, header.height, header.tile)
+    if tiles > MAX_TILES:
+        raise ValueError(f"{tiles} tiles: at most {MAX_TILES}")
     if not 0 <= header.first_tile < tiles or (header.version == 1 and header.first_tile):
         raise ValueError("the first tile must be one of the image's (0 in version 1)")
     first = struct.pack("<I", header.first_tile) if header.version == 2 else b""
@@ -166,7 +172,7 @@ def read_header(data: bytes) -> tuple[Header, int]:
         width >= 1 and height >= 1 and 1 <= channels <= 4 and bps in (1, 2) and ndim in (2, 3)
         and MIN_TILE <= tile <= MAX_TILE and width * height * channels <= MAX_SUBPIXELS
         and isinstance(meta, dict) and (ndim == 3 or channels == 1)
-        and first_tile < tile_count(width, height, tile)
+        and first_tile < tile_count(width, height, tile) <= MAX_TILES
     ):
         raise FormatError("corrupt flowzip header (impossible image parameters)")
     header = Header(width, height, channels, bps, ndim, tile, model_id, model_hash, pixel_crc, meta, tuple(sizes),

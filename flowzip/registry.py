@@ -85,8 +85,8 @@ MODELS: tuple[ModelEntry, ...] = (
         name="idf-bb-v1",
         file="idf-bb-v1.npz",
         sha256="74e14b46e2a532840776be54a9794e22a603873b0dba8f31b6f661207016cebf",
-        description="max ratio: idf-base-v2 with scale layers (iFlow's MST, bits-back) in levels 1-2, "
-                    "trained 5,000 steps more; about 28% slower than the default",
+        description="idf-base-v2 with scale layers (iFlow's MST, bits-back) in levels 1-2, "
+                    "trained 5,000 steps more; about 25% slower than the default",
         bits_back=True,
         dev_bpsp=3.583,
         speed_mpx_s=(0.409, 0.402),

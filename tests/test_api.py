@@ -240,3 +240,8 @@ def test_index_out_of_palette_is_a_format_error(compressor, decompressor):
     bad = container.write(container.Header(**{**header.__dict__, "meta": {"index_palette": one_colour}}), streams)
     with pytest.raises(FormatError):
         decompressor.decompress(bad)
+
+
+def test_too_many_tiles_is_refused_before_any_work():
+    with pytest.raises(UnsupportedImageError, match="use a larger tile"):
+        flowzip.Compressor(TINY_MODEL, tile=8).compress(np.zeros((2056, 2056), np.uint8))

@@ -128,3 +128,16 @@ def test_nested_or_bad_metadata_is_a_format_error():
     deep[start : start + 60008] = b"[" * 60008
     with pytest.raises(FormatError):
         container.read(_resealed(deep))
+
+
+def test_a_small_file_cannot_claim_millions_of_tiles():
+    """Version 2's header does not grow with the tiles: their count is capped instead."""
+    many = container.Header(32768, 32768, 1, 1, 2, 8, "m", bytes(8), 0, {}, (4,), version=2)  # 2**24 tiles
+    with pytest.raises(ValueError, match="tiles"):
+        container.write(many, [bytes(4)])
+    ok = dataclasses.replace(many, tile=128)  # 65,536 tiles: the most there may be
+    data = bytearray(container.write(ok, [bytes(4)]))
+    assert container.read(bytes(data))[0] == ok
+    data[23:25] = (8).to_bytes(2, "little")  # the tile size, behind the CRC's back
+    with pytest.raises(FormatError, match="impossible image parameters"):
+        container.read(_resealed(data))

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
                     "them starts with every scale at 1")
     ap.add_argument("--charge-unfunded", action="store_true",
                     help="train on what a tile pays: scale pops beyond the bits pushed before them in the "
-                    "same crop cost as much as the codec's seed chunks")
+                    "same crop cost about what the codec's seed chunks cost")
     ap.add_argument("--steps", type=int, default=20000)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--crop", type=int, default=64)
