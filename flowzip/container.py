@@ -150,6 +150,8 @@ def read_header(data: bytes) -> tuple[Header, int]:
     (crc,) = struct.unpack_from("<I", data, end)
     if crc != zlib.crc32(data[:end]):
         raise FormatError("corrupt flowzip header (CRC mismatch)")
+    if flags != 0:  # reserved: a later flowzip that sets one changes what the file means
+        raise FormatError(f"unsupported flowzip flags {flags:#04x} (this flowzip reads files with none)")
     r = _Reader(data, end)
     r.pos = _PREFIX.size
     try:

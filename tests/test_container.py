@@ -141,3 +141,10 @@ def test_a_small_file_cannot_claim_millions_of_tiles():
     data[23:25] = (8).to_bytes(2, "little")  # the tile size, behind the CRC's back
     with pytest.raises(FormatError, match="impossible image parameters"):
         container.read(_resealed(data))
+
+
+def test_reserved_flags_are_refused():
+    data = bytearray(container.write(HEADER, STREAMS))
+    data[9] = 1
+    with pytest.raises(FormatError, match="flags"):
+        container.read(_resealed(data))
