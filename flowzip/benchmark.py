@@ -9,7 +9,8 @@ way: the whole file, in bits per sub-pixel (8 x bytes / (H x W x C)). Writes:
 
 - ``OUT/results.json``: one record per image and codec (:class:`Record`);
 - ``OUT/report.md`` with ``OUT/plots/*.png``: a table per set (a folder, or by default a
-  folder and a file-name prefix: ``dev/set14_*``), machine, versions, command;
+  folder and a file-name prefix: ``dev/set14_*``), a row per set at a glance, flowzip's
+  overhead, tile coding paths and worst image against PNG, machine, versions, command;
 - ``OUT/cache/<codec>/<folder>/<file>.json``: one result each, keyed by the image's size and
   mtime and by the codec's exact version and settings, so an interrupted run resumes and a
   re-run computes only what is missing (``--fresh`` ignores the cache).
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 
 BASELINES = ("png", "webp", "jxl-e7", "jxl-e9", "jpegls", "jpeg2000", "qoi")
 FLOWZIP = "flowzip"
-FLOWZIP_FIELDS = ("model_bpsp", "header_bytes", "escapes", "padding_bytes", "seed_bytes")
+FLOWZIP_FIELDS = ("model_bpsp", "header_bytes", "escapes", "padding_bytes", "seed_bytes", "tile_paths")
 INSTALL_HINT = "pip install 'flowzip[bench]'"
 
 
@@ -79,6 +80,9 @@ class Record:
     escapes: int | None = None
     padding_bytes: float | None = None  # stream bytes beyond bits_theoretical / 8
     seed_bytes: int | None = None  # always 0: a bits-back model's costs beyond its model bpsp are in padding_bytes
+    # tiles per coding path ("flow", "palette", "predictive", "stored"); None when this
+    # flowzip does not say (older versions, and results cached before it did)
+    tile_paths: dict[str, int] | None = field(default=None, hash=False)
 
     @property
     def subpixels(self) -> int:
@@ -501,7 +505,8 @@ def measure(codec: Codec, img: np.ndarray, image: ImageFile, mode: str) -> Recor
 
 
 def _flowzip_fields(stats: CompressionStats) -> dict:
-    """The model's own code length and the file's overhead, from flowzip's statistics."""
+    """The model's own code length, the file's overhead and the tiles' coding paths, from
+    flowzip's statistics."""
     stream_bytes = stats.nbytes - stats.header_bytes
     return {
         "model_bpsp": stats.model_bpsp,
@@ -509,7 +514,20 @@ def _flowzip_fields(stats: CompressionStats) -> dict:
         "escapes": stats.escapes,
         "padding_bytes": stream_bytes - stats.bits_theoretical / 8.0,
         "seed_bytes": 0,
+        "tile_paths": _tile_paths(stats),
     }
+
+
+def _tile_paths(stats: object) -> dict[str, int] | None:
+    """``stats.tile_paths`` (coding path name -> tiles) as a plain dict, or None where this
+    flowzip's statistics have no such field (or it is empty, or not a mapping of counts)."""
+    paths = getattr(stats, "tile_paths", None)
+    if not paths:  # missing, or empty: an image has at least one tile, so nothing was recorded
+        return None
+    try:
+        return {str(name): int(n) for name, n in dict(paths).items()}
+    except (TypeError, ValueError):
+        return None
 
 
 # -- cache --------------------------------------------------------------------------
@@ -678,6 +696,10 @@ class CodecSummary:
     padding_bpsp: float | None = None
     seed_bpsp: float | None = None
     escapes: int | None = None
+    # flowzip only: tiles per coding path, summed over the images that recorded them
+    tile_paths: dict[str, int] | None = field(default=None, hash=False)
+    tile_path_images: int = 0  # how many of the images recorded their tiles' paths
+    worst_vs_png: tuple[str, float] | None = None  # (image, file bytes / PNG's), the largest
 
 
 def common_images(records: Sequence[Record], codec_names: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -691,10 +713,34 @@ def common_images(records: Sequence[Record], codec_names: Sequence[str]) -> tupl
     return full, [im for im in images if im not in full]
 
 
+def _worst_vs_png(rs: Sequence[Record], png: dict[str, int]) -> tuple[str, float] | None:
+    """The image whose file is largest against PNG's, and that ratio (None without PNG)."""
+    ratios = [(r.bytes / png[r.image], r.image) for r in rs if r.bytes and png.get(r.image)]
+    if not ratios:
+        return None
+    ratio, image = max(ratios, key=lambda x: x[0])
+    return image, ratio
+
+
+def _sum_tile_paths(rs: Sequence[Record]) -> tuple[dict[str, int] | None, int]:
+    """Tiles per coding path over the records that carry them, and how many do."""
+    total: dict[str, int] = {}
+    counted = 0
+    for r in rs:
+        if r.tile_paths is not None:
+            counted += 1
+            for name, n in r.tile_paths.items():
+                total[name] = total.get(name, 0) + n
+    return (total if counted else None), counted
+
+
 def summarize(records: Sequence[Record], codec_names: Sequence[str]) -> tuple[list[CodecSummary], list[str]]:
-    """Per codec: bpsp as total bits over total sub-pixels, speeds as medians over images."""
+    """Per codec: bpsp as total bits over total sub-pixels, speeds as medians over images.
+    For flowzip also its overhead, its tiles' coding paths and its worst image against PNG
+    (when PNG is in the run), over the same images."""
     included, left_out = common_images(records, codec_names)
     keep = set(included)
+    png = {r.image: r.bytes for r in records if r.codec == "png" and r.image in keep and r.bytes}
     rows = []
     for name in codec_names:
         rs = [r for r in records if r.codec == name and r.image in keep]
@@ -708,13 +754,16 @@ def summarize(records: Sequence[Record], codec_names: Sequence[str]) -> tuple[li
             verified=sum(r.verified for r in rs),
         )
         if name.startswith(FLOWZIP):
+            tiles, tile_images = _sum_tile_paths(rs)
             row = CodecSummary(
                 **{**asdict(row),
                    "model_bpsp": sum((r.model_bpsp or 0.0) * r.subpixels for r in rs) / sub,
                    "header_bpsp": 8.0 * sum(r.header_bytes or 0 for r in rs) / sub,
                    "padding_bpsp": 8.0 * sum(r.padding_bytes or 0.0 for r in rs) / sub,
                    "seed_bpsp": 8.0 * sum(r.seed_bytes or 0 for r in rs) / sub,
-                   "escapes": sum(r.escapes or 0 for r in rs)},
+                   "escapes": sum(r.escapes or 0 for r in rs),
+                   "tile_paths": tiles, "tile_path_images": tile_images,
+                   "worst_vs_png": _worst_vs_png(rs, png) if "png" in codec_names else None},
             )
         rows.append(row)
     return rows, left_out
@@ -818,7 +867,42 @@ def _set_section(title: str, records: Sequence[Record], names: Sequence[str]) ->
             ([r.codec, _fmt(r.model_bpsp), _fmt(r.header_bpsp, 4), _fmt(r.padding_bpsp, 4),
               _fmt(r.seed_bpsp, 4), _fmt(r.bpsp), str(r.escapes)] for r in flow),
         )
+        lines.append("")
+        lines += [f"- {r.codec}: {_tile_paths_text(r)}" + _worst_text(r, png is not None) for r in flow]
     return lines + [""]
+
+
+def _tile_paths_text(r: CodecSummary) -> str:
+    """The share of tiles per coding path: ``tiles: flow 95.0%, predictive 5.0% (400 tiles)``."""
+    if not r.tile_paths:
+        return "tiles: coding paths not recorded"
+    total = sum(r.tile_paths.values())
+    if total == 0:
+        return "tiles: none"
+    shares = ", ".join(f"{name} {100 * n / total:.1f}%"
+                       for name, n in sorted(r.tile_paths.items(), key=lambda x: (-x[1], x[0])))
+    partial = f" in {r.tile_path_images} of {r.images} images" if r.tile_path_images < r.images else ""
+    return f"tiles: {shares} ({total} tile{'s' if total != 1 else ''}{partial})"
+
+
+def _worst_text(r: CodecSummary, have_png: bool) -> str:
+    if not have_png or r.worst_vs_png is None:
+        return ""
+    image, ratio = r.worst_vs_png
+    return f"; worst against PNG: `{image}`, {100 * ratio:.1f}% of PNG's bytes"
+
+
+def _overview(records: Sequence[Record], datasets: Sequence[str], names: Sequence[str]) -> list[str]:
+    """One row per set: its bpsp per codec (over the images every codec coded), lowest in bold."""
+    body = []
+    for ds in datasets:
+        rows, _ = summarize([r for r in records if r.dataset == ds], names)
+        by = {r.codec: r.bpsp for r in rows}
+        best = min(by.values(), default=None)
+        cells = [("**" + _fmt(by[n]) + "**" if by[n] == best else _fmt(by[n])) if n in by else "n/a" for n in names]
+        body.append([ds, str(rows[0].images if rows else 0), *cells])
+    return (["## Sets at a glance", "", "bpsp per set (lower is better; each set's own table below has the rest).", ""]
+            + _table(["set", "images", *names], body) + [""])
 
 
 def _problem_lines(result: RunResult) -> list[str]:
@@ -853,6 +937,8 @@ def write_report(out: Path, result: RunResult, command: str, threads: int, plots
         f"(flowzip's torch, libjxl, OpenJPEG; `--threads {threads}`). Gray images "
         "are stored as RGB by WebP and QOI (they have no grayscale), and those bytes count.", "",
     ]
+    if len(datasets) > 1:
+        lines += _overview(result.records, datasets, names)
     for ds in datasets:
         lines += _set_section(f"Set {ds}", [r for r in result.records if r.dataset == ds], names)
     if len(datasets) > 1:

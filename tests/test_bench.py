@@ -182,3 +182,163 @@ def test_python_m_bench(photos, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert len(load(out)) == 2
     assert "python -m bench" in (out / "report.md").read_text()
+
+
+# -- tile paths, worst image against PNG, sets at a glance -----------------------------
+
+
+def _record(image: str, codec: str, nbytes: int, **extra) -> benchmark.Record:
+    return benchmark.Record(image=image, dataset=image.split("/")[0], codec=codec, H=8, W=8, C=3, mode="RGB",
+                            bytes=nbytes, bpsp=8 * nbytes / 192, enc_mpps=1.0, dec_mpps=1.0, verified=True, **extra)
+
+
+def test_tile_paths_are_read_defensively_and_cached_entries_without_them_load():
+    from types import SimpleNamespace
+
+    stats = SimpleNamespace(nbytes=100, header_bytes=20, bits_theoretical=600.0, escapes=0, model_bpsp=3.0)
+    assert benchmark._flowzip_fields(stats)["tile_paths"] is None  # a flowzip without the field
+    stats.tile_paths = {"flow": 3, "palette": 1}
+    assert benchmark._flowzip_fields(stats)["tile_paths"] == {"flow": 3, "palette": 1}
+    stats.tile_paths = {}
+    assert benchmark._flowzip_fields(stats)["tile_paths"] is None
+    stats.tile_paths = "not a mapping"
+    assert benchmark._flowzip_fields(stats)["tile_paths"] is None
+
+    with_paths = _record("s/a.png", "flowzip:m", 50, model_bpsp=2.0, tile_paths={"flow": 2})
+    assert benchmark.Record.from_json(with_paths.to_json()) == with_paths
+    old = with_paths.to_json()
+    del old["tile_paths"]  # a result cached before the field existed
+    assert benchmark.Record.from_json(old).tile_paths is None
+    assert "tile_paths" not in _record("s/a.png", "png", 60).to_json()
+
+
+def test_report_gives_tile_path_shares_and_the_worst_image_against_png():
+    records = [
+        _record("s/a.png", "png", 100), _record("s/b.png", "png", 100),
+        _record("s/a.png", "flowzip:m", 80, model_bpsp=3.0, header_bytes=10, escapes=0, padding_bytes=1.0,
+                seed_bytes=0, tile_paths={"flow": 3, "predictive": 1}),
+        _record("s/b.png", "flowzip:m", 130, model_bpsp=5.0, header_bytes=10, escapes=0, padding_bytes=1.0,
+                seed_bytes=0, tile_paths={"flow": 4}),
+        _record("t/c.png", "png", 100),
+        _record("t/c.png", "flowzip:m", 90, model_bpsp=3.5, header_bytes=10, escapes=0, padding_bytes=1.0,
+                seed_bytes=0),  # cached before tile paths were recorded
+    ]
+    names = ["flowzip:m", "png"]
+    text = "\n".join(benchmark._set_section("Set s", records[:4], names))
+    assert ("- flowzip:m: tiles: flow 87.5%, predictive 12.5% (8 tiles); "
+            "worst against PNG: `s/b.png`, 130.0% of PNG's bytes") in text
+    text = "\n".join(benchmark._set_section("Set t", records[4:], names))
+    assert "tiles: coding paths not recorded; worst against PNG: `t/c.png`, 90.0%" in text
+    text = "\n".join(benchmark._set_section("All sets", records, names))
+    assert "(8 tiles in 2 of 3 images)" in text
+    # without PNG in the run there is no ratio
+    assert "worst" not in "\n".join(benchmark._set_section("Set s", records[2:4], ["flowzip:m"]))
+    overview = "\n".join(benchmark._overview(records, ["s", "t"], names))
+    assert "| s | 2 | 4.375 | **4.167** |" in overview and "| t | 1 | **3.750** | 4.167 |" in overview
+
+
+def test_sets_folder_gives_one_set_per_folder(tmp_path):
+    """--sets folder: each folder given is one set, named after the folder, whatever its
+    files are called; the report has one table per folder and one row each at a glance."""
+    dirs = []
+    for name in ("dev-420", "generated"):
+        folder = tmp_path / "sets" / name
+        folder.mkdir(parents=True)
+        for file in ("set14_a.png", "urban_b.png", "gen_flat_0.png"):
+            Image.new("RGB", (6, 4), (len(name), 0, 0)).save(folder / file)
+        dirs.append(folder)
+    out = tmp_path / "out"
+    assert bench(*dirs, "-o", out, "--codecs", "png", "--sets", "folder", "--max-images", "2", "-q") == 0
+    assert {(r["dataset"], r["image"].split("/")[0]) for r in load(out)} == {("dev-420", "dev-420"),
+                                                                                ("generated", "generated")}
+    assert len(load(out)) == 4
+    report = (out / "report.md").read_text()
+    assert "## Set dev-420" in report and "## Set generated" in report and "## Set dev-420/" not in report
+    glance = report.split("## Sets at a glance")[1].split("## Set ")[0]
+    assert glance.count("| dev-420 | 2 |") == 1 and glance.count("| generated | 2 |") == 1
+
+
+# -- bench/graphics.py and bench/variants.py ------------------------------------------------
+
+
+def _script(name: str):
+    """bench/<name>.py as a module (bench/ is not an installed package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _pixels(folder: Path) -> dict[str, np.ndarray]:
+    return {p.name: np.asarray(Image.open(p)) for p in sorted(folder.glob("*.png"))}
+
+
+def test_graphics_generator_is_deterministic(tmp_path, capsys):
+    graphics = _script("graphics")
+    args = ["--count-per-kind", "1", "--scale", "0.15", "--seed", "3"]
+    assert graphics.main([str(tmp_path / "a"), *args]) == 0
+    assert graphics.main([str(tmp_path / "b"), *args]) == 0
+    a, b = _pixels(tmp_path / "a"), _pixels(tmp_path / "b")
+    assert sorted(a) == sorted(f"gen_{kind}_0.png" for kind in graphics.KINDS)
+    for name in a:
+        assert a[name].dtype == np.uint8 and a[name].ndim == 3 and a[name].shape[2] == 3, name
+        assert np.array_equal(a[name], b[name]), name
+        assert len(np.unique(a[name].reshape(-1, 3), axis=0)) > 2, name  # not blank
+    assert "gen_ui_0.png" in capsys.readouterr().out
+    # another seed, other pixels; the same (seed, kind, k) whatever the count
+    assert graphics.main([str(tmp_path / "c"), "--count-per-kind", "2", "--scale", "0.15", "--seed", "4",
+                          "--kinds", "chart"]) == 0
+    assert not np.array_equal(np.asarray(Image.open(tmp_path / "c" / "gen_chart_0.png")), a["gen_chart_0.png"])
+    assert np.array_equal(np.asarray(graphics.render("chart", 1, seed=4, scale=0.15)),
+                          np.asarray(Image.open(tmp_path / "c" / "gen_chart_1.png")))
+    # an existing non-empty folder needs --force; the repository is refused
+    assert graphics.main([str(tmp_path / "a"), *args]) == 1
+    assert "not empty" in capsys.readouterr().err
+    assert graphics.main([str(tmp_path / "a"), *args, "--force", "--kinds", "flat"]) == 0
+    assert graphics.main([str(REPO / "runs" / "generated-test"), *args]) == 1
+    assert "inside the repository" in capsys.readouterr().err
+    assert not (REPO / "runs" / "generated-test").exists()
+
+
+def test_variants_are_deterministic_with_the_expected_sizes(tmp_path, capsys):
+    variants = _script("variants")
+    src = tmp_path / "photos"
+    src.mkdir()
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:37, :50]
+    smooth = np.stack([xx * 5, yy * 6, (xx + yy) * 3], axis=-1).astype(np.uint8)
+    Image.fromarray(smooth).save(src / "set14_smooth.png")
+    Image.fromarray(rng.integers(0, 256, size=(20, 31, 3), dtype=np.uint8)).save(src / "urban_noise.png")
+    Image.fromarray(rng.integers(0, 256, size=(16, 16), dtype=np.uint8)).save(src / "gray.png")
+    (src / "notes.txt").write_text("ignored")
+    for out in ("a", "b"):
+        assert variants.main([str(tmp_path / out), "--src", str(src)]) == 0
+    sizes = {"set14_smooth.png": (50, 37), "urban_noise.png": (31, 20), "gray.png": (16, 16)}
+    for name in variants.VARIANTS:
+        a, b = _pixels(tmp_path / "a" / name), _pixels(tmp_path / "b" / name)
+        assert sorted(a) == sorted(sizes), name
+        for file, (w, h) in sizes.items():
+            assert np.array_equal(a[file], b[file]), (name, file)
+            want = (2 * (h // 2), 2 * (w // 2), 3) if name == "dev-up2" else (h, w, 3)
+            assert a[file].shape == want and a[file].dtype == np.uint8, (name, file)
+    # 4:2:0 keeps the luma (up to YCbCr rounding) and changes the noise's colours
+    src_noise = np.asarray(Image.open(src / "urban_noise.png"))
+    v420 = _pixels(tmp_path / "a" / "dev-420")["urban_noise.png"]
+    def luma(a: np.ndarray) -> np.ndarray:
+        return np.asarray(Image.fromarray(a).convert("L"), dtype=int)
+
+    assert np.abs(luma(v420) - luma(src_noise)).mean() < 6 and not np.array_equal(v420, src_noise)
+    j90, j95 = (_pixels(tmp_path / "a" / s)["set14_smooth.png"] for s in ("dev-jpeg90", "dev-jpeg95"))
+    assert not np.array_equal(j90, j95)
+    # the up2 set is the centre crop: its pixels at even places are near the source's
+    up = _pixels(tmp_path / "a" / "dev-up2")["set14_smooth.png"].astype(int)
+    crop = smooth[(37 - 18) // 2:(37 - 18) // 2 + 18, (50 - 25) // 2:(50 - 25) // 2 + 25].astype(int)
+    assert np.abs(up[::2, ::2] - crop).max() <= 8
+    # only the sets asked for; a non-empty set folder needs --force
+    assert variants.main([str(tmp_path / "c"), "--src", str(src), "--sets", "dev-up2"]) == 0
+    assert [p.name for p in (tmp_path / "c").iterdir()] == ["dev-up2"]
+    assert variants.main([str(tmp_path / "a"), "--src", str(src), "--sets", "dev-420"]) == 1
+    assert "not empty" in capsys.readouterr().err
+    assert variants.main([str(tmp_path / "a"), "--src", str(src), "--sets", "dev-420", "--force"]) == 0
