@@ -246,7 +246,8 @@ def _info_record(name: str, raw: bytes) -> dict:
     rec["stream_count"] = len(h.stream_sizes)
     rec["tile_count"] = tile_count(h.width, h.height, h.tile)
     del rec["stream_sizes"], rec["version"]
-    rec.update(file=name, format_version=h.version, bytes=len(raw), bpsp=8 * len(raw) / h.subpixels)
+    rec.update(file=name, format_version=h.version, bytes=len(raw), bpsp=8 * len(raw) / h.subpixels,
+               tile_paths=flowzip.read_tile_paths(raw))
     return rec
 
 
@@ -267,7 +268,8 @@ def cmd_info(args, name: str, _unused) -> None:
         mode += f", coded as palette indices ({len(rec['meta']['index_palette']) * 3 // 4 // 3} colours)"
     print(
         f"{name}: flowzip v{rec['format_version']}  {rec['width']}x{rec['height']}x{rec['channels']}  mode {mode}\n"
-        f"  model {rec['model_id']} ({rec['model_hash']})  tiles {rec['tile_count']} of {rec['tile']}px\n"
+        f"  model {rec['model_id']} ({rec['model_hash']})  tiles {rec['tile_count']} of {rec['tile']}px: "
+        f"{', '.join(f'{n} {k}' for n, k in rec['tile_paths'].items())}\n"
         f"  {rec['bytes']:,} bytes  {rec['bpsp']:.3f} bpsp  CRC32 {rec['pixel_crc']:08x}"
     )
 

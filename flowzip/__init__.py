@@ -48,6 +48,7 @@ from .api import (  # noqa: E402
     decompress,
     decompress_image,
     read_header,
+    read_tile_paths,
 )
 from .container import FORMAT_VERSION, MAGIC  # noqa: E402
 from .errors import (  # noqa: E402
@@ -67,4 +68,5 @@ __all__ = [
     "FORMAT_VERSION", "MAGIC", "MODELS", "BackendUnavailableError", "ChecksumError", "CompressionStats",
     "Compressor", "Decoded", "Decompressor", "Encoded", "FlowzipError", "FormatError", "UnknownModelError",
     "UnsupportedImageError", "available_backends", "compress", "decompress", "decompress_image", "read_header",
+    "read_tile_paths",
 ]

@@ -20,14 +20,14 @@ import binascii
 import os
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import container
-from .codec import TileDecoder, TileEncoder
+from .codec import PATH_NAMES, decode_tiles, encode_tiles, needs_flow, read_directory
 from .errors import ChecksumError, FormatError, UnknownModelError, UnsupportedImageError
-from .image import PlaneGroup, ImageInfo, check_array, from_index_plane, to_index_plane, pillow_default_mode, from_pil, from_planes, pad_to_multiple, padded, plane_groups, tile_grid, to_pil, to_planes
+from .image import PlaneGroup, ImageInfo, check_array, from_index_plane, to_index_plane, pillow_default_mode, from_pil, from_planes, plane_groups, tile_grid, to_pil, to_planes
 from .registry import CodecModel, find_shipped, load_model, load_weights_file, resolve
 
 DEFAULT_TILE = 512
@@ -47,6 +47,7 @@ class CompressionStats:
     bits_theoretical: float  # the model's exact code length, -log2 p, under the integer tables
     escapes: int  # latents coded outside their prior's window
     tiles: int
+    tile_paths: dict = field(default_factory=dict)  # path name ("flow", "palette", ...) -> tiles
 
     @property
     def subpixels(self) -> int:
@@ -107,10 +108,15 @@ class Compressor:
         model: a shipped model name (see ``flowzip models``), ``"default"``, or a ``.npz``
             path written by training.
         backend: compute backend (default: ``$FLOWZIP_BACKEND`` or the fastest available).
+        tile: tile size (a multiple of the model's stride).
+        flow_only: code every tile with the flow (by default each tile takes the smallest of
+            the flow, the classic context coders and the stored floor).
     """
 
-    def __init__(self, model: str | os.PathLike = "default", *, backend: str | None = None, tile: int = DEFAULT_TILE):
+    def __init__(self, model: str | os.PathLike = "default", *, backend: str | None = None, tile: int = DEFAULT_TILE,
+                 flow_only: bool = False):
         self.model: CodecModel = load_model(model, backend)
+        self.flow_only = flow_only
         if tile % self.model.stride or not container.MIN_TILE <= tile <= container.MAX_TILE:
             raise ValueError(f"tile size must be a multiple of {self.model.stride} up to {container.MAX_TILE}")
         self.tile = tile
@@ -133,22 +139,17 @@ class Compressor:
             raise UnsupportedImageError(f"{count} tiles of {self.tile}x{self.tile}: the format holds at most "
                                         f"{container.MAX_TILES}; use a larger tile")
         tiles = tile_grid(height, width, self.tile)
-        first = seed_tile(planes, tiles) if self.model.bits_back else 0
-        enc = TileEncoder(self.model)
-        for done, i in enumerate(coding_order(len(tiles), first)):
-            y, x, h, w = tiles[i]
-            enc.encode(pad_to_multiple(planes[y : y + h, x : x + w], self.model.stride), groups)
-            if progress:
-                progress(done + 1, len(tiles))
-        stream = enc.finish()
+        coded = encode_tiles(self.model, planes, groups, self.tile, tiles, flow_only=self.flow_only,
+                             progress=progress)
         header = container.Header(
             width, height, channels, bps, 2 if ndim == 2 else 3, self.tile,
-            self.model.model_id, self.model.hash_prefix, _pixel_crc(arr), meta, (len(stream),), first,
+            self.model.model_id, self.model.hash_prefix, _pixel_crc(arr), meta,
+            tuple(len(s) for s in coded.streams), coded.first_tile,
         )
-        data = container.write(header, [stream])
-        header_bytes = len(data) - len(stream)
-        stats = CompressionStats(width, height, channels, bps, len(data), header_bytes, enc.bits, enc.escapes,
-                                 len(tiles))
+        data = container.write(header, coded.streams)
+        header_bytes = len(data) - sum(len(s) for s in coded.streams)
+        stats = CompressionStats(width, height, channels, bps, len(data), header_bytes, coded.bits, coded.escapes,
+                                 len(tiles), coded.tile_paths)
         return Encoded(data, stats)
 
     def compress(self, image, /) -> bytes:
@@ -193,9 +194,10 @@ class Decompressor:
     def decode(self, data: bytes, /, *, progress: Progress | None = None) -> Decoded:
         """Decode a .fz file to its pixels, image info and header; checks the CRC32."""
         header, streams = container.read(bytes(data))
-        model = self._model_for(header)
-        tiles = tile_grid(header.height, header.width, header.tile)
-        if header.tile % model.stride:
+        if header.tile < container.MIN_TILE:
+            raise FormatError("corrupt flowzip file (tiling does not match the header)")
+        model = self._model_for(header) if needs_flow(header, streams) else None
+        if model is not None and header.tile % model.stride:
             raise FormatError("corrupt flowzip file (tiling does not match the header)")
         palette = _index_palette(header)
         if palette is None:
@@ -203,13 +205,7 @@ class Decompressor:
         else:
             groups = [INDEX_GROUP]
         n_planes = sum(len(g.planes) for g in groups)
-        planes = np.empty((header.height, header.width, n_planes), dtype=np.uint8)
-        s = model.stride
-        for done, (i, dec) in enumerate(_tile_decoders(model, header, streams, len(tiles))):
-            y, x, h, w = tiles[i]
-            planes[y : y + h, x : x + w] = dec.decode((padded(h, s), padded(w, s), n_planes), groups)[:h, :w]
-            if progress:
-                progress(done + 1, len(tiles))
+        planes = decode_tiles(model, header, streams, groups, n_planes, progress)
         if palette is None:
             arr = from_planes(planes, header.bytes_per_sample)
         else:
@@ -227,40 +223,6 @@ class Decompressor:
     def decompress_image(self, data: bytes, /):
         """Decode to a PIL image with the original mode and palette."""
         return self.decode(data).to_pil()
-
-
-def coding_order(tiles: int, first: int) -> list[int]:
-    """The order in which the encoder codes the tiles (row by row from ``first``, wrapping
-    around); the decoder meets them in the reverse order."""
-    return [(first + k) % tiles for k in range(tiles)]
-
-
-def seed_tile(planes: np.ndarray, tiles: list[tuple[int, int, int, int]]) -> int:
-    """The tile to code first with a bits-back model: the busiest (the sum of the absolute
-    differences between neighbouring samples, per sample of its planes). Its scale layers
-    are the only ones that can find the stack short, and a busy tile's level-0 latent costs
-    the most bits, so it funds them best (docs/experiments.md row 15: on urban_057 it cuts
-    the overhead from 11.2 KB with tile 0 first to 0.2 KB; not always the best tile)."""
-    def busyness(tile):
-        y, x, h, w = tile
-        p = planes[y : y + h, x : x + w].astype(np.int16)
-        return (np.abs(np.diff(p, axis=0)).sum() + np.abs(np.diff(p, axis=1)).sum()) / p.size
-
-    return max(range(len(tiles)), key=lambda i: (busyness(tiles[i]), -i))
-
-
-def _tile_decoders(model: CodecModel, header: container.Header, streams: list[bytes], tiles: int):
-    """``(tile index, decoder)`` in decode order; every stream is checked to be used up."""
-    if header.version == 1:  # one stream per tile, row by row
-        for i, stream in enumerate(streams):
-            dec = TileDecoder(model, stream)
-            yield i, dec
-            dec.finish()
-        return
-    dec = TileDecoder(model, streams[0])
-    for i in reversed(coding_order(tiles, header.first_tile)):
-        yield i, dec
-    dec.finish()
 
 
 INDEX_GROUP = PlaneGroup("gray", (0,))  # the palette-index plane of an indexed RGB image
@@ -299,6 +261,23 @@ def decompress(data: bytes, /, *, models: Iterable[str | os.PathLike] = (), back
 def decompress_image(data: bytes, /, *, models: Iterable[str | os.PathLike] = (), backend: str | None = None):
     """Decompress to a PIL image with its original mode and palette."""
     return Decompressor(models=models, backend=backend).decompress_image(data)
+
+
+def read_tile_paths(data: bytes, /) -> dict[str, int]:
+    """How many tiles of a .fz file each path codes (``{"flow": 3, "palette": 1}``), from its
+    tile directory (no decoding; files before format 3 code every tile with the flow)."""
+    header, offset = container.read_header(bytes(data[: 1 << 20]))
+    tiles = container.tile_count(header.width, header.height, header.tile)
+    if header.version < 3:
+        return {PATH_NAMES[0]: tiles}
+    directory = bytes(data[offset : offset + header.stream_sizes[0]])
+    if len(directory) < header.stream_sizes[0]:
+        raise FormatError("truncated flowzip file (tile directory)")
+    kinds, _ = read_directory(directory, tiles, header.stream_sizes[2])
+    counts: dict[str, int] = {}
+    for kind in kinds:
+        counts[PATH_NAMES[kind]] = counts.get(PATH_NAMES[kind], 0) + 1
+    return counts
 
 
 def read_header(data: bytes, /) -> container.Header:

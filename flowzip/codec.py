@@ -6,14 +6,17 @@ Neither knows the other: this module passes integers between them.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
+from . import classic
 from .entropy.bitsback import ScaleCoder
 from .entropy.coder import LatentDecoder, LatentEncoder
 from .entropy.stack import AnsStack
 from .errors import FormatError
-from .image import PlaneGroup
+from .image import PlaneGroup, pad_to_multiple, padded, tile_grid
 from .model import Latent
 from .registry import CodecModel
 
@@ -21,6 +24,17 @@ from .registry import CodecModel
 def _at(t: torch.Tensor, positions: torch.Tensor | None) -> np.ndarray:
     """The values of one coding pass, as numpy (all of ``t``, or those at ``positions``)."""
     return (t if positions is None else t[positions]).numpy()
+
+
+@dataclass(frozen=True)
+class _Mark:
+    stack: object
+    stack_bits: int
+    latent_bits: float
+    escapes: int
+    model_bits: float
+    seed_bits: float
+    seed_elements: int
 
 
 class TileEncoder:
@@ -45,6 +59,19 @@ class TileEncoder:
     def bits(self) -> float:
         """The exact code length so far (each scale element at its ideal cost)."""
         return self.latent_bits + self.scales.model_bits
+
+    def mark(self) -> "_Mark":
+        """The encoder's state now, for :meth:`rollback`."""
+        s = self.scales
+        return _Mark(self.stack.clone(), self.stack.bits, self.latent_bits, self.escapes, s.model_bits, s.seed_bits,
+                     s.seed_elements)
+
+    def rollback(self, mark: "_Mark") -> None:
+        """Undo what was coded since ``mark`` (a tile that another path codes smaller)."""
+        self.stack.restore(mark.stack)
+        self.latent_bits, self.escapes = mark.latent_bits, mark.escapes
+        self.scales.model_bits, self.scales.seed_bits, self.scales.seed_elements = (
+            mark.model_bits, mark.seed_bits, mark.seed_elements)
 
     def encode(self, planes: np.ndarray, groups: list[PlaneGroup]) -> None:
         with torch.inference_mode():
@@ -101,3 +128,196 @@ class TileDecoder:
 
     def finish(self) -> None:
         self.latents.finish()
+
+
+# ------------------------------------------------------------------ the image's tiles
+
+FLOW = 0  # tile kind of the directory; the others are classic.STORED, PALETTE, PREDICTIVE
+PATH_NAMES = classic.KIND_NAMES
+_FLOW_DIRECTORY_BYTES = 1  # what a flow tile costs in the directory; a classic tile adds its size
+
+
+def coding_order(tiles: int, first: int) -> list[int]:
+    """The order in which the encoder codes the tiles (row by row from ``first``, wrapping
+    around); the decoder meets the flow tiles in the reverse order."""
+    return [(first + k) % tiles for k in range(tiles)]
+
+
+def seed_tile(planes: np.ndarray, tiles: list[tuple[int, int, int, int]]) -> int:
+    """The tile to code first with a bits-back model: the busiest (the sum of the absolute
+    differences between neighbouring samples, per sample of its planes). Its scale layers
+    are the only ones that can find the stack short, and a busy tile's level-0 latent costs
+    the most bits, so it funds them best (docs/experiments.md row 15: on urban_057 it cuts
+    the overhead from 11.2 KB with tile 0 first to 0.2 KB; not always the best tile)."""
+    def busyness(tile):
+        y, x, h, w = tile
+        p = planes[y : y + h, x : x + w].astype(np.int16)
+        return (np.abs(np.diff(p, axis=0)).sum() + np.abs(np.diff(p, axis=1)).sum()) / p.size
+
+    return max(range(len(tiles)), key=lambda i: (busyness(tiles[i]), -i))
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def write_directory(kinds: list[int], sizes: list[int]) -> bytes:
+    """Per tile, row by row: its kind (a byte), and for a tile not coded by the flow the
+    length of its payload (a varint)."""
+    out = bytearray()
+    for kind, size in zip(kinds, sizes):
+        out.append(kind)
+        if kind != FLOW:
+            out += _varint(size)
+    return bytes(out)
+
+
+def read_directory(data: bytes, tiles: int, payload_bytes: int) -> tuple[list[int], list[int]]:
+    """Inverse of :func:`write_directory`; checks that the payloads add up to ``payload_bytes``."""
+    kinds, offsets, pos, total = [], [], 0, 0
+    for _ in range(tiles):
+        if pos >= len(data) or data[pos] not in PATH_NAMES:
+            raise FormatError("corrupt flowzip file (tile directory)")
+        kind = data[pos]
+        pos += 1
+        size = 0
+        if kind != FLOW:
+            shift = 0
+            while True:
+                if pos >= len(data) or shift > 28:
+                    raise FormatError("corrupt flowzip file (tile directory)")
+                byte = data[pos]
+                pos += 1
+                size |= (byte & 0x7F) << shift
+                shift += 7
+                if not byte & 0x80:
+                    break
+        kinds.append(kind)
+        offsets.append(total)
+        total += size
+    if pos != len(data) or total != payload_bytes:
+        raise FormatError("corrupt flowzip file (tile directory does not match the payloads)")
+    return kinds, offsets + [total]
+
+
+@dataclass
+class TiledEncoding:
+    """What :func:`encode_tiles` returns: the three streams of a version-3 file and counts."""
+
+    streams: list[bytes]
+    first_tile: int
+    bits: float  # exact code length: the flow's, and each classic tile's under its adaptive model
+    escapes: int
+    kinds: list[int]
+
+    @property
+    def tile_paths(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for kind in self.kinds:
+            counts[PATH_NAMES[kind]] = counts.get(PATH_NAMES[kind], 0) + 1
+        return counts
+
+
+# a tile whose best classic path is below this many bits a sample is not tried with the flow:
+# the shipped flows spend more than that on any tile (docs/experiments.md, the classic paths)
+FLOW_PRUNE_BPSP = 1.0
+
+
+def encode_tiles(model: CodecModel, planes: np.ndarray, groups: list[PlaneGroup], tile: int,
+                 tiles: list[tuple[int, int, int, int]], *, flow_only: bool = False,
+                 progress=None) -> TiledEncoding:
+    """Code every tile by the path with the fewest bits: the flow (measured exactly, as what
+    it adds to the shared stack, and undone when another path is smaller), a palette or
+    predictive context coder, or the stored floor (:mod:`flowzip.classic`)."""
+    rgb = bool(groups) and groups[0].flow == "rgb"
+    first = seed_tile(planes, tiles) if model.bits_back else 0
+    enc = TileEncoder(model)
+    kinds = [FLOW] * len(tiles)
+    payloads: list[bytes] = [b""] * len(tiles)
+    classic_bits = 0.0
+    for done, i in enumerate(coding_order(len(tiles), first)):
+        y, x, h, w = tiles[i]
+        region = np.ascontiguousarray(planes[y : y + h, x : x + w])
+        best = None if flow_only else classic.encode_best(region, rgb)
+        directory_bytes = 0 if best is None else 1 + len(_varint(len(best[1])))
+        if best is not None and 8 * len(best[1]) < FLOW_PRUNE_BPSP * region.size:
+            kinds[i], payloads[i] = best[0], best[1]
+            classic_bits += best[2]
+        else:
+            mark = enc.mark()
+            enc.encode(pad_to_multiple(region, model.stride), groups)
+            flow_bytes = (enc.stack.bits - mark.stack_bits) / 8 + _FLOW_DIRECTORY_BYTES
+            if best is not None and len(best[1]) + directory_bytes < flow_bytes:
+                enc.rollback(mark)
+                kinds[i], payloads[i] = best[0], best[1]
+                classic_bits += best[2]
+        if progress:
+            progress(done + 1, len(tiles))
+    sizes = [len(p) for p in payloads]
+    streams = [write_directory(kinds, sizes), enc.finish(), b"".join(payloads)]
+    return TiledEncoding(streams, first, enc.bits + classic_bits, enc.escapes, kinds)
+
+
+def decode_tiles(model: CodecModel | None, header, streams: list[bytes], groups: list[PlaneGroup],
+                 n_planes: int, progress=None) -> np.ndarray:
+    """The (H, W, P) planes of a file of any version (``model`` may be None when no tile
+    needs the flow)."""
+    tiles = tile_grid(header.height, header.width, header.tile)
+    planes = np.empty((header.height, header.width, n_planes), dtype=np.uint8)
+    if header.version == 3:
+        kinds, offsets = read_directory(streams[0], len(tiles), len(streams[2]))
+    else:
+        kinds, offsets = [FLOW] * len(tiles), [0] * (len(tiles) + 1)
+    rgb = bool(groups) and groups[0].flow == "rgb"
+    done = 0
+    for i, kind in enumerate(kinds):  # the classic tiles, each on its own
+        if kind != FLOW:
+            y, x, h, w = tiles[i]
+            payload = streams[2][offsets[i] : offsets[i + 1]]
+            planes[y : y + h, x : x + w] = classic.decode(kind, payload, (h, w, n_planes), rgb)
+            done += 1
+            if progress:
+                progress(done, len(tiles))
+    flow_tiles = [i for i in range(len(tiles)) if kinds[i] == FLOW]
+    if flow_tiles:
+        if model is None:
+            raise FormatError("corrupt flowzip file (flow tiles without a model)")
+        s = model.stride
+        for i, dec in _flow_decoders(model, header, streams, kinds):
+            y, x, h, w = tiles[i]
+            planes[y : y + h, x : x + w] = dec.decode((padded(h, s), padded(w, s), n_planes), groups)[:h, :w]
+            done += 1
+            if progress:
+                progress(done, len(tiles))
+    elif header.version == 3 and streams[1]:
+        raise FormatError("corrupt flowzip file (a flow stream but no flow tile)")
+    return planes
+
+
+def _flow_decoders(model: CodecModel, header, streams: list[bytes], kinds: list[int]):
+    """``(tile index, decoder)`` of the flow tiles in decode order; every stream is checked
+    to be used up."""
+    if header.version == 1:  # one stream per tile, row by row
+        for i, stream in enumerate(streams):
+            dec = TileDecoder(model, stream)
+            yield i, dec
+            dec.finish()
+        return
+    dec = TileDecoder(model, streams[0] if header.version == 2 else streams[1])
+    for i in reversed(coding_order(len(kinds), header.first_tile)):
+        if kinds[i] == FLOW:
+            yield i, dec
+    dec.finish()
+
+
+def needs_flow(header, streams: list[bytes]) -> bool:
+    """True unless a version-3 file codes every tile without the flow (then no model is
+    needed to decode it)."""
+    if header.version != 3:
+        return True
+    return FLOW in streams[0] or bool(streams[1])

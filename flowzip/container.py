@@ -1,16 +1,18 @@
-"""The .fz container, format version 2 (and version 1, read): bytes only, no model or
+"""The .fz container, format version 3 (and versions 1 and 2, read): bytes only, no model or
 coder logic.
 
 Layout (little-endian; the full description is docs/format.md)::
 
     offset  size  field
     0       8     MAGIC  b"\\x89FZP\\r\\n\\x1a\\n"
-    8       1     format version (2; 1 is still read)
+    8       1     format version (3; 1 and 2 are still read)
     9       1     flags (0)
     10      2     header length L
     12      L     header: width u32, height u32, channels u8, bytes/sample u8, ndim u8,
                   tile size u16, model id (u8 length + UTF-8), weights sha256 prefix (8),
                   pixel CRC32 u32, metadata (u16 length + JSON, empty for {}),
+                  v3: the first tile coded u32, three stream lengths u32 (the tile
+                  directory, the flow stream of all flow tiles, the other tiles' payloads);
                   v2: the first tile coded u32, the stream's length u32 (one stream for
                   all tiles); v1: stream lengths u32 each (one per tile)
     12+L    4     CRC32 of bytes 0 .. 12+L
@@ -18,8 +20,8 @@ Layout (little-endian; the full description is docs/format.md)::
 
 Example:
     >>> h = Header(width=5, height=7, channels=3, bytes_per_sample=1, ndim=3, tile=512,
-    ...            model_id="m", model_hash=bytes(8), pixel_crc=0, meta={}, stream_sizes=(8,))
-    >>> data = write(h, [bytes(8)])
+    ...            model_id="m", model_hash=bytes(8), pixel_crc=0, meta={}, stream_sizes=(1, 8, 0))
+    >>> data = write(h, [bytes(1), bytes(8), b""])
     >>> read(data)[0] == h
     True
 """
@@ -33,8 +35,8 @@ from dataclasses import dataclass, field
 from .errors import FormatError
 
 MAGIC = b"\x89FZP\r\n\x1a\n"
-FORMAT_VERSION = 2  # what this flowzip writes
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3  # what this flowzip writes
+READABLE_VERSIONS = (1, 2, 3)
 _PREFIX = struct.Struct("<8sBBH")
 _FIXED = struct.Struct("<IIBBBH")
 MAX_SUBPIXELS = 2**30  # decompression-bomb guard (an 8000x8000 RGB image is 2**27.5)
@@ -51,8 +53,9 @@ def tile_count(width: int, height: int, tile: int) -> int:
 
 
 def stream_count(version: int, width: int, height: int, tile: int) -> int:
-    """Streams of a file: version 1 has one per tile, version 2 one for all tiles."""
-    return tile_count(width, height, tile) if version == 1 else 1
+    """Streams of a file: version 1 has one per tile, version 2 one for all tiles, version 3
+    three (the tile directory, the flow stream, the payloads of the tiles coded otherwise)."""
+    return tile_count(width, height, tile) if version == 1 else 1 if version == 2 else 3
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,8 @@ class Header:
     pixel_crc: int  # CRC32 of the pixels as a C-order little-endian (H, W, C) array
     meta: dict = field(default_factory=dict, compare=True)  # Pillow mode, palette, ...
     stream_sizes: tuple[int, ...] = ()
-    # version 2: the tile (row by row) coded first, so decoded last; the others follow it
-    # in row order, wrapping around (the codec picks the tile that best seeds bits-back)
+    # versions 2 and 3: the tile (row by row) coded first, so decoded last; the others follow
+    # it in row order, wrapping around (the codec picks the tile that best seeds bits-back)
     first_tile: int = 0
     version: int = FORMAT_VERSION
 
@@ -111,13 +114,13 @@ def write(header: Header, streams: list[bytes]) -> bytes:
     if header.version not in READABLE_VERSIONS:
         raise ValueError(f"cannot write format version {header.version}")
     if len(streams) != stream_count(header.version, header.width, header.height, header.tile):
-        raise ValueError("version 1 has one stream per tile, version 2 one stream")
+        raise ValueError("version 1 has one stream per tile, version 2 one stream, version 3 three")
     tiles = tile_count(header.width, header.height, header.tile)
     if tiles > MAX_TILES:
         raise ValueError(f"{tiles} tiles: at most {MAX_TILES}")
     if not 0 <= header.first_tile < tiles or (header.version == 1 and header.first_tile):
         raise ValueError("the first tile must be one of the image's (0 in version 1)")
-    first = struct.pack("<I", header.first_tile) if header.version == 2 else b""
+    first = struct.pack("<I", header.first_tile) if header.version >= 2 else b""
     body = b"".join(
         [
             _FIXED.pack(header.width, header.height, header.channels, header.bytes_per_sample, header.ndim, header.tile),
@@ -162,7 +165,7 @@ def read_header(data: bytes) -> tuple[Header, int]:
         meta_text = r.take(r.unpack("H")[0])
         meta = json.loads(meta_text.decode("utf-8")) if meta_text else {}
         count = stream_count(version, width, height, tile) if tile else 0
-        (first_tile,) = r.unpack("I") if version == 2 else (0,)
+        (first_tile,) = r.unpack("I") if version >= 2 else (0,)
         if count * 4 != end - r.pos:
             raise FormatError("corrupt flowzip header (length mismatch)")
         sizes = r.unpack(f"{count}I")

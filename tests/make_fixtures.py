@@ -1,8 +1,9 @@
-"""Write the frozen fixture files of the current format version (tests/fixtures/v2): .fz
+"""Write the frozen fixture files of the current format version (tests/fixtures/v3): .fz
 files that every future flowzip must decode to the stored pixels (the format's compatibility
 promise). Regenerating them is a deliberate act: it needs FLOWZIP_REGENERATE_FIXTURES=1 and
-belongs with a format-version bump, which writes a new folder; the older folders (v1) stay
-as they are, frozen.
+belongs with a format-version bump, which writes a new folder; the older folders (v1, v2)
+stay as they are, frozen. A case named ``*-flow-*`` is coded with ``flow_only=True`` (so the
+flow path of the current format is pinned even where a classic path would be smaller).
 
     FLOWZIP_REGENERATE_FIXTURES=1 python tests/make_fixtures.py
 """
@@ -13,7 +14,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 import flowzip
 import flowzip.registry
@@ -40,6 +41,22 @@ def cases():
     yield "tiny-bb-1x1", TINY_BB, np.array([[[7, 200, 33]]], dtype=np.uint8)
     # six tiles of 64 on one stream: the busiest coded first, the others funded by the ones before
     yield "tiny-bb-tiles", TINY_BB, urban.crop((0, 0, 150, 100))
+    # format 3: tiles by the flow alone, and the classic paths (palette, predictive, stored)
+    yield "tiny-flow-rgb-photo", TINY, urban.crop((10, 20, 58, 60))
+    yield "tiny-flow-l", TINY, photo.convert("L")
+    yield "tiny-bb-flow-tiles", TINY_BB, urban.crop((0, 0, 150, 100))
+    drawing = Image.new("RGB", (150, 100), (235, 235, 230))
+    draw = ImageDraw.Draw(drawing)
+    draw.rectangle((10, 10, 90, 60), fill=(20, 80, 200), outline=(0, 0, 0))
+    draw.ellipse((60, 30, 140, 95), fill=(210, 40, 40))
+    draw.text((12, 70), "flowzip", fill=(0, 0, 0))
+    yield "tiny-graphic", TINY, drawing
+    ramp = np.clip(np.arange(70)[None, :, None] * 3 + np.arange(60)[:, None, None] + rng.integers(0, 9, (60, 70, 3)),
+                   0, 255).astype(np.uint8)
+    yield "tiny-ramp", TINY, ramp
+    yield "tiny-noise", TINY, rng.integers(0, 256, (40, 50, 3)).astype(np.uint8)
+    yield "tiny-mixed", TINY, Image.fromarray(np.concatenate([np.asarray(drawing)[:64, :128],
+                                                               np.asarray(urban.crop((0, 0, 128, 64)))], axis=0))
     # shipped models: the files name their model, so each shipped model gets its own
     # (the "default-" files were made when idf-base-v1 was the default)
     yield "default-rgb", "idf-base-v1", urban.crop((0, 0, 96, 80))
@@ -55,7 +72,7 @@ def main() -> int:
         return 1
     OUT.mkdir(parents=True, exist_ok=True)
     for name, model, image in cases():
-        data = flowzip.Compressor(model, tile=64).compress(image)
+        data = flowzip.Compressor(model, tile=64, flow_only="-flow-" in name).compress(image)
         (OUT / f"{name}.fz").write_bytes(data)
         decoded = flowzip.Decompressor(models=[TINY, TINY_BB]).decode(data)
         np.save(OUT / f"{name}.npy", decoded.array)

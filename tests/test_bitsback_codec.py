@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import flowzip
-from flowzip.api import coding_order, seed_tile
+from flowzip.codec import coding_order, seed_tile
 from flowzip.codec import TileEncoder
 from flowzip.errors import FlowzipError
 from flowzip.image import plane_groups, tile_grid

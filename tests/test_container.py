@@ -1,4 +1,4 @@
-"""Container v2 (and v1, still read): parse what we write; refuse everything else with a
+"""Container v3 (and v1, v2, still read): parse what we write; refuse everything else with a
 FormatError."""
 from __future__ import annotations
 
@@ -12,13 +12,17 @@ from flowzip.errors import FormatError
 HEADER = container.Header(
     width=300, height=7, channels=4, bytes_per_sample=2, ndim=3, tile=256, model_id="idf-base-v1",
     model_hash=bytes(range(8)), pixel_crc=0xDEADBEEF, meta={"mode": "RGBA", "transparency": 3},
-    stream_sizes=(12,), first_tile=1,
+    stream_sizes=(2, 12, 5), first_tile=1,
 )
-STREAMS = [b"\x01" * 12]
+STREAMS = [b"\x00\x00", b"\x01" * 12, b"\x02" * 5]  # tile directory, flow stream, classic payloads
+# version 2: one stream for all tiles
+HEADER_V2 = dataclasses.replace(HEADER, stream_sizes=(12,), version=2)
+STREAMS_V2 = [b"\x01" * 12]
 # version 1: one stream per tile (300 x 7 in tiles of 256: two)
 HEADER_V1 = dataclasses.replace(HEADER, stream_sizes=(8, 4), first_tile=0, version=1)
 STREAMS_V1 = [b"\x01" * 8, b"\x02" * 4]
-BOTH = pytest.mark.parametrize("header,streams", [(HEADER, STREAMS), (HEADER_V1, STREAMS_V1)], ids=["v2", "v1"])
+BOTH = pytest.mark.parametrize("header,streams", [(HEADER, STREAMS), (HEADER_V2, STREAMS_V2), (HEADER_V1, STREAMS_V1)],
+                               ids=["v3", "v2", "v1"])
 
 
 @BOTH
@@ -28,8 +32,8 @@ def test_roundtrip(header, streams):
     assert container.read(data) == (header, streams)
 
 
-def test_this_flowzip_writes_version_2():
-    assert container.FORMAT_VERSION == HEADER.version == 2
+def test_this_flowzip_writes_version_3():
+    assert container.FORMAT_VERSION == HEADER.version == 3
 
 
 @BOTH
@@ -56,8 +60,8 @@ def test_foreign_and_future_files():
     with pytest.raises(FormatError, match="not a flowzip file"):
         container.read(b"\x89PNG\r\n\x1a\n" + bytes(100))
     data = bytearray(container.write(HEADER, STREAMS))
-    data[8] = 3
-    with pytest.raises(FormatError, match="version 3"):
+    data[8] = 4
+    with pytest.raises(FormatError, match="version 4"):
         container.read(bytes(data))
     with pytest.raises(FormatError, match="trailing"):
         container.read(container.write(HEADER, STREAMS) + b"x")
@@ -114,7 +118,7 @@ def test_first_tile_must_be_a_tile():
 
     data = bytearray(container.write(HEADER, STREAMS))
     end = 12 + struct.unpack_from("<H", data, 10)[0]
-    struct.pack_into("<I", data, end - 8, 2)  # the first-tile field, before the stream length
+    struct.pack_into("<I", data, end - 16, 2)  # the first-tile field, before the three stream lengths
     with pytest.raises(FormatError, match="corrupt flowzip header"):
         container.read(_resealed(data))
 

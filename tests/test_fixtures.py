@@ -10,16 +10,23 @@ import flowzip
 from .conftest import FIXTURES, TINY_BB_MODEL, TINY_MODEL
 
 
-V1 = sorted((FIXTURES / "v1").glob("*.fz"))
+OLDER = {v: sorted((FIXTURES / f"v{v}").glob("*.fz")) for v in range(1, flowzip.FORMAT_VERSION)}
 CURRENT = sorted((FIXTURES / f"v{flowzip.FORMAT_VERSION}").glob("*.fz"))
 
 
 def test_fixtures_exist():
-    assert len(V1) >= 6 and len(CURRENT) >= 6
-    assert {p.name for p in V1} <= {p.name for p in CURRENT}  # every case is written again in v2
+    assert all(len(files) >= 6 for files in OLDER.values()) and len(CURRENT) >= 6
+    for files in OLDER.values():  # every case is written again in the current version
+        assert {p.name for p in files} <= {p.name for p in CURRENT}
+    # the current version pins each tile path
+    paths = set()
+    for p in CURRENT:
+        paths |= set(flowzip.read_tile_paths(p.read_bytes()))
+    assert paths == {"flow", "palette", "predictive", "stored"}
 
 
-@pytest.mark.parametrize("path", V1 + CURRENT, ids=lambda p: f"{p.parent.name}-{p.stem}")
+@pytest.mark.parametrize("path", [p for files in OLDER.values() for p in files] + CURRENT,
+                         ids=lambda p: f"{p.parent.name}-{p.stem}")
 def test_file_decodes(path):
     data = path.read_bytes()
     header = flowzip.read_header(data)
@@ -37,4 +44,5 @@ def test_file_is_reproduced_by_the_encoder(path):
     model = TINY_BB_MODEL if path.stem.startswith("tiny-bb-") else TINY_MODEL
     info = flowzip.Decompressor(models=[model]).decode(path.read_bytes()).to_pil()
     image = info if flowzip.read_header(path.read_bytes()).meta.get("mode") else expected
-    assert flowzip.Compressor(model, tile=64).compress(image) == path.read_bytes()
+    flow_only = "-flow-" in path.stem
+    assert flowzip.Compressor(model, tile=64, flow_only=flow_only).compress(image) == path.read_bytes()

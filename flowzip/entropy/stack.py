@@ -117,6 +117,14 @@ class AnsStack:
         """The bits of data the stack holds."""
         return int(self._coder.num_valid_bits())
 
+    def clone(self):
+        """A copy of the stack's state, for :meth:`restore`."""
+        return self._coder.clone()
+
+    def restore(self, state) -> None:
+        """Go back to a state :meth:`clone` returned (the encoder undoing a tile)."""
+        self._coder = state.clone()
+
     def words(self) -> np.ndarray:
         """The stack as 32-bit words (little-endian when written to a file)."""
         return self._coder.get_compressed()

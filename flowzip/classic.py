@@ -1,0 +1,650 @@
+"""The classic paths: tiles that a flow trained on photos codes badly (screenshots, drawings,
+flat renders, noise) get an adaptive context-modelling coder or a stored floor instead.
+
+Three coders, each a whole tile's planes (h, w, P) uint8 to bytes and back:
+
+- **palette** (:data:`PALETTE`): a tile with at most :data:`MAX_PALETTE` distinct pixels is an
+  index plane; each index is coded as "equal to the k-th distinct causal neighbour" flags
+  (W, N, NW, NE, WW, NN, in that order) under contexts of the neighbours' equality pattern,
+  else as a binary-tree symbol, PPM-style. Flat areas cost a few thousandths of a bit a pixel.
+- **predictive** (:data:`PREDICTIVE`): an optional reversible colour transform (subtract-green or
+  YCoCg-R, as in WebP / JPEG XL), optional "same pixel as W / N" flags, then per sample the
+  MED predictor of LOCO-I / JPEG-LS and the residual binarised exp-Golomb style
+  (zero, sign, exponent in unary, mantissa), each bit under a context of the local activity
+  and, for later planes, the size of the first plane's residual at the same pixel (FFV1 and
+  CALIC do the same).
+- **stored** (:data:`STORED`): the planes as they are, or PNG-filtered and deflated (whichever
+  is smaller): a floor that no tile exceeds by more than its few bytes of framing.
+
+The two context coders share one binary adaptive model (a probability per context, 16 bits,
+updated by a shift that grows with the context's count, as in CABAC or LZMA) and a binary
+rANS coder (64-bit state, 32-bit words, Duda 2013) in numba. Everything is integer, so every
+machine decodes the same bits. Adaptive statistics need the model and the coder interleaved
+per decision, so these tiles are not pushed onto the flow's constriction stack: the encoder
+runs the model forward recording (probability, bit) and then codes the record backwards, the
+decoder decodes forwards; one njit function per mode serves both directions.
+
+Example:
+    >>> import numpy as np
+    >>> tile = np.zeros((64, 64, 3), np.uint8); tile[10:20, 5:50] = (200, 30, 30)
+    >>> kind, payload, bits = encode_best(tile, rgb=True)
+    >>> kind in (PALETTE, PREDICTIVE) and len(payload) < 40
+    True
+    >>> np.array_equal(decode(kind, payload, tile.shape, rgb=True), tile)
+    True
+"""
+from __future__ import annotations
+
+import zlib
+
+import numba as nb
+import numpy as np
+
+from .errors import FormatError
+
+STORED, PALETTE, PREDICTIVE = 1, 2, 3  # tile kinds (the flow is 0, see codec.py)
+KIND_NAMES = {0: "flow", STORED: "stored", PALETTE: "palette", PREDICTIVE: "predictive"}
+
+MAX_PALETTE = 4096
+MAX_PLANES = 8  # 4 channels of 2 bytes
+_ONE = 1 << 16  # probability scale
+_P_MIN = 16  # a probability never leaves [P_MIN, ONE - P_MIN]
+_RATE_MAX = 7  # adaptation shift once a context has seen ~2**7 decisions
+_KMAX = 10  # exponent classes of a residual: |e| < 2**11
+_BLOCK = 48  # contexts of one residual distribution (see _residual)
+
+# io slots (int64): mode (0 encode, 1 decode), decisions recorded, words read, error; the
+# rANS state lives apart in xs (uint64[1])
+_MODE, _COUNT, _POS, _ERR = 0, 1, 2, 3
+_L = np.uint64(1) << np.uint64(32)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _bitlen(v):
+    n = 0
+    while v:
+        v >>= 1
+        n += 1
+    return n
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _eq(a, b):
+    return 1 if a == b else 0
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _bit(prob, cnt, ctx, bit, io, xs, rec, words):
+    """Code one binary decision under context ``ctx``; returns the bit (given when encoding,
+    decoded when decoding) and adapts the context's probability."""
+    p1 = prob[ctx]
+    if io[_MODE] == 0:
+        n = io[_COUNT]
+        if n < rec.shape[0]:
+            rec[n] = (p1 << 1) | bit
+        io[_COUNT] = n + 1
+    else:
+        x = xs[0]
+        s = x & np.uint64(0xFFFF)
+        f0 = np.uint64(_ONE - p1)
+        if s >= f0:
+            bit = 1
+            x = np.uint64(p1) * (x >> np.uint64(16)) + s - f0
+        else:
+            bit = 0
+            x = f0 * (x >> np.uint64(16)) + s
+        if x < _L:
+            pos = io[_POS]
+            if pos < words.shape[0]:
+                x = (x << np.uint64(32)) | np.uint64(words[pos])
+                io[_POS] = pos + 1
+            else:
+                io[_ERR] = 1  # the stream is used up: stop at once
+                x = _L
+        xs[0] = x
+    c = cnt[ctx]
+    shift = min(_bitlen(c + 1), _RATE_MAX)
+    if bit:
+        p1 += (_ONE - p1) >> shift
+        if p1 > _ONE - _P_MIN:
+            p1 = _ONE - _P_MIN
+    else:
+        p1 -= p1 >> shift
+        if p1 < _P_MIN:
+            p1 = _P_MIN
+    prob[ctx] = p1
+    if c < 255:
+        cnt[ctx] = c + 1
+    return bit
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _residual(prob, cnt, base, e, io, xs, rec, words):
+    """An integer ``e`` (``|e| < 2**11``) as zero / sign / exponent in unary / mantissa bits,
+    each under its own context in the block at ``base``."""
+    if _bit(prob, cnt, base, 1 if e == 0 else 0, io, xs, rec, words):
+        return 0
+    neg = _bit(prob, cnt, base + 1, 1 if e < 0 else 0, io, xs, rec, words)
+    a = -e if e < 0 else e
+    k_enc = _bitlen(a) - 1
+    k = 0
+    while k < _KMAX:
+        if not _bit(prob, cnt, base + 2 + k, 1 if k_enc > k else 0, io, xs, rec, words):
+            break
+        k += 1
+    v = 1
+    for i in range(k - 1, -1, -1):
+        if i == k - 1:
+            ctx = base + 2 + _KMAX + k
+        elif i == k - 2:
+            ctx = base + 2 + 2 * _KMAX + k
+        else:
+            ctx = base + 2 + 3 * _KMAX + 1
+        v = (v << 1) | _bit(prob, cnt, ctx, (a >> i) & 1, io, xs, rec, words)
+    return -v if neg else v
+
+
+@nb.njit(cache=True, nogil=True)
+def _rans_encode(rec, n):
+    """Code the recorded decisions ``rec[:n]`` backwards; returns the words (the final state
+    first, so the decoder reads forwards) and the ideal code length in bits."""
+    out = np.empty(n // 2 + 4, dtype=np.uint32)  # a decision emits at most 16 bits on average
+    k = 0
+    x = _L
+    bits = 0.0
+    for i in range(n - 1, -1, -1):
+        p1 = np.uint64(rec[i] >> 1)
+        if rec[i] & 1:
+            f = p1
+            c = np.uint64(_ONE) - p1
+        else:
+            f = np.uint64(_ONE) - p1
+            c = np.uint64(0)
+        bits += 16.0 - np.log2(np.float64(f))
+        if x >= (f << np.uint64(48)):
+            if k == out.shape[0]:
+                grown = np.empty(2 * k, dtype=np.uint32)
+                grown[:k] = out
+                out = grown
+            out[k] = np.uint32(x & np.uint64(0xFFFFFFFF))
+            k += 1
+            x >>= np.uint64(32)
+        x = ((x // f) << np.uint64(16)) + (x % f) + c
+    words = np.empty(k + 2, dtype=np.uint32)
+    words[0] = np.uint32(x & np.uint64(0xFFFFFFFF))
+    words[1] = np.uint32(x >> np.uint64(32))
+    for j in range(k):
+        words[2 + j] = out[k - 1 - j]
+    return words, bits
+
+
+# ---------------------------------------------------------------- palette mode
+
+_PAL_FLAGS = 0  # 6 candidates x 32 patterns x 2 (previous pixel hit W)
+_PAL_ENTRIES = _PAL_FLAGS + 6 * 32 * 2  # residual blocks of the palette entries, one a plane
+_PAL_TREE = _PAL_ENTRIES + MAX_PLANES * _BLOCK  # binary tree of an index, 2 * MAX_PALETTE nodes
+_PAL_CONTEXTS = _PAL_TREE + 2 * MAX_PALETTE
+
+
+@nb.njit(cache=True, nogil=True)
+def _palette_code(index, palette, ncolors, io, xs, rec, words):
+    """Code (or decode into) ``palette`` (ncolors, P) and the (h, w) ``index`` plane."""
+    prob = np.full(_PAL_CONTEXTS, _ONE // 2, dtype=np.int64)
+    cnt = np.zeros(_PAL_CONTEXTS, dtype=np.int64)
+    h, w = index.shape
+    planes = palette.shape[1]
+    for i in range(ncolors):  # sorted: the first plane never decreases
+        for p in range(planes):
+            prev = palette[i - 1, p] if i else 0
+            e = _residual(prob, cnt, _PAL_ENTRIES + p * _BLOCK, palette[i, p] - prev, io, xs, rec, words)
+            v = prev + e
+            if v < 0 or v > 255:
+                io[_ERR] = 1
+                return
+            palette[i, p] = v
+    if ncolors == 1:
+        index[:, :] = 0
+        return
+    nbits = _bitlen(ncolors - 1)
+    cand = np.empty(6, dtype=np.int64)
+    for y in range(h):
+        if io[_ERR]:
+            return
+        prev_hit = 0
+        for x in range(w):
+            if y == 0 and x == 0:
+                nb_w = nb_n = nb_nw = nb_ne = nb_ww = nb_nn = -1
+            elif y == 0:
+                nb_w = index[0, x - 1]
+                nb_n = nb_nw = nb_ne = nb_nn = nb_w
+                nb_ww = index[0, x - 2] if x > 1 else nb_w
+            else:
+                nb_n = index[y - 1, x]
+                nb_w = index[y, x - 1] if x else nb_n
+                nb_nw = index[y - 1, x - 1] if x else nb_n
+                nb_ne = index[y - 1, x + 1] if x + 1 < w else nb_n
+                nb_ww = index[y, x - 2] if x > 1 else nb_w
+                nb_nn = index[y - 2, x] if y > 1 else nb_n
+            pattern = (_eq(nb_w, nb_n) | (_eq(nb_w, nb_nw) << 1) | (_eq(nb_n, nb_ne) << 2) | (_eq(nb_n, nb_nw) << 3)
+                       | (_eq(nb_w, nb_ww) << 4))
+            nc = 0
+            for v in (nb_w, nb_n, nb_nw, nb_ne, nb_ww, nb_nn):
+                if v < 0:
+                    continue
+                seen = False
+                for j in range(nc):
+                    if cand[j] == v:
+                        seen = True
+                if not seen:
+                    cand[nc] = v
+                    nc += 1
+            value = index[y, x]  # meaningful when encoding
+            hit = -1
+            for j in range(nc):
+                if _bit(prob, cnt, _PAL_FLAGS + (j * 32 + pattern) * 2 + prev_hit,
+                        1 if value == cand[j] else 0, io, xs, rec, words):
+                    hit = j
+                    break
+            if hit >= 0:
+                value = cand[hit]
+            else:
+                node = 1
+                for i in range(nbits - 1, -1, -1):
+                    node = (node << 1) | _bit(prob, cnt, _PAL_TREE + node, (value >> i) & 1, io, xs, rec, words)
+                value = node - (1 << nbits)
+                if value >= ncolors:
+                    io[_ERR] = 1
+                    return
+            index[y, x] = value
+            prev_hit = 1 if hit == 0 else 0
+
+
+# ---------------------------------------------------------------- predictive mode
+
+_RUN_FLAGS = 0  # 6 candidates x 32 patterns x 2 (previous pixel copied from W)
+_CACHE_BITS = 10
+_CACHE_PLANES = 6  # a pixel's key is 9 bits a plane in an int64
+_CACHE_FLAG = _RUN_FLAGS + 6 * 32 * 2  # 32 patterns
+_CACHE_TREE = _CACHE_FLAG + 32
+_RES = _CACHE_TREE + (2 << _CACHE_BITS)
+_ACT_CLASSES, _E0_CLASSES = 10, 6
+_PRED_CONTEXTS = _RES + MAX_PLANES * _ACT_CLASSES * _E0_CLASSES * _BLOCK
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _same(v, ny, nx, i, j):
+    """1 if the pixels at neighbour slots i and j are equal in every plane."""
+    for p in range(v.shape[2]):
+        if v[ny[i], nx[i], p] != v[ny[j], nx[j], p]:
+            return 0
+    return 1
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _key(v, y, x):
+    """A pixel packed 9 bits a plane (samples in -256 .. 255), up to :data:`_CACHE_PLANES`."""
+    key = 0
+    for p in range(v.shape[2]):
+        key = (key << 9) | (v[y, x, p] + 256)
+    return key
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _slot(key):
+    return ((key * 0x1E35A7BD) >> 12) & ((1 << _CACHE_BITS) - 1)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _med(a, b, c):
+    """LOCO-I's median edge detector: W=a, N=b, NW=c."""
+    if c >= max(a, b):
+        return min(a, b)
+    if c <= min(a, b):
+        return max(a, b)
+    return a + b - c
+
+
+@nb.njit(cache=True, nogil=True)
+def _predictive_code(v, lo, hi, runs, io, xs, rec, words):
+    """Code (or decode into) the (h, w, P) int32 samples ``v``, plane p in ``lo[p] .. hi[p]``."""
+    prob = np.full(_PRED_CONTEXTS, _ONE // 2, dtype=np.int64)
+    cnt = np.zeros(_PRED_CONTEXTS, dtype=np.int64)
+    h, w, planes = v.shape
+    ny, nx = np.zeros(6, np.int64), np.zeros(6, np.int64)
+    cand = np.zeros(6, np.int64)
+    cache = np.full(1 << _CACHE_BITS, -1, np.int64)
+    use_cache = runs and planes <= _CACHE_PLANES
+    for y in range(h):
+        if io[_ERR]:
+            return
+        prev = 0
+        for x in range(w):
+            if runs and (x or y):
+                # the whole pixel equal to one of its distinct causal neighbours, as in palette mode
+                if y == 0:
+                    ny[0], nx[0], ny[1], nx[1] = 0, x - 1, 0, x - 1
+                    ny[2], nx[2], ny[3], nx[3] = 0, x - 1, 0, x - 1
+                else:
+                    ny[1], nx[1] = y - 1, x
+                    ny[0], nx[0] = (y, x - 1) if x else (y - 1, x)
+                    ny[2], nx[2] = (y - 1, x - 1) if x else (y - 1, x)
+                    ny[3], nx[3] = (y - 1, x + 1) if x + 1 < w else (y - 1, x)
+                ny[4], nx[4] = (y, x - 2) if x > 1 else (ny[0], nx[0])
+                ny[5], nx[5] = (y - 2, x) if y > 1 else (ny[1], nx[1])
+                pattern = (_same(v, ny, nx, 0, 1) | (_same(v, ny, nx, 0, 2) << 1) | (_same(v, ny, nx, 1, 3) << 2)
+                           | (_same(v, ny, nx, 1, 2) << 3) | (_same(v, ny, nx, 0, 4) << 4))
+                nc = 0
+                for j in range(6):
+                    seen = False
+                    for i in range(nc):
+                        if _same(v, ny, nx, j, cand[i]):
+                            seen = True
+                            break
+                    if not seen:
+                        cand[nc] = j
+                        nc += 1
+                hit = -1
+                for i in range(nc):
+                    j = cand[i]
+                    equal = 1
+                    for p in range(planes):
+                        if v[y, x, p] != v[ny[j], nx[j], p]:
+                            equal = 0
+                    if _bit(prob, cnt, _RUN_FLAGS + (i * 32 + pattern) * 2 + prev, equal, io, xs, rec, words):
+                        hit = j
+                        break
+                if hit >= 0:
+                    for p in range(planes):
+                        v[y, x, p] = v[ny[hit], nx[hit], p]
+                    prev = 1 if hit == 0 else 0
+                    continue
+                prev = 0
+                # else a recently seen colour (WebP's colour cache: a hash of the pixel)
+                if use_cache:
+                    key = _key(v, y, x)
+                    slot = _slot(key)
+                    if _bit(prob, cnt, _CACHE_FLAG + pattern, 1 if cache[slot] == key else 0, io, xs, rec, words):
+                        node = 1
+                        for i in range(_CACHE_BITS - 1, -1, -1):
+                            node = (node << 1) | _bit(prob, cnt, _CACHE_TREE + node, (slot >> i) & 1, io, xs, rec,
+                                                      words)
+                        key = cache[node - (1 << _CACHE_BITS)]
+                        if key < 0:
+                            io[_ERR] = 1
+                            return
+                        for p in range(planes - 1, -1, -1):
+                            v[y, x, p] = (key & 511) - 256
+                            key >>= 9
+                        continue
+            e0 = 0
+            for p in range(planes):
+                if y == 0 and x == 0:
+                    a = b = c = d = (lo[p] + hi[p] + 1) >> 1
+                elif y == 0:
+                    a = b = c = d = v[0, x - 1, p]
+                else:
+                    b = v[y - 1, x, p]
+                    a = v[y, x - 1, p] if x else b
+                    c = v[y - 1, x - 1, p] if x else b
+                    d = v[y - 1, x + 1, p] if x + 1 < w else b
+                pred = _med(a, b, c)
+                act = _bitlen(abs(b - c) + abs(a - c) + abs(d - b))
+                ctx = _RES + ((p * _ACT_CLASSES + min(act, _ACT_CLASSES - 1)) * _E0_CLASSES + e0) * _BLOCK
+                e = _residual(prob, cnt, ctx, v[y, x, p] - pred, io, xs, rec, words)
+                s = pred + e
+                if s < lo[p] or s > hi[p]:
+                    io[_ERR] = 1
+                    return
+                v[y, x, p] = s
+                if p == 0:
+                    e0 = min(_bitlen(abs(e)), _E0_CLASSES - 1)
+            if use_cache:
+                key = _key(v, y, x)
+                cache[_slot(key)] = key
+
+
+# ---------------------------------------------------------------- colour transforms
+
+_TRANSFORMS = ("none", "subtract-green", "ycocg-r")
+
+
+def _forward_colour(planes: np.ndarray, transform: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """int32 samples and per-plane ranges; the first three planes transformed."""
+    v = planes.astype(np.int32)
+    planes_n = v.shape[2]
+    lo, hi = np.zeros(planes_n, np.int64), np.full(planes_n, 255, np.int64)
+    if transform == 0:
+        return v, lo, hi
+    r, g, b = v[:, :, 0].copy(), v[:, :, 1].copy(), v[:, :, 2].copy()
+    if transform == 1:
+        v[:, :, 0], v[:, :, 1], v[:, :, 2] = g, r - g, b - g
+        lo[1:3], hi[1:3] = -255, 255
+    else:
+        co = r - b
+        t = b + (co >> 1)
+        cg = g - t
+        v[:, :, 0], v[:, :, 1], v[:, :, 2] = t + (cg >> 1), co, cg
+        lo[1:3], hi[1:3] = -255, 255
+    return v, lo, hi
+
+
+def _inverse_colour(v: np.ndarray, transform: int) -> np.ndarray:
+    if transform == 1:
+        g = v[:, :, 0].copy()
+        v[:, :, 0], v[:, :, 1], v[:, :, 2] = v[:, :, 1] + g, g, v[:, :, 2] + g
+    elif transform == 2:
+        y, co, cg = v[:, :, 0].copy(), v[:, :, 1].copy(), v[:, :, 2].copy()
+        t = y - (cg >> 1)
+        g = cg + t
+        b = t - (co >> 1)
+        v[:, :, 0], v[:, :, 1], v[:, :, 2] = b + co, g, b
+    if v.min() < 0 or v.max() > 255:
+        raise FormatError("corrupt data: classic tile out of range")
+    return v.astype(np.uint8)
+
+
+# ---------------------------------------------------------------- framing
+
+def _encode_with(fn, *args) -> tuple[bytes, float]:
+    """Run a model in encode mode (growing the record until it fits), then rANS."""
+    size = 1 << 16
+    for arg in args:
+        if isinstance(arg, np.ndarray) and arg.ndim >= 2:
+            size = max(size, 4 * arg.size)
+    while True:
+        rec = np.empty(size, dtype=np.uint32)
+        io = np.zeros(4, dtype=np.int64)
+        work = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+        fn(*work, io, np.zeros(1, np.uint64), rec, np.empty(0, np.uint32))
+        n = int(io[_COUNT])
+        if n <= size:
+            words, bits = _rans_encode(rec, n)
+            return words.astype("<u4").tobytes(), bits
+        size = n
+
+
+def _decode_with(fn, payload: bytes, *args) -> None:
+    if len(payload) < 8 or len(payload) % 4:
+        raise FormatError("corrupt data: classic tile stream")
+    words = np.frombuffer(payload, dtype="<u4").astype(np.uint32)
+    io = np.zeros(4, dtype=np.int64)
+    io[_MODE], io[_POS] = 1, 2
+    xs = np.array([int(words[0]) | (int(words[1]) << 32)], dtype=np.uint64)
+    if xs[0] < _L:
+        raise FormatError("corrupt data: classic tile stream")
+    fn(*args, io, xs, np.empty(0, np.uint32), words)
+    if io[_ERR] or xs[0] != _L or int(io[_POS]) != len(words):
+        raise FormatError("corrupt data: classic tile stream does not decode")
+
+
+def _palette_of(planes: np.ndarray, limit: int = MAX_PALETTE) -> tuple[np.ndarray, np.ndarray] | None:
+    h, w, p = planes.shape
+    packed = np.zeros((h, w), dtype=np.uint64)
+    for i in range(p):  # at most MAX_PLANES bytes: a uint64
+        packed = (packed << np.uint64(8)) | planes[:, :, i].astype(np.uint64)
+    colors, index = np.unique(packed.ravel(), return_inverse=True)
+    if colors.size > limit:
+        return None
+    palette = np.stack([(colors >> np.uint64(8 * (p - 1 - i))) & np.uint64(0xFF) for i in range(p)], axis=1)
+    return index.reshape(h, w).astype(np.int64), palette.astype(np.int64)
+
+
+def encode_palette(planes: np.ndarray) -> tuple[bytes, float] | None:
+    """The palette path's payload and ideal bits, or None if the tile has too many colours."""
+    found = _palette_of(planes)
+    if found is None:
+        return None
+    index, palette = found
+    body, bits = _encode_with(_palette_code, index, palette, len(palette))
+    return (len(palette) - 1).to_bytes(2, "little") + body, bits + 16
+
+
+def decode_palette(payload: bytes, shape: tuple[int, int, int]) -> np.ndarray:
+    h, w, p = shape
+    if len(payload) < 2:
+        raise FormatError("corrupt data: classic tile stream")
+    ncolors = int.from_bytes(payload[:2], "little") + 1
+    if ncolors > MAX_PALETTE:
+        raise FormatError("corrupt data: palette too large")
+    index = np.zeros((h, w), dtype=np.int64)
+    palette = np.zeros((ncolors, p), dtype=np.int64)
+    _decode_with(_palette_code, payload[2:], index, palette, ncolors)
+    return palette[index].astype(np.uint8)
+
+
+def encode_predictive(planes: np.ndarray, transform: int, runs: bool) -> tuple[bytes, float]:
+    v, lo, hi = _forward_colour(planes, transform)
+    body, bits = _encode_with(_predictive_code, v, lo, hi, runs)
+    return bytes([transform | (runs << 2)]) + body, bits + 8
+
+
+def decode_predictive(payload: bytes, shape: tuple[int, int, int], rgb: bool) -> np.ndarray:
+    if not payload:
+        raise FormatError("corrupt data: classic tile stream")
+    transform, runs = payload[0] & 3, bool(payload[0] & 4)
+    if payload[0] >> 3 or transform >= len(_TRANSFORMS) or (transform and not rgb):
+        raise FormatError("corrupt data: unknown classic tile options")
+    v = np.zeros(shape, dtype=np.int32)
+    _, lo, hi = _forward_colour(np.zeros((1, 1, shape[2]), np.uint8), transform)
+    _decode_with(_predictive_code, payload[1:], v, lo, hi, runs)
+    return _inverse_colour(v, transform)
+
+
+# ---------------------------------------------------------------- stored floor
+
+def _png_filter(planes: np.ndarray) -> bytes:
+    """PNG's five row filters (bpp = planes), the smallest sum of |bytes| per row chosen."""
+    h, w, p = planes.shape
+    a = planes.reshape(h, w * p).astype(np.int16)
+    left = np.zeros_like(a)
+    left[:, p:] = a[:, :-p]
+    up = np.zeros_like(a)
+    up[1:] = a[:-1]
+    upleft = np.zeros_like(a)
+    upleft[1:, p:] = a[:-1, :-p]
+    pa, pb, pc = np.abs(up - upleft), np.abs(left - upleft), np.abs(left + up - 2 * upleft)
+    paeth = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, up, upleft))
+    candidates = np.stack([a, a - left, a - up, a - ((left + up) >> 1), a - paeth]).astype(np.uint8)
+    signed = candidates.astype(np.int8).astype(np.int16)
+    choice = np.abs(signed).sum(axis=2).argmin(axis=0)
+    rows = candidates[choice, np.arange(h)]
+    return np.concatenate([choice.astype(np.uint8)[:, None], rows], axis=1).tobytes()
+
+
+@nb.njit(cache=True, nogil=True)
+def _png_unfilter(rows, p):
+    h, n = rows.shape[0], rows.shape[1] - 1
+    out = np.zeros((h, n), dtype=np.uint8)
+    for y in range(h):
+        f = rows[y, 0]
+        if f > 4:
+            return out, False
+        for i in range(n):
+            left = np.int32(out[y, i - p]) if i >= p else 0
+            up = np.int32(out[y - 1, i]) if y else 0
+            ul = np.int32(out[y - 1, i - p]) if y and i >= p else 0
+            if f == 0:
+                pred = 0
+            elif f == 1:
+                pred = left
+            elif f == 2:
+                pred = up
+            elif f == 3:
+                pred = (left + up) >> 1
+            else:
+                pa, pb, pc = abs(up - ul), abs(left - ul), abs(left + up - 2 * ul)
+                pred = left if pa <= pb and pa <= pc else (up if pb <= pc else ul)
+            out[y, i] = (np.int32(rows[y, 1 + i]) + pred) & 0xFF
+    return out, True
+
+
+def encode_stored(planes: np.ndarray) -> bytes:
+    """Raw planes (first byte 0) or PNG-filtered and deflated (first byte 1), the smaller."""
+    raw = b"\x00" + np.ascontiguousarray(planes).tobytes()
+    packed = b"\x01" + zlib.compress(_png_filter(planes), 9)
+    return packed if len(packed) < len(raw) else raw
+
+
+def decode_stored(payload: bytes, shape: tuple[int, int, int]) -> np.ndarray:
+    h, w, p = shape
+    if payload[:1] == b"\x00" and len(payload) == 1 + h * w * p:
+        return np.frombuffer(payload, np.uint8, offset=1).reshape(shape).copy()
+    if payload[:1] == b"\x01":
+        d = zlib.decompressobj()
+        try:
+            rows = d.decompress(payload[1:], h * (w * p + 1))  # never more than the tile holds
+        except zlib.error:
+            raise FormatError("corrupt data: stored tile does not inflate") from None
+        if len(rows) == h * (w * p + 1) and d.eof and not d.unused_data and not d.unconsumed_tail:
+            out, ok = _png_unfilter(np.frombuffer(rows, np.uint8).reshape(h, w * p + 1), p)
+            if ok:
+                return out.reshape(shape)
+    raise FormatError("corrupt data: stored tile")
+
+
+# ---------------------------------------------------------------- choice
+
+def _transform_for(planes: np.ndarray) -> int:
+    """The colour transform whose MED-free gradient residuals are smallest (a cheap estimate
+    on a subsample; the coder itself is exact whichever is picked)."""
+    best, best_cost = 0, None
+    sample = planes[::2, ::2] if planes.shape[0] * planes.shape[1] > 4096 else planes
+    for t in range(len(_TRANSFORMS)):
+        v, _, _ = _forward_colour(sample, t)
+        d = np.abs(np.diff(v, axis=1)).astype(np.int64) + 1
+        cost = float(np.log2(d).sum())
+        if best_cost is None or cost < best_cost:
+            best, best_cost = t, cost
+    return best
+
+
+def candidates(planes: np.ndarray, rgb: bool):
+    """``(kind, payload, ideal bits)`` of every classic path worth trying on this tile."""
+    if not 1 <= planes.shape[2] <= MAX_PLANES:
+        raise ValueError(f"a tile of 1 to {MAX_PLANES} planes, not {planes.shape[2]}")
+    found = encode_palette(planes)
+    if found is not None:
+        yield (PALETTE, *found)
+    transform = _transform_for(planes) if rgb and planes.shape[2] >= 3 else 0
+    repeats = float(np.mean(np.all(planes[:, 1:] == planes[:, :-1], axis=2))) if planes.shape[1] > 1 else 0.0
+    yield (PREDICTIVE, *encode_predictive(planes, transform, repeats > 0.05))
+    stored = encode_stored(planes)
+    yield STORED, stored, 8.0 * len(stored)
+
+
+def encode_best(planes: np.ndarray, rgb: bool) -> tuple[int, bytes, float]:
+    """The smallest classic path for one tile: ``(kind, payload, ideal bits)``."""
+    return min(candidates(planes, rgb), key=lambda c: len(c[1]))
+
+
+def decode(kind: int, payload: bytes, shape: tuple[int, int, int], rgb: bool) -> np.ndarray:
+    """The (h, w, P) uint8 planes of a tile coded by :func:`encode_best`."""
+    if not 1 <= shape[2] <= MAX_PLANES:
+        raise FormatError("corrupt data: too many planes for a classic tile")
+    if kind == PALETTE:
+        return decode_palette(payload, shape)
+    if kind == PREDICTIVE:
+        return decode_predictive(payload, shape, rgb)
+    if kind == STORED:
+        return decode_stored(payload, shape)
+    raise FormatError(f"corrupt data: unknown tile kind {kind}")

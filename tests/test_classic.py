@@ -1,0 +1,196 @@
+"""The classic paths (flowzip.classic) and the per-tile choice between them and the flow."""
+from __future__ import annotations
+
+import io
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+import flowzip
+from flowzip import classic, codec
+from flowzip.errors import FlowzipError, FormatError
+
+from .conftest import FIXTURES, TINY_MODEL, photo_crop
+
+
+def _tiles(rng):
+    """Tiles of every shape and kind the coders meet: noise, few colours, gradients, edges."""
+    yield "1x1", np.array([[[7, 200, 33]]], np.uint8)
+    yield "row", rng.integers(0, 256, (1, 37, 3), dtype=np.uint8)
+    yield "column", rng.integers(0, 4, (41, 1, 1), dtype=np.uint8)
+    yield "noise4", rng.integers(0, 256, (23, 19, 4), dtype=np.uint8)
+    # 16-bit RGB and RGBA: six and eight byte planes (the palette key, the colour cache's)
+    yield "planes6", rng.integers(0, 3, (20, 30, 6), dtype=np.uint8) * 120
+    yield "planes8", np.concatenate([rng.integers(0, 2, (20, 30, 4), dtype=np.uint8) * 255,
+                                     rng.integers(0, 256, (20, 30, 4), dtype=np.uint8)], axis=2)
+    yield "two-colours", (rng.integers(0, 2, (30, 40, 3)) * 255).astype(np.uint8)
+    yield "gradient", np.broadcast_to(np.arange(64, dtype=np.uint8)[None, :, None] * 4, (20, 64, 3)).copy()
+    yield "walk", (np.cumsum(rng.integers(-3, 4, (33, 45, 2)), axis=1) % 256).astype(np.uint8)
+    yield "extremes", np.array([[[0, 255, 0], [255, 0, 255]], [[255, 255, 255], [0, 0, 0]]], np.uint8)
+    yield "photo", photo_crop()[:40, :50]
+    yield "drawing", _drawing(64, 96)
+
+
+def _drawing(h, w):
+    im = Image.new("RGB", (w, h), (240, 240, 235))
+    d = ImageDraw.Draw(im)
+    d.rectangle((5, 5, w // 2, h // 2), fill=(30, 90, 200), outline=(0, 0, 0))
+    d.ellipse((w // 3, h // 3, w - 4, h - 4), fill=(220, 40, 40))
+    d.text((8, h - 20), "flowzip 123", fill=(0, 0, 0))
+    return np.asarray(im).copy()
+
+
+@pytest.mark.parametrize("rgb", [False, True])
+def test_every_path_round_trips_exactly(rng, rgb):
+    for name, tile in _tiles(rng):
+        use_rgb = rgb and tile.shape[2] >= 3
+        paths = list(classic.candidates(tile, use_rgb))
+        assert {k for k, _, _ in paths} >= {classic.PREDICTIVE, classic.STORED}, name
+        for transform in range(3 if use_rgb else 1):
+            for runs in (False, True):
+                paths.append((classic.PREDICTIVE, *classic.encode_predictive(tile, transform, runs)))
+        for kind, payload, bits in paths:
+            decoded = classic.decode(kind, payload, tile.shape, use_rgb)
+            assert decoded.dtype == np.uint8 and np.array_equal(decoded, tile), (name, kind)
+            # the ideal code length is what the stream costs, give or take its two state words
+            assert bits / 8 <= len(payload) + 1 and len(payload) <= bits / 8 + 24, (name, kind)
+
+
+def test_encode_best_is_the_smallest_candidate(rng):
+    for name, tile in _tiles(rng):
+        kind, payload, _ = classic.encode_best(tile, True)
+        assert len(payload) == min(len(p) for _, p, _ in classic.candidates(tile, True)), name
+
+
+def test_stored_floor_bounds_noise(rng):
+    noise = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    kind, payload, _ = classic.encode_best(noise, True)
+    assert kind == classic.STORED and len(payload) <= noise.size + 1
+
+
+def test_context_coders_code_flat_graphics_in_a_few_bytes():
+    tile = np.zeros((256, 256, 3), np.uint8)
+    tile[40:200, 30:100] = (200, 30, 30)
+    kind, payload, _ = classic.encode_best(tile, True)
+    assert kind in (classic.PALETTE, classic.PREDICTIVE) and len(payload) < 120
+
+
+@pytest.mark.parametrize("kind", [classic.PALETTE, classic.PREDICTIVE, classic.STORED])
+def test_damaged_payloads_are_format_errors(rng, kind):
+    tile = _drawing(48, 64)
+    if kind == classic.PALETTE:
+        payload = classic.encode_palette(tile)[0]
+    elif kind == classic.PREDICTIVE:
+        payload = classic.encode_predictive(tile, 2, True)[0]
+    else:
+        payload = b"\x01" + zlib.compress(classic._png_filter(tile), 9)
+    damaged = [payload[:n] for n in range(0, len(payload), max(1, len(payload) // 40))]
+    for _ in range(200):
+        b = bytearray(payload)
+        b[int(rng.integers(len(b)))] ^= 1 << int(rng.integers(8))
+        damaged.append(bytes(b))
+    damaged.append(payload + b"\0\0\0\0")
+    for data in damaged:
+        try:
+            out = classic.decode(kind, data, tile.shape, True)
+        except FormatError:
+            continue
+        # a flip the model cannot see (a stored byte, a mantissa bit) changes pixels: the
+        # file's pixel CRC catches those; here the decoder must at least give a tile
+        assert out.shape == tile.shape and out.dtype == np.uint8
+
+
+def test_directory_round_trip_and_damage():
+    kinds, sizes = [0, 2, 0, 1, 3], [0, 5, 0, 300, 70000]
+    data = codec.write_directory(kinds, sizes)
+    got, offsets = codec.read_directory(data, 5, sum(sizes))
+    assert got == kinds and np.diff(offsets).tolist() == sizes
+    for bad in (data[:-1], data + b"\0", bytes([9]) + data[1:]):
+        with pytest.raises(FormatError):
+            codec.read_directory(bad, 5, sum(sizes))
+    with pytest.raises(FormatError):
+        codec.read_directory(data, 5, sum(sizes) + 1)
+
+
+def test_image_takes_the_cheapest_path_per_tile():
+    """A photo beside a drawing: the tiles are coded by different paths, the file decodes,
+    and it is smaller than with the flow alone."""
+    image = np.concatenate([_drawing(64, 128), np.tile(photo_crop()[:64, :64], (1, 2, 1))], axis=0)
+    both = flowzip.Compressor(TINY_MODEL, tile=64).encode(image)
+    flow = flowzip.Compressor(TINY_MODEL, tile=64, flow_only=True).encode(image)
+    assert flow.stats.tile_paths == {"flow": 4}
+    assert sum(both.stats.tile_paths.values()) == 4 and len(both.stats.tile_paths) >= 2
+    assert both.stats.nbytes < flow.stats.nbytes
+    assert flowzip.read_tile_paths(both.data) == both.stats.tile_paths
+    for data in (both.data, flow.data):
+        assert np.array_equal(flowzip.Decompressor(models=[TINY_MODEL]).decompress(data), image)
+
+
+@pytest.mark.parametrize("model", ["default", "idf-bb-v5"])
+def test_shipped_models_mix_flow_and_classic_tiles(model):
+    """With a shipped model a photo's tiles stay with the flow (bits-back included) and a
+    drawing's go to the context coders, in one file that decodes exactly."""
+    urban = np.asarray(Image.open(FIXTURES / "images" / "urban051-256.png").convert("RGB"))
+    image = np.concatenate([urban[:64, :128], _drawing(64, 128)], axis=1)
+    enc = flowzip.Compressor(model, tile=64).encode(image)
+    assert enc.stats.tile_paths.get("flow") == 2 and sum(enc.stats.tile_paths.values()) == 4
+    assert np.array_equal(flowzip.decompress(enc.data), image)
+
+
+def test_file_without_flow_tiles_needs_no_model():
+    image = _drawing(64, 96)
+    data = flowzip.Compressor(TINY_MODEL, tile=64).compress(image)
+    assert "flow" not in flowzip.read_tile_paths(data)
+    assert np.array_equal(flowzip.Decompressor().decompress(data), image)  # tiny model not passed
+
+
+def test_noise_costs_no_more_than_raw(rng):
+    noise = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    enc = flowzip.Compressor(TINY_MODEL, tile=64).encode(noise)
+    assert enc.stats.tile_paths == {"stored": 1}
+    assert enc.stats.nbytes <= noise.size + enc.stats.header_bytes + 8
+
+
+def test_modes_through_classic_paths():
+    im = Image.fromarray(_drawing(70, 90))
+    for mode in ("L", "RGBA", "P", "1", "LA"):
+        src = im.convert(mode)
+        data = flowzip.Compressor(TINY_MODEL, tile=64).compress(src)
+        back = flowzip.Decompressor(models=[TINY_MODEL]).decompress_image(data)
+        assert back.mode == src.mode and np.array_equal(np.asarray(back), np.asarray(src)), mode
+    u16 = (np.arange(70 * 90, dtype=np.uint16).reshape(70, 90) * 7)
+    data = flowzip.Compressor(TINY_MODEL, tile=64).compress(u16)
+    assert np.array_equal(flowzip.Decompressor(models=[TINY_MODEL]).decompress(data), u16)
+
+
+def test_damaged_classic_files_never_decode_wrong(rng):
+    """Flips anywhere in a file of classic tiles: an error of flowzip's or the exact image."""
+    image = _drawing(64, 96)
+    data = flowzip.Compressor(TINY_MODEL, tile=64).compress(image)
+    dec = flowzip.Decompressor(models=[TINY_MODEL])
+    for _ in range(150):
+        b = bytearray(data)
+        b[int(rng.integers(len(b)))] ^= 1 << int(rng.integers(8))
+        try:
+            out = dec.decompress(bytes(b))
+        except FlowzipError:
+            continue
+        assert np.array_equal(out, image)
+
+
+def test_png_floor_matches_png_filters():
+    """The stored floor's filters are PNG's: Pillow's own PNG decoder agrees on a PNG built
+    from our filtered rows (one IDAT, no interlace)."""
+    tile = _drawing(33, 47)
+    filtered = classic._png_filter(tile)
+    raw = io.BytesIO()
+    Image.fromarray(tile).save(raw, format="PNG")  # for its IHDR chunk
+    png = raw.getvalue()
+    ihdr = png[8 : 8 + 25]
+    idat = zlib.compress(filtered)
+    chunk = len(idat).to_bytes(4, "big") + b"IDAT" + idat + zlib.crc32(b"IDAT" + idat).to_bytes(4, "big")
+    iend = (0).to_bytes(4, "big") + b"IEND" + zlib.crc32(b"IEND").to_bytes(4, "big")
+    ours = Image.open(io.BytesIO(png[:8] + ihdr + chunk + iend))
+    assert np.array_equal(np.asarray(ours), tile)
