@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import container
-from .codec import PATH_NAMES, decode_tiles, encode_tiles, needs_flow, read_directory
+from .codec import PATH_NAMES, count_paths, decode_tiles, encode_tiles, needs_flow, read_directory
 from .errors import ChecksumError, FormatError, UnknownModelError, UnsupportedImageError
 from .image import PlaneGroup, ImageInfo, check_array, from_index_plane, to_index_plane, pillow_default_mode, from_pil, from_planes, plane_groups, tile_grid, to_pil, to_planes
 from .registry import CodecModel, find_shipped, load_model, load_weights_file, resolve
@@ -273,11 +273,7 @@ def read_tile_paths(data: bytes, /) -> dict[str, int]:
     directory = bytes(data[offset : offset + header.stream_sizes[0]])
     if len(directory) < header.stream_sizes[0]:
         raise FormatError("truncated flowzip file (tile directory)")
-    kinds, _ = read_directory(directory, tiles, header.stream_sizes[2])
-    counts: dict[str, int] = {}
-    for kind in kinds:
-        counts[PATH_NAMES[kind]] = counts.get(PATH_NAMES[kind], 0) + 1
-    return counts
+    return count_paths(read_directory(directory, tiles, header.stream_sizes[2])[0])
 
 
 def read_header(data: bytes, /) -> container.Header:

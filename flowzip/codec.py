@@ -217,10 +217,15 @@ class TiledEncoding:
 
     @property
     def tile_paths(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for kind in self.kinds:
-            counts[PATH_NAMES[kind]] = counts.get(PATH_NAMES[kind], 0) + 1
-        return counts
+        return count_paths(self.kinds)
+
+
+def count_paths(kinds: list[int]) -> dict[str, int]:
+    """``{path name: tiles}`` in the order the paths first occur."""
+    counts: dict[str, int] = {}
+    for kind in kinds:
+        counts[PATH_NAMES[kind]] = counts.get(PATH_NAMES[kind], 0) + 1
+    return counts
 
 
 # a tile whose best classic path is below this many bits a sample is not tried with the flow:
