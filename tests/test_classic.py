@@ -64,6 +64,15 @@ def test_encode_best_is_the_smallest_candidate(rng):
         assert len(payload) == min(len(p) for _, p, _ in classic.candidates(tile, True)), name
 
 
+def test_stored_floor_tries_paeth_and_filtered_deflate_near_the_best():
+    ramp = np.add.outer(np.arange(40), np.arange(60)).astype(np.uint8)[:, :, None].repeat(3, axis=2)
+    quick = classic.encode_stored(ramp, beat=1)  # far from the best: the per-row heuristic only
+    full = classic.encode_stored(ramp)
+    assert len(full) <= len(quick)
+    for payload in (quick, full):
+        assert np.array_equal(classic.decode(classic.STORED, payload, ramp.shape, True), ramp)
+
+
 def test_stored_floor_bounds_noise(rng):
     noise = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
     kind, payload, _ = classic.encode_best(noise, True)
@@ -180,11 +189,12 @@ def test_damaged_classic_files_never_decode_wrong(rng):
         assert np.array_equal(out, image)
 
 
-def test_png_floor_matches_png_filters():
+@pytest.mark.parametrize("fixed", [None, 1, 4])
+def test_png_floor_matches_png_filters(fixed):
     """The stored floor's filters are PNG's: Pillow's own PNG decoder agrees on a PNG built
     from our filtered rows (one IDAT, no interlace)."""
     tile = _drawing(33, 47)
-    filtered = classic._png_filter(tile)
+    filtered = classic._png_filter(tile, fixed)
     raw = io.BytesIO()
     Image.fromarray(tile).save(raw, format="PNG")  # for its IHDR chunk
     png = raw.getvalue()
