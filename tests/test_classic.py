@@ -204,3 +204,19 @@ def test_png_floor_matches_png_filters(fixed):
     iend = (0).to_bytes(4, "big") + b"IEND" + zlib.crc32(b"IEND").to_bytes(4, "big")
     ours = Image.open(io.BytesIO(png[:8] + ihdr + chunk + iend))
     assert np.array_equal(np.asarray(ours), tile)
+
+
+def test_info_lists_the_tiles_per_path(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    path = tmp_path / "mixed.fz"
+    path.write_bytes(flowzip.Compressor(TINY_MODEL, tile=64).compress(_drawing(64, 128)))
+    text = subprocess.run([sys.executable, "-m", "flowzip", "info", str(path)], capture_output=True, text=True,
+                          check=True).stdout
+    paths = flowzip.read_tile_paths(path.read_bytes())
+    assert all(f"{name} {n}" in text for name, n in paths.items())
+    record = json.loads(subprocess.run([sys.executable, "-m", "flowzip", "info", "--json", str(path)],
+                                       capture_output=True, text=True, check=True).stdout)
+    assert record["tile_paths"] == paths and record["format_version"] == 3
