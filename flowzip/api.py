@@ -139,7 +139,7 @@ class Compressor:
             raise UnsupportedImageError(f"{count} tiles of {self.tile}x{self.tile}: the format holds at most "
                                         f"{container.MAX_TILES}; use a larger tile")
         tiles = tile_grid(height, width, self.tile)
-        coded = encode_tiles(self.model, planes, groups, self.tile, tiles, flow_only=self.flow_only,
+        coded = encode_tiles(self.model, planes, groups, tiles, flow_only=self.flow_only,
                              progress=progress)
         header = container.Header(
             width, height, channels, bps, 2 if ndim == 2 else 3, self.tile,
