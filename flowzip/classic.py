@@ -53,6 +53,16 @@ _RATE_MAX = 7  # adaptation shift once a context has seen ~2**7 decisions
 _KMAX = 10  # exponent classes of a residual: |e| < 2**11
 _BLOCK = 48  # contexts of one residual distribution (see _residual)
 
+_MIX_RATE = 6  # the mixer's learning rate (lpaq's 7; 2 to 16 measured within 0.1%)
+_MIX_KINDS = 2 + _KMAX + 4  # weight rows a residual uses: zero, sign, exponent, 3 mantissa kinds
+_MIX_WEIGHT0 = (1 << 16) * 12 // 100  # each input's first weight (8 to 15% measured within 0.1%)
+# the logistic function at logits -8, -7.5, .. 8, of ONE (rounded); _squash interpolates it
+_SQUASH = np.array([22, 36, 60, 98, 162, 267, 439, 720, 1179, 1921, 3108, 4971, 7812, 11955, 17625, 24743,
+                    32768, 40793, 47911, 53581, 57724, 60565, 62428, 63615, 64357, 64816, 65097, 65269, 65374,
+                    65438, 65476, 65500, 65514], np.int64)
+_SHIFT = np.array([min((c + 1).bit_length(), _RATE_MAX) for c in range(256)], np.int64)
+
+
 # io slots (int64): mode (0 encode, 1 decode), decisions recorded, words read, error; the
 # rANS state lives apart in xs (uint64[1])
 _MODE, _COUNT, _POS, _ERR = 0, 1, 2, 3
@@ -74,36 +84,42 @@ def _eq(a, b):
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _bit(prob, cnt, ctx, bit, io, xs, rec, words):
-    """Code one binary decision under context ``ctx``; returns the bit (given when encoding,
-    decoded when decoding) and adapts the context's probability."""
-    p1 = prob[ctx]
+def _code(p1, bit, io, xs, rec, words):
+    """Code one binary decision of probability ``p1 / ONE`` of a 1: record it when encoding,
+    decode it when decoding; returns the bit."""
     if io[_MODE] == 0:
         n = io[_COUNT]
         if n < rec.shape[0]:
             rec[n] = (p1 << 1) | bit
         io[_COUNT] = n + 1
+        return bit
+    x = xs[0]
+    s = x & np.uint64(0xFFFF)
+    f0 = np.uint64(_ONE - p1)
+    if s >= f0:
+        bit = 1
+        x = np.uint64(p1) * (x >> np.uint64(16)) + s - f0
     else:
-        x = xs[0]
-        s = x & np.uint64(0xFFFF)
-        f0 = np.uint64(_ONE - p1)
-        if s >= f0:
-            bit = 1
-            x = np.uint64(p1) * (x >> np.uint64(16)) + s - f0
+        bit = 0
+        x = f0 * (x >> np.uint64(16)) + s
+    if x < _L:
+        pos = io[_POS]
+        if pos < words.shape[0]:
+            x = (x << np.uint64(32)) | np.uint64(words[pos])
+            io[_POS] = pos + 1
         else:
-            bit = 0
-            x = f0 * (x >> np.uint64(16)) + s
-        if x < _L:
-            pos = io[_POS]
-            if pos < words.shape[0]:
-                x = (x << np.uint64(32)) | np.uint64(words[pos])
-                io[_POS] = pos + 1
-            else:
-                io[_ERR] = 1  # the stream is used up: stop at once
-                x = _L
-        xs[0] = x
+            io[_ERR] = 1  # the stream is used up: stop at once
+            x = _L
+    xs[0] = x
+    return bit
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _adapt(prob, cnt, ctx, bit):
+    """Move a context's probability towards ``bit`` by 1/count, then 1/2**RATE_MAX."""
+    p1 = prob[ctx]
     c = cnt[ctx]
-    shift = min(_bitlen(c + 1), _RATE_MAX)
+    shift = _SHIFT[c]
     if bit:
         p1 += (_ONE - p1) >> shift
         if p1 > _ONE - _P_MIN:
@@ -115,32 +131,87 @@ def _bit(prob, cnt, ctx, bit, io, xs, rec, words):
     prob[ctx] = p1
     if c < 255:
         cnt[ctx] = c + 1
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _bit(prob, cnt, ctx, bit, io, xs, rec, words):
+    """Code one binary decision under context ``ctx``; returns the bit (given when encoding,
+    decoded when decoding) and adapts the context's probability."""
+    bit = _code(prob[ctx], bit, io, xs, rec, words)
+    _adapt(prob, cnt, ctx, bit)
     return bit
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _residual(prob, cnt, base, e, io, xs, rec, words):
+def _squash(d):
+    """The logistic function: a logit ``d / 256`` (clamped to +-8) to a probability of ONE."""
+    d = min(max(d, -2047), 2047)
+    w = d & 127
+    i = (d >> 7) + 16
+    return (_SQUASH[i] * (128 - w) + _SQUASH[i + 1] * w + 64) >> 7
+
+
+def _stretch_table() -> np.ndarray:
+    """The inverse of :func:`_squash` on probabilities of 4096, built from its integers alone."""
+    table = np.full(4096, 2047, np.int64)
+    low = 0
+    for d in range(-2047, 2048):
+        top = int(_squash.py_func(d)) >> 4
+        table[low: top + 1] = d
+        low = max(low, top + 1)
+    return table
+
+
+_STRETCH = _stretch_table()
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _decision(prob, cnt, ctxs, j, mix, ws, st, bit, io, xs, rec, words):
+    """Decision ``j`` of a residual's block. One context (``ctxs[0] + j``) when ``mix`` has no
+    rows; else the contexts ``ctxs[i] + j`` mixed in the logistic domain by the weight row
+    ``ws`` of ``mix``, trained online to the bit (lpaq's mixer, Mahoney 2005), and each
+    context adapted as alone."""
+    if mix.shape[0] == 0:
+        return _bit(prob, cnt, ctxs[0] + j, bit, io, xs, rec, words)
+    dot = 0
+    for i in range(ctxs.shape[0]):
+        s = _STRETCH[prob[ctxs[i] + j] >> 4]
+        st[i] = s
+        dot += mix[ws, i] * s
+    p1 = min(max(_squash(dot >> 16), _P_MIN), _ONE - _P_MIN)
+    bit = _code(p1, bit, io, xs, rec, words)
+    err = ((bit << 12) - (p1 >> 4)) * _MIX_RATE
+    for i in range(ctxs.shape[0]):
+        mix[ws, i] += (st[i] * err + 0x8000) >> 16
+        _adapt(prob, cnt, ctxs[i] + j, bit)
+    return bit
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _residual(prob, cnt, ctxs, mix, ws, st, e, io, xs, rec, words):
     """An integer ``e`` (``|e| < 2**11``) as zero / sign / exponent in unary / mantissa bits,
-    each under its own context in the block at ``base``."""
-    if _bit(prob, cnt, base, 1 if e == 0 else 0, io, xs, rec, words):
+    decision j of the block under the contexts ``ctxs + j`` (see :func:`_decision`; the
+    mixer's weight row is ``ws`` plus the decision's kind)."""
+    if _decision(prob, cnt, ctxs, 0, mix, ws, st, 1 if e == 0 else 0, io, xs, rec, words):
         return 0
-    neg = _bit(prob, cnt, base + 1, 1 if e < 0 else 0, io, xs, rec, words)
+    neg = _decision(prob, cnt, ctxs, 1, mix, ws + 1, st, 1 if e < 0 else 0, io, xs, rec, words)
     a = -e if e < 0 else e
     k_enc = _bitlen(a) - 1
     k = 0
     while k < _KMAX:
-        if not _bit(prob, cnt, base + 2 + k, 1 if k_enc > k else 0, io, xs, rec, words):
+        if not _decision(prob, cnt, ctxs, 2 + k, mix, ws + 2 + k, st, 1 if k_enc > k else 0, io, xs, rec, words):
             break
         k += 1
     v = 1
     for i in range(k - 1, -1, -1):
         if i == k - 1:
-            ctx = base + 2 + _KMAX + k
+            j, kind = 2 + _KMAX + k, 1
         elif i == k - 2:
-            ctx = base + 2 + 2 * _KMAX + k
+            j, kind = 2 + 2 * _KMAX + k, 2
         else:
-            ctx = base + 2 + 3 * _KMAX + 1
-        v = (v << 1) | _bit(prob, cnt, ctx, (a >> i) & 1, io, xs, rec, words)
+            j, kind = 2 + 3 * _KMAX + 1, 3
+        v = (v << 1) | _decision(prob, cnt, ctxs, j, mix, ws + 2 + _KMAX + kind, st, (a >> i) & 1, io, xs, rec,
+                                 words)
     return -v if neg else v
 
 
@@ -193,10 +264,12 @@ def _palette_code(index, palette, ncolors, io, xs, rec, words):
     cnt = np.zeros(_PAL_CONTEXTS, dtype=np.int64)
     h, w = index.shape
     planes = palette.shape[1]
+    ctx, no_mix, st = np.zeros(1, np.int64), np.zeros((0, 1), np.int64), np.zeros(1, np.int64)
     for i in range(ncolors):  # sorted: the first plane never decreases
         for p in range(planes):
             prev = palette[i - 1, p] if i else 0
-            e = _residual(prob, cnt, _PAL_ENTRIES + p * _BLOCK, palette[i, p] - prev, io, xs, rec, words)
+            ctx[0] = _PAL_ENTRIES + p * _BLOCK
+            e = _residual(prob, cnt, ctx, no_mix, 0, st, palette[i, p] - prev, io, xs, rec, words)
             v = prev + e
             if v < 0 or v > 255:
                 io[_ERR] = 1
@@ -268,7 +341,21 @@ _CACHE_FLAG = _RUN_FLAGS + 6 * 32 * 2  # 32 patterns
 _CACHE_TREE = _CACHE_FLAG + 32
 _RES = _CACHE_TREE + (2 << _CACHE_BITS)
 _ACT_CLASSES, _E0_CLASSES = 10, 6
-_PRED_CONTEXTS = _RES + MAX_PLANES * _ACT_CLASSES * _E0_CLASSES * _BLOCK
+# the mixing coder's context sets for one plane's residual (sizes, in blocks); see _predictive_code
+_MIX_SETS = (
+    _ACT_CLASSES * _E0_CLASSES,  # A: gradient activity x earlier planes' residuals
+    16 * _E0_CLASSES,  # B: residual energy around the pixel x earlier planes' residuals
+    81,  # C: W and N residuals, signed
+    8 * 4,  # D: intensity x activity (noise that depends on brightness)
+    64 * 4,  # E: position in the 8x8 block (JPEG grids, chroma upsampling phase) x energy
+    9 * 6,  # F: where the gradient and the mean predictors disagree with the one used
+    81,  # G: the residuals of the previous and the first plane at this pixel, signed
+    729,  # H: JPEG-LS's three quantised gradients
+    81,  # I: NE and NW residuals, signed
+    81,  # J: the first plane's gradients at this pixel (later planes), NN and WW residuals (first)
+)
+_MIX_OFFSETS = tuple(sum(_MIX_SETS[:i]) for i in range(len(_MIX_SETS)))
+_MIX_PER_PLANE = sum(_MIX_SETS)
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -304,12 +391,67 @@ def _med(a, b, c):
     return a + b - c
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _q9(e):
+    """A residual in 9 signed classes: 0, 1-2, 3-6, 7-14, 15+ (and their negatives)."""
+    m = abs(e)
+    q = 0 if m == 0 else (1 if m <= 2 else (2 if m <= 6 else (3 if m <= 14 else 4)))
+    return q if e >= 0 else -q
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _q9_gradient(g):
+    """A gradient in JPEG-LS's 9 signed classes (thresholds 3, 7, 21)."""
+    m = abs(g)
+    q = 0 if m == 0 else (1 if m < 3 else (2 if m < 7 else (3 if m < 21 else 4)))
+    return q if g >= 0 else -q
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _mix_contexts(ctxs, v, er, y, x, p, a, b, c, d, pred, lo, hi, act, e0, e_first, e_prev):
+    """The first context of each set in :data:`_MIX_SETS` for sample (y, x, p); ``er`` holds
+    the residuals coded so far (column x + 1 is pixel x), ``e_first`` / ``e_prev`` those of
+    the first and the previous plane at this pixel."""
+    X = x + 1
+    ew = er[p, y, X - 1]
+    en = er[p, y - 1, X] if y else 0
+    enw = er[p, y - 1, X - 1] if y else 0
+    ene = er[p, y - 1, X + 1] if y else 0
+    energy = min(_bitlen(abs(ew) + abs(en) + ((abs(enw) + abs(ene)) >> 1)), 15)
+    base = p * _MIX_PER_PLANE
+    ctxs[0] = base + min(act, _ACT_CLASSES - 1) * _E0_CLASSES + e0
+    ctxs[1] = base + _MIX_OFFSETS[1] + energy * _E0_CLASSES + e0
+    ctxs[2] = base + _MIX_OFFSETS[2] + (_q9(ew) + 4) * 9 + _q9(en) + 4
+    ctxs[3] = base + _MIX_OFFSETS[3] + ((pred - lo[p]) * 8 // (hi[p] - lo[p] + 1)) * 4 + min(act >> 1, 3)
+    ctxs[4] = base + _MIX_OFFSETS[4] + ((y & 7) * 8 + (x & 7)) * 4 + min(energy >> 1, 3)
+    ctxs[5] = base + _MIX_OFFSETS[5] + (_q9(a + b - c - pred) + 4) * 6 + min(_q9(((a + b + c + d + 2) >> 2) - pred) + 4, 8) // 2
+    ctxs[6] = base + _MIX_OFFSETS[6] + (_q9(e_prev) + 4) * 9 + _q9(e_first) + 4
+    ctxs[7] = base + _MIX_OFFSETS[7] + ((_q9_gradient(d - b) + 4) * 9 + _q9_gradient(b - c) + 4) * 9 + _q9_gradient(c - a) + 4
+    ctxs[8] = base + _MIX_OFFSETS[8] + (_q9(ene) + 4) * 9 + _q9(enw) + 4
+    if p and x and y:
+        ctxs[9] = base + _MIX_OFFSETS[9] + (_q9_gradient(v[y, x, 0] - v[y, x - 1, 0]) + 4) * 9 + _q9_gradient(v[y, x, 0] - v[y - 1, x, 0]) + 4
+    else:
+        enn = er[p, y - 2, X] if y > 1 else 0
+        eww = er[p, y, X - 2] if x > 1 else 0
+        ctxs[9] = base + _MIX_OFFSETS[9] + (_q9(enn) + 4) * 9 + _q9(eww) + 4
+    for i in range(ctxs.shape[0]):
+        ctxs[i] = _RES + ctxs[i] * _BLOCK
+
+
 @nb.njit(cache=True, nogil=True)
-def _predictive_code(v, lo, hi, runs, predictor, io, xs, rec, words):
-    """Code (or decode into) the (h, w, P) int32 samples ``v``, plane p in ``lo[p] .. hi[p]``."""
-    prob = np.full(_PRED_CONTEXTS, _ONE // 2, dtype=np.int64)
-    cnt = np.zeros(_PRED_CONTEXTS, dtype=np.int64)
+def _predictive_code(v, lo, hi, runs, predictor, mixing, io, xs, rec, words):
+    """Code (or decode into) the (h, w, P) int32 samples ``v``, plane p in ``lo[p] .. hi[p]``.
+
+    ``mixing``: each residual bit under the ten context sets of :data:`_MIX_SETS` mixed
+    (format 4); else under set A alone (format 3)."""
     h, w, planes = v.shape
+    size = _RES + planes * (_MIX_PER_PLANE if mixing else _ACT_CLASSES * _E0_CLASSES) * _BLOCK
+    prob = np.full(size, _ONE // 2, dtype=np.int32)
+    cnt = np.zeros(size, dtype=np.uint8)
+    ctxs = np.zeros(len(_MIX_SETS) if mixing else 1, np.int64)
+    st = np.zeros(ctxs.shape[0], np.int64)
+    mix = np.full((planes * 4 * _MIX_KINDS if mixing else 0, ctxs.shape[0]), _MIX_WEIGHT0, np.int32)
+    er = np.zeros((planes, h if mixing else 0, w + 2), np.int64)
     ny, nx = np.zeros(6, np.int64), np.zeros(6, np.int64)
     cand = np.zeros(6, np.int64)
     cache = np.full(1 << _CACHE_BITS, -1, np.int64)
@@ -377,7 +519,7 @@ def _predictive_code(v, lo, hi, runs, predictor, io, xs, rec, words):
                             key >>= 9
                         continue
             e0 = 0  # context of the planes after the first: the residuals before them
-            esum = 0
+            esum = e_first = e_prev = 0
             for p in range(planes):
                 if y == 0 and x == 0:
                     a = b = c = d = (lo[p] + hi[p] + 1) >> 1
@@ -397,13 +539,22 @@ def _predictive_code(v, lo, hi, runs, predictor, io, xs, rec, words):
                 else:  # smooth gradients
                     pred = min(max(a + b - c, lo[p]), hi[p])
                 act = _bitlen(abs(b - c) + abs(a - c) + abs(d - b))
-                ctx = _RES + ((p * _ACT_CLASSES + min(act, _ACT_CLASSES - 1)) * _E0_CLASSES + e0) * _BLOCK
-                e = _residual(prob, cnt, ctx, v[y, x, p] - pred, io, xs, rec, words)
+                if mixing:
+                    _mix_contexts(ctxs, v, er, y, x, p, a, b, c, d, pred, lo, hi, act, e0, e_first, e_prev)
+                    ws = (p * 4 + min(act >> 2, 3)) * _MIX_KINDS
+                else:
+                    ctxs[0] = _RES + ((p * _ACT_CLASSES + min(act, _ACT_CLASSES - 1)) * _E0_CLASSES + e0) * _BLOCK
+                    ws = 0
+                e = _residual(prob, cnt, ctxs, mix, ws, st, v[y, x, p] - pred, io, xs, rec, words)
                 s = pred + e
                 if s < lo[p] or s > hi[p]:
                     io[_ERR] = 1
                     return
                 v[y, x, p] = s
+                if mixing:
+                    er[p, y, x + 1] = e
+                    e_first = e if p == 0 else e_first
+                    e_prev = e
                 esum += abs(e)
                 e0 = min(_bitlen(esum), _E0_CLASSES - 1)
             if use_cache:
@@ -535,21 +686,25 @@ def decode_palette(payload: bytes, shape: tuple[int, int, int]) -> np.ndarray:
 _PREDICTORS = ("med", "mean4", "med+mean4", "gradient")
 
 
-def encode_predictive(planes: np.ndarray, transform: int, runs: bool, predictor: int = 0) -> tuple[bytes, float]:
+def encode_predictive(planes: np.ndarray, transform: int, runs: bool, predictor: int = 0,
+                      mixing: bool = True) -> tuple[bytes, float]:
+    """The predictive path's payload and ideal bits: an options byte (bits 0-1 the colour
+    transform, 2 runs, 3-4 the predictor, 5 context mixing, new in format 4), then the stream."""
     v, lo, hi = _forward_colour(planes, transform)
-    body, bits = _encode_with(_predictive_code, v, lo, hi, runs, predictor)
-    return bytes([transform | (runs << 2) | (predictor << 3)]) + body, bits + 8
+    body, bits = _encode_with(_predictive_code, v, lo, hi, runs, predictor, mixing)
+    return bytes([transform | (runs << 2) | (predictor << 3) | (mixing << 5)]) + body, bits + 8
 
 
 def decode_predictive(payload: bytes, shape: tuple[int, int, int], rgb: bool) -> np.ndarray:
     if not payload:
         raise FormatError("corrupt data: classic tile stream")
-    transform, runs, predictor = payload[0] & 3, bool(payload[0] & 4), (payload[0] >> 3) & 3
-    if payload[0] >> 5 or transform >= len(_TRANSFORMS) or (transform and not rgb):
+    options = payload[0]
+    transform, runs, predictor, mixing = options & 3, bool(options & 4), (options >> 3) & 3, bool(options & 32)
+    if options >> 6 or transform >= len(_TRANSFORMS) or (transform and not rgb):
         raise FormatError("corrupt data: unknown classic tile options")
     v = np.zeros(shape, dtype=np.int32)
     _, lo, hi = _forward_colour(np.zeros((1, 1, shape[2]), np.uint8), transform)
-    _decode_with(_predictive_code, payload[1:], v, lo, hi, runs, predictor)
+    _decode_with(_predictive_code, payload[1:], v, lo, hi, runs, predictor, mixing)
     return _inverse_colour(v, transform)
 
 

@@ -207,7 +207,7 @@ def read_directory(data: bytes, tiles: int, payload_bytes: int) -> tuple[list[in
 
 @dataclass
 class TiledEncoding:
-    """What :func:`encode_tiles` returns: the three streams of a version-3 file and counts."""
+    """What :func:`encode_tiles` returns: the three streams of a file of version 3 or later, and counts."""
 
     streams: list[bytes]
     first_tile: int
@@ -277,7 +277,7 @@ def decode_tiles(model: CodecModel | None, header, streams: list[bytes], groups:
     needs the flow)."""
     tiles = tile_grid(header.height, header.width, header.tile)
     planes = np.empty((header.height, header.width, n_planes), dtype=np.uint8)
-    if header.version == 3:
+    if header.version >= 3:
         kinds, offsets = read_directory(streams[0], len(tiles), len(streams[2]))
     else:
         kinds, offsets = [FLOW] * len(tiles), [0] * (len(tiles) + 1)
@@ -302,7 +302,7 @@ def decode_tiles(model: CodecModel | None, header, streams: list[bytes], groups:
             done += 1
             if progress:
                 progress(done, len(tiles))
-    elif header.version == 3 and streams[1]:
+    elif header.version >= 3 and streams[1]:
         raise FormatError("corrupt flowzip file (a flow stream but no flow tile)")
     return planes
 
@@ -324,9 +324,9 @@ def _flow_decoders(model: CodecModel, header, streams: list[bytes], kinds: list[
 
 
 def needs_flow(header, streams: list[bytes]) -> bool:
-    """True unless a version-3 file codes every tile without the flow (then no model is
-    needed to decode it)."""
-    if header.version != 3:
+    """True unless a file of version 3 or later codes every tile without the flow (then no
+    model is needed to decode it)."""
+    if header.version < 3:
         return True
     tiles = len(tile_grid(header.height, header.width, header.tile))
     return FLOW in read_directory(streams[0], tiles, len(streams[2]))[0] or bool(streams[1])

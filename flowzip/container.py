@@ -1,11 +1,11 @@
-"""The .fz container, format version 3 (and versions 1 and 2, read): bytes only, no model or
+"""The .fz container, format version 4 (and versions 1 to 3, read): bytes only, no model or
 coder logic.
 
 Layout (little-endian; the full description is docs/format.md)::
 
     offset  size  field
     0       8     MAGIC  b"\\x89FZP\\r\\n\\x1a\\n"
-    8       1     format version (3; 1 and 2 are still read)
+    8       1     format version (4; 1 to 3 are still read)
     9       1     flags (0)
     10      2     header length L
     12      L     header: width u32, height u32, channels u8, bytes/sample u8, ndim u8,
@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 from .errors import FormatError
 
 MAGIC = b"\x89FZP\r\n\x1a\n"
-FORMAT_VERSION = 3  # what this flowzip writes
-READABLE_VERSIONS = (1, 2, 3)
+FORMAT_VERSION = 4  # what this flowzip writes
+READABLE_VERSIONS = (1, 2, 3, 4)
 _PREFIX = struct.Struct("<8sBBH")
 _FIXED = struct.Struct("<IIBBBH")
 MAX_SUBPIXELS = 2**30  # decompression-bomb guard (an 8000x8000 RGB image is 2**27.5)
@@ -53,8 +53,9 @@ def tile_count(width: int, height: int, tile: int) -> int:
 
 
 def stream_count(version: int, width: int, height: int, tile: int) -> int:
-    """Streams of a file: version 1 has one per tile, version 2 one for all tiles, version 3
-    three (the tile directory, the flow stream, the payloads of the tiles coded otherwise)."""
+    """Streams of a file: version 1 has one per tile, version 2 one for all tiles, versions 3
+    and 4 three (the tile directory, the flow stream, the payloads of the tiles coded
+    otherwise; 4 differs from 3 only inside the predictive tiles' payloads)."""
     return tile_count(width, height, tile) if version == 1 else 1 if version == 2 else 3
 
 
@@ -114,7 +115,7 @@ def write(header: Header, streams: list[bytes]) -> bytes:
     if header.version not in READABLE_VERSIONS:
         raise ValueError(f"cannot write format version {header.version}")
     if len(streams) != stream_count(header.version, header.width, header.height, header.tile):
-        raise ValueError("version 1 has one stream per tile, version 2 one stream, version 3 three")
+        raise ValueError("version 1 has one stream per tile, version 2 one stream, versions 3 and 4 three")
     tiles = tile_count(header.width, header.height, header.tile)
     if tiles > MAX_TILES:
         raise ValueError(f"{tiles} tiles: at most {MAX_TILES}")

@@ -1,7 +1,7 @@
-"""Write the frozen fixture files of the current format version (tests/fixtures/v3): .fz
+"""Write the frozen fixture files of the current format version (tests/fixtures/v4): .fz
 files that every future flowzip must decode to the stored pixels (the format's compatibility
 promise). Regenerating them is a deliberate act: it needs FLOWZIP_REGENERATE_FIXTURES=1 and
-belongs with a format-version bump, which writes a new folder; the older folders (v1, v2)
+belongs with a format-version bump, which writes a new folder; the older folders (v1 to v3)
 stay as they are, frozen. A case named ``*-flow-*`` is coded with ``flow_only=True`` (so the
 flow path of the current format is pinned even where a classic path would be smaller).
 

@@ -50,7 +50,8 @@ def test_every_path_round_trips_exactly(rng, rgb):
         assert {k for k, _, _ in paths} >= {classic.PREDICTIVE, classic.STORED}, name
         for transform in range(3 if use_rgb else 1):
             for runs in (False, True):
-                paths.append((classic.PREDICTIVE, *classic.encode_predictive(tile, transform, runs)))
+                for mixing in (False, True):  # format 3's single context set, format 4's mixing
+                    paths.append((classic.PREDICTIVE, *classic.encode_predictive(tile, transform, runs, mixing=mixing)))
         for kind, payload, bits in paths:
             decoded = classic.decode(kind, payload, tile.shape, use_rgb)
             assert decoded.dtype == np.uint8 and np.array_equal(decoded, tile), (name, kind)
@@ -141,10 +142,12 @@ def test_image_takes_the_cheapest_path_per_tile():
 def test_shipped_models_mix_flow_and_classic_tiles(model):
     """With a shipped model a photo's tiles stay with the flow (bits-back included) and a
     drawing's go to the context coders, in one file that decodes exactly."""
+    # the mixing context coder beats the flow on most photo tiles (docs/experiments.md, C8); on
+    # these 32x32 tiles it has too few pixels to learn from, and the flow wins
     urban = np.asarray(Image.open(FIXTURES / "images" / "urban051-256.png").convert("RGB"))
-    image = np.concatenate([urban[:64, :128], _drawing(64, 128)], axis=1)
-    enc = flowzip.Compressor(model, tile=64).encode(image)
-    assert enc.stats.tile_paths.get("flow") == 2 and sum(enc.stats.tile_paths.values()) == 4
+    image = np.concatenate([urban[64:128, :64], _drawing(64, 64)], axis=1)
+    enc = flowzip.Compressor(model, tile=32).encode(image)
+    assert enc.stats.tile_paths.get("flow") == 4 and sum(enc.stats.tile_paths.values()) == 8
     assert np.array_equal(flowzip.decompress(enc.data), image)
 
 
@@ -219,4 +222,4 @@ def test_info_lists_the_tiles_per_path(tmp_path):
     assert all(f"{name} {n}" in text for name, n in paths.items())
     record = json.loads(subprocess.run([sys.executable, "-m", "flowzip", "info", "--json", str(path)],
                                        capture_output=True, text=True, check=True).stdout)
-    assert record["tile_paths"] == paths and record["format_version"] == 3
+    assert record["tile_paths"] == paths and record["format_version"] == flowzip.FORMAT_VERSION

@@ -33,7 +33,7 @@ def test_roundtrip(header, streams):
 
 
 def test_this_flowzip_writes_version_3():
-    assert container.FORMAT_VERSION == HEADER.version == 3
+    assert container.FORMAT_VERSION == HEADER.version == 4
 
 
 @BOTH
@@ -60,8 +60,8 @@ def test_foreign_and_future_files():
     with pytest.raises(FormatError, match="not a flowzip file"):
         container.read(b"\x89PNG\r\n\x1a\n" + bytes(100))
     data = bytearray(container.write(HEADER, STREAMS))
-    data[8] = 4
-    with pytest.raises(FormatError, match="version 4"):
+    data[8] = container.FORMAT_VERSION + 1
+    with pytest.raises(FormatError, match=f"version {container.FORMAT_VERSION + 1}"):
         container.read(bytes(data))
     with pytest.raises(FormatError, match="trailing"):
         container.read(container.write(HEADER, STREAMS) + b"x")
