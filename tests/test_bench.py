@@ -342,3 +342,29 @@ def test_variants_are_deterministic_with_the_expected_sizes(tmp_path, capsys):
     assert variants.main([str(tmp_path / "a"), "--src", str(src), "--sets", "dev-420"]) == 1
     assert "not empty" in capsys.readouterr().err
     assert variants.main([str(tmp_path / "a"), "--src", str(src), "--sets", "dev-420", "--force"]) == 0
+
+
+def test_augment_mix_statistics_and_fit(tmp_path):
+    mix = _script("augment_mix")
+    rng = np.random.default_rng(0)
+    photo = np.asarray(Image.open(FIXTURES / "images" / "urban051-256.png").convert("RGB"))[:64, :64]
+    plain = mix.crop_statistics(photo)
+    from flowzip.train.augment import ChromaPipeline, jpeg_round_trip, resize
+
+    assert mix.crop_statistics(ChromaPipeline(up="box")(photo))["chroma"] < 0.3 * plain["chroma"]
+    assert mix.crop_statistics(jpeg_round_trip(photo, 40))["blocks"] > plain["blocks"] + 0.1
+    up = np.clip(np.floor(resize(photo[:32, :32], 64, 64, "bicubic") + 0.5), 0, 255).astype(np.uint8)
+    assert mix.crop_statistics(up)["fine"] < 0.7 * plain["fine"]
+    # a target made of two kinds' histograms in known proportions is fitted back
+    columns = rng.random((12, 4))
+    columns /= columns.sum(axis=0)
+    w = mix.fit_mix(columns, columns @ np.array([0.0, 0.7, 0.3, 0.0]))
+    assert np.allclose(w, [0, 0.7, 0.3, 0], atol=0.02)
+    lines: list[str] = []
+    sets = tmp_path / "dev"
+    sets.mkdir()
+    Image.fromarray(photo).save(sets / "a.png")
+    assert mix.main(["--train", str(FIXTURES / "images"), "--sets", str(sets), "--crops", "8",
+                     "--try", "clean=1,jpeg=1"], say=lines.append) == 0
+    assert any(line.startswith("fit 1 (all sets)") for line in lines) and any("try 1" in line for line in lines)
+    assert mix.main(["--sets", str(tmp_path / "missing")], say=lines.append) == 1

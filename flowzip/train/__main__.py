@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..model import FlowConfig
+from .augment import AugmentMix
 from .run import FlowRun, load_folder, stderr_say, train_flow
 
 
@@ -37,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--charge-unfunded", action="store_true",
                     help="train on what a tile pays: scale pops beyond the bits pushed before them in the "
                     "same crop cost about what the codec's seed chunks cost")
+    ap.add_argument("--augment", default="none", metavar="MIX",
+                    help="training crops: none (plain, the default: how the shipped models were trained), "
+                    "default, or a mix such as clean=1,chroma=1,jpeg=1,resample=0.3,noise=0.2 "
+                    "(see flowzip.train.augment)")
     ap.add_argument("--steps", type=int, default=20000)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--crop", type=int, default=64)
@@ -49,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
                     "the step count and learning-rate schedule start afresh)")
     ap.add_argument("--export", type=Path, help="write the integer model (.npz) when done")
     args = ap.parse_args(argv)
+    try:
+        augment = AugmentMix.parse(args.augment)
+    except ValueError as e:
+        ap.error(str(e))
 
     config = FlowConfig(args.channels, args.levels, args.couplings, args.hidden, checkerboard=args.checkerboard,
                         scale_from_level=args.scale_from_level)
@@ -63,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         state = init["model"]
         stderr_say(f"initialised from {args.init} (trained {init['step']} steps)\n")
     run = FlowRun(args.out, config, args.steps, args.batch, args.crop, args.lr, args.seed, args.threads,
-                  args.checkpoint_minutes, args.resume, state, args.charge_unfunded)
+                  args.checkpoint_minutes, args.resume, state, args.charge_unfunded, augment)
     dev = load_folder(args.dev, args.channels) if args.dev else None
     model, _ = train_flow(run, load_folder(args.data, args.channels), dev, stderr_say)
     if args.export:

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from ..model import FlowConfig
+from .augment import AugmentMix, augmented_crop
 from .model import FloatFlow
 
 IMAGE_SUFFIXES = {".png", ".webp", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".gif"}
@@ -53,21 +54,27 @@ def load_folder(folder: Path, channels: int, limit: int | None = None) -> list[n
 
 
 class CropSampler:
-    """Random crops (with horizontal flips), images drawn in proportion to their area."""
+    """Random crops (with horizontal flips), images drawn in proportion to their area; with
+    an ``augment`` mix, each crop of a kind drawn from it (:mod:`flowzip.train.augment`).
+    Without one the crops are exactly those of the runs before augmentation existed."""
 
-    def __init__(self, images: list[np.ndarray], crop: int, seed: int):
+    def __init__(self, images: list[np.ndarray], crop: int, seed: int, augment: AugmentMix | None = None):
         self.images = [im for im in images if min(im.shape[:2]) >= crop]
         if not self.images:
             raise ValueError(f"no image of at least {crop}x{crop} pixels to crop from")
         area = np.array([im.shape[0] * im.shape[1] for im in self.images], dtype=np.float64)
         self.p = area / area.sum()
         self.crop = crop
+        self.augment = augment
         self.rng = np.random.default_rng(seed)
 
     def batch(self, n: int) -> torch.Tensor:
         out = np.empty((n, self.crop, self.crop, self.images[0].shape[2]), dtype=np.uint8)
         for i, k in enumerate(self.rng.choice(len(self.images), size=n, p=self.p)):
             im = self.images[k]
+            if self.augment is not None:
+                out[i] = augmented_crop(im, self.crop, self.augment, self.rng)
+                continue
             y = self.rng.integers(0, im.shape[0] - self.crop + 1)
             x = self.rng.integers(0, im.shape[1] - self.crop + 1)
             c = im[y : y + self.crop, x : x + self.crop]
@@ -113,6 +120,7 @@ class FlowRun:
     # train on what a tile pays: scale pops beyond the bits pushed before them are charged
     # (FloatFlow.forward's charge_unfunded; each crop taken as a tile)
     charge_unfunded: bool = False
+    augment: AugmentMix | None = None  # plain crops, or this mix of processed ones
 
 
 def train_flow(run: FlowRun, data: list[np.ndarray], dev: list[np.ndarray] | None,
@@ -127,11 +135,15 @@ def train_flow(run: FlowRun, data: list[np.ndarray], dev: list[np.ndarray] | Non
     run.run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run.run_dir / "checkpoint.pt"
     step = 0
-    sampler = CropSampler(data, run.crop, run.seed)
+    sampler = CropSampler(data, run.crop, run.seed, run.augment)
+    augment_spec = run.augment.spec() if run.augment else "none"
     if run.resume and ckpt_path.exists():
         ckpt = torch.load(ckpt_path, weights_only=False)
         if FlowConfig.from_json(ckpt["config"]) != run.config:
             raise ValueError(f"{ckpt_path} is a run of another architecture ({ckpt['config']})")
+        if ckpt.get("augment", "none") != augment_spec:  # checkpoints from before augmentation: none
+            raise ValueError(f"{ckpt_path} is a run with augment {ckpt.get('augment', 'none')!r}, "
+                             f"not {augment_spec!r}")
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["opt"])
         step = ckpt["step"]
@@ -144,7 +156,8 @@ def train_flow(run: FlowRun, data: list[np.ndarray], dev: list[np.ndarray] | Non
         tmp = ckpt_path.with_suffix(".tmp")
         torch.save(
             {"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "config": run.config.to_json(),
-             "sampler_rng": sampler.rng.bit_generator.state, "torch_rng": torch.get_rng_state()},
+             "sampler_rng": sampler.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+             "augment": augment_spec},
             tmp,
         )
         os.replace(tmp, ckpt_path)
@@ -207,6 +220,9 @@ class TrainOptions:
     checkpoint_minutes: float = 4.0
     run_dir: Path | str | None = None  # default: OUT without .npz, plus ".run"
     eval_images: int = 8  # dev images coded through the real codec at the end
+    # training crops: "none" (plain), "default" or a mix such as "clean=1,jpeg=1"
+    # (flowzip.train.augment); the shipped models were trained with none
+    augment: str = "none"
 
 
 @dataclass(frozen=True)
@@ -267,6 +283,7 @@ def train(options: TrainOptions, say: Callable[[str], None] = lambda s: None) ->
     t0 = time.time()
     out = Path(options.out)
     run_dir = Path(options.run_dir) if options.run_dir else out.with_name(out.stem + ".run")
+    augment = AugmentMix.parse(options.augment)  # a bad mix fails before anything is trained
     init = _initial_flows(options.init)
     data_dir, dev_dir = Path(options.data), Path(options.dev) if options.dev else None
     flows, dev_bpsp = {}, {}
@@ -285,7 +302,7 @@ def train(options: TrainOptions, say: Callable[[str], None] = lambda s: None) ->
             state = None
         lr = options.lr or (2e-4 if init is not None else 1e-3)
         run = FlowRun(run_dir / kind, config, steps, options.batch, options.crop, lr, options.seed,
-                      options.threads, options.checkpoint_minutes, True, state)
+                      options.threads, options.checkpoint_minutes, True, state, augment=augment)
         data = load_folder(data_dir, channels)
         dev = load_folder(dev_dir, channels) if dev_dir else None
         model, history = train_flow(run, data, dev, say)
