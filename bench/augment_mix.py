@@ -2,7 +2,7 @@
 crops against those of dev and its real-world variants (issue 13).
 
     python bench/augment_mix.py [--train DIR] [--sets DIR...] [--crops N] [--seed S] [--try MIX]...
-    python bench/augment_mix.py --speed     # crops/s of each kind against a training step
+    python bench/augment_mix.py --speed [--threads N]   # crops/s of each kind against a training step
 
 Three statistics of a 64x64 crop (the training crop size), on JFIF Y'CbCr:
 
@@ -163,9 +163,10 @@ def distances(hist: np.ndarray, target: np.ndarray) -> dict[str, float]:
             for i, name in enumerate(STATS)}
 
 
-def speed(train: list[np.ndarray], say: Callable[[str], None], batches: int = 20) -> None:
-    """Crops per second of each kind and of the default mix (batches of 16 64x64 crops,
-    through CropSampler), and the time of one training step of the default model's size."""
+def speed(train: list[np.ndarray], say: Callable[[str], None], threads: int = 1, rounds: int = 12) -> None:
+    """Milliseconds per batch of 16 64x64 crops of each kind and of the default mix (through
+    CropSampler), against one training step of the default model's size: medians over
+    interleaved rounds, so that a busy machine slows all of them alike."""
     import time
 
     import torch
@@ -174,25 +175,26 @@ def speed(train: list[np.ndarray], say: Callable[[str], None], batches: int = 20
     from flowzip.train.model import FloatFlow
     from flowzip.train.run import CropSampler
 
-    for name in ["none", *(f"{k}=1" for k in KINDS), "default"]:
-        sampler = CropSampler(train, CROP, seed=0, augment=AugmentMix.parse(name))
-        t0 = time.perf_counter()
-        for _ in range(batches):
-            sampler.batch(16)
-        say(f"{name:12} {16 * batches / (time.perf_counter() - t0):8.0f} crops/s")
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     model = FloatFlow(FlowConfig(3, hidden=64))
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    x = CropSampler(train, CROP, seed=0).batch(16)
-    times = []
-    for _ in range(6):
+    samplers = {name: CropSampler(train, CROP, seed=0, augment=AugmentMix.parse(name))
+                for name in ["none", *(f"{k}=1" for k in KINDS), "default"]}
+    times: dict[str, list[float]] = {name: [] for name in [*samplers, "training step"]}
+    for _ in range(rounds):
+        for name, sampler in samplers.items():
+            t0 = time.perf_counter()
+            x = sampler.batch(16)
+            times[name].append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         loss = model(x).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
-        times.append(time.perf_counter() - t0)
-    say(f"one training step (batch 16 of 64x64, hidden 64, 2 threads): {1000 * float(np.median(times[1:])):.0f} ms")
+        times["training step"].append(time.perf_counter() - t0)
+    for name, t in times.items():
+        ms = 1000 * float(np.median(t))
+        say(f"{name:14} {ms:7.1f} ms" + ("" if name == "training step" else f"  {16000 / ms:7.0f} crops/s"))
 
 
 def main(argv: Sequence[str] | None = None, say: Callable[[str], None] = print) -> int:
@@ -204,9 +206,10 @@ def main(argv: Sequence[str] | None = None, say: Callable[[str], None] = print) 
     ap.add_argument("--try", dest="tries", action="append", default=[], metavar="MIX",
                     help="another mix to compare (clean=1,jpeg=1,...; repeatable)")
     ap.add_argument("--speed", action="store_true", help="only time the crops and a training step")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads of the timed training step (--speed)")
     args = ap.parse_args(argv)
     if args.speed:
-        speed(load_folder(args.train, 3), say)
+        speed(load_folder(args.train, 3), say, args.threads)
         return 0
     for folder in [args.train, *args.sets]:
         if not folder.is_dir():

@@ -76,6 +76,12 @@ def test_resample_matrices_follow_the_tools_conventions():
         for kernel in augment.FILTERS:
             m = resample_matrix(n_in, n_out, kernel)
             assert m.shape == (n_out, n_in) and np.allclose(m.sum(axis=1), 1)
+    rng = np.random.default_rng(0)
+    for shape, (h, w), cosited in [((37, 29), (20, 50), False), ((37, 29, 3), (74, 58), False), ((40, 30, 2), (20, 15), True)]:
+        x = rng.random(shape)  # resize (gathered taps) is the two matrices' product
+        want = np.einsum("ih,hw...,jw->ij...", resample_matrix(shape[0], h, "bicubic"), x,
+                         resample_matrix(shape[1], w, "bicubic", cosited))
+        assert np.allclose(augment.resize(x, h, w, "bicubic", (False, cosited)), want, atol=1e-12)
     centred = resample_matrix(12, 6, "triangle")[2]  # output 2 sits between inputs 4 and 5
     assert np.allclose(centred[3:7] * 8, [1, 3, 3, 1])
     cosited = resample_matrix(12, 6, "triangle", cosited=True)[2]  # on input 4

@@ -6,6 +6,9 @@ building block of ``flowzip train``, which trains both flows and bundles them).
 
 Progress (loss, dev bpsp) goes to stderr; a checkpoint is written every few minutes and
 ``--resume`` continues from it; ``--export FILE`` writes the integer weights at the end.
+``--augment default`` (or a mix such as ``clean=1,jpeg=2``) draws the crops through
+:mod:`flowzip.train.augment` (chroma subsampling, JPEG, resampling, noise); the default,
+``none``, draws plain crops, as every shipped model was trained.
 """
 from __future__ import annotations
 
