@@ -312,11 +312,17 @@ def cmd_train(args) -> int:
         from flowzip.registry import resolve
 
         resolve(args.init)  # an unknown model fails now, not after the first flow trained
+    from flowzip.train.augment import AugmentMix
+
+    try:
+        AugmentMix.parse(args.augment)
+    except ValueError as e:
+        raise CliError(f"--augment: {e}") from None
     options = TrainOptions(
         data=args.data, out=out, dev=args.dev, init=args.init, steps=args.steps, gray_steps=args.gray_steps,
         hidden=args.hidden, checkerboard=args.checkerboard, scale_from_level=args.scale_from_level,
         batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed, threads=args.threads,
-        run_dir=args.run_dir, eval_images=args.eval_images,
+        run_dir=args.run_dir, eval_images=args.eval_images, augment=args.augment,
     )
     try:
         result = train(options, say=(lambda s: None) if args.quiet else stderr_say)
@@ -390,6 +396,9 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--batch", type=int, default=16)
     tr.add_argument("--crop", type=int, default=64)
     tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--augment", default="none", metavar="MIX",
+                    help="crops through flowzip.train.augment: none (default), default, or KIND=W,... "
+                         "(clean, chroma, jpeg, resample, noise)")
     tr.add_argument("--threads", type=int, default=2)
     tr.add_argument("--run-dir", help="checkpoints and logs (default: MODEL.run beside the output)")
     tr.add_argument("--eval-images", type=int, default=8, help="dev images coded for real at the end")

@@ -59,6 +59,8 @@ def test_train_cli_refuses_bad_input_in_one_line(tmp_path):
         (["flowzip", "train", str(tmp_path / "nope"), "-o", str(tmp_path / "x.npz")], "not a folder"),
         (["flowzip", "train", str(FIXTURES / "images"), "-o", str(tmp_path / "x.npz"), "--init", "no-such-model"],
          "unknown model"),
+        (["flowzip", "train", str(FIXTURES / "images"), "-o", str(tmp_path / "x.npz"), "--augment", "jpeg=x"],
+         "--augment"),
     ]
     for argv, message in cases:
         proc = subprocess.run([sys.executable, "-m", *argv], capture_output=True, text=True)
