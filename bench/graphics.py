@@ -770,17 +770,9 @@ def render(kind: str, k: int, seed: int = 0, scale: float = 1.0) -> Image.Image:
     return GENERATORS[kind](Canvas(rng, scale), k).convert("RGB")
 
 
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root)
-        return True
-    except ValueError:
-        return False
-
-
 def check_output(out: Path, force: bool, what: str = "OUT_DIR") -> str | None:
     """Why ``out`` may not be written (inside the repository, or not empty), else None."""
-    if _inside(out, REPO):
+    if out.resolve().is_relative_to(REPO):
         return f"{out} is inside the repository: generated images are never committed; use e.g. ../bench-sets/"
     if out.exists() and not out.is_dir():
         return f"{out} is not a folder"

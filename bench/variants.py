@@ -70,14 +70,6 @@ def sources(src: Path) -> list[Path]:
                   if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith("."))
 
 
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root)
-        return True
-    except ValueError:
-        return False
-
-
 def build(out: Path, src: Path, sets: Sequence[str], log: Callable[[str], None] | None = None) -> dict[str, list[Path]]:
     """Write every variant set; returns the files written per set."""
     files = sources(src)
@@ -107,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = [s for s in sets if s not in VARIANTS]
     if unknown or not sets:
         parser.error(f"unknown sets {unknown} (known: {', '.join(VARIANTS)})" if unknown else "no sets")
-    if _inside(args.out, REPO):
+    if args.out.resolve().is_relative_to(REPO):
         print(f"variants: {args.out} is inside the repository: derived images are never committed; "
               "use e.g. ../bench-sets", file=sys.stderr)
         return 1

@@ -1,5 +1,6 @@
-"""The classic paths: tiles that a flow trained on photos codes badly (screenshots, drawings,
-flat renders, noise) get an adaptive context-modelling coder or a stored floor instead.
+"""The classic paths: tiles that the flow codes in more bits (screenshots, drawings, flat
+renders, noise, and since format 4 most photo tiles: bench/results/variants) get an adaptive
+context-modelling coder or a stored floor instead.
 
 Three coders, each a whole tile's planes (h, w, P) uint8 to bytes and back:
 
@@ -8,11 +9,15 @@ Three coders, each a whole tile's planes (h, w, P) uint8 to bytes and back:
   (W, N, NW, NE, WW, NN, in that order) under contexts of the neighbours' equality pattern,
   else as a binary-tree symbol, PPM-style. Flat areas cost a few thousandths of a bit a pixel.
 - **predictive** (:data:`PREDICTIVE`): an optional reversible colour transform (subtract-green or
-  YCoCg-R, as in WebP / JPEG XL), optional "same pixel as W / N" flags, then per sample the
-  MED predictor of LOCO-I / JPEG-LS and the residual binarised exp-Golomb style
-  (zero, sign, exponent in unary, mantissa), each bit under a context of the local activity
-  and, for later planes, the size of the first plane's residual at the same pixel (FFV1 and
-  CALIC do the same).
+  YCoCg-R, as in WebP / JPEG XL), optional "same pixel as a neighbour" flags and a colour
+  cache, then per sample a predictor chosen per tile (MED of LOCO-I / JPEG-LS, the local
+  mean, their blend, the clamped gradient) and the residual binarised exp-Golomb style
+  (zero, sign, exponent in unary, mantissa). Each bit is coded with the probabilities of ten
+  adaptive contexts (:data:`_MIX_SETS`: activity, residual energy, the signed residuals
+  around the pixel and in the earlier planes, JPEG-LS's gradients, the 8x8 block position,
+  ...) mixed in the logistic domain by weights trained online, the mixer of lpaq
+  (Mahoney 2005, "Adaptive weighing of context models for lossless data compression");
+  format 3 coded each bit under the first of them alone.
 - **stored** (:data:`STORED`): the planes as they are, or PNG-filtered and deflated (whichever
   is smaller): a floor that no tile exceeds by more than its few bytes of framing.
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import FormatError, UnknownModelError
+from .errors import UnknownModelError
 from .kernels import get_backend
 from .model import IntFlowModel
 
