@@ -38,18 +38,6 @@ def _map_source_checkout() -> None:
 
 _map_source_checkout()
 
-from .api import (  # noqa: E402
-    CompressionStats,
-    Compressor,
-    Decoded,
-    Decompressor,
-    Encoded,
-    compress,
-    decompress,
-    decompress_image,
-    read_header,
-    read_tile_paths,
-)
 from .container import FORMAT_VERSION, MAGIC  # noqa: E402
 from .errors import (  # noqa: E402
     BackendUnavailableError,
@@ -59,14 +47,40 @@ from .errors import (  # noqa: E402
     UnknownModelError,
     UnsupportedImageError,
 )
-from .kernels import available_backends  # noqa: E402
-from .registry import MODELS  # noqa: E402
 
 __version__ = "0.1.0"
 
+# the rest loads on first use (PEP 562), so that ``import flowzip`` and ``flowzip --version``
+# stay fast: torch and numba come in with the first model
+_LAZY = {
+    **dict.fromkeys(["CompressionStats", "Compressor", "Decoded", "Decompressor", "Encoded", "compress", "decompress",
+                     "decompress_image", "imread", "imwrite", "read_header", "read_tile_paths"], "api"),
+    **dict.fromkeys(["FileResult", "compress_files", "decompress_files"], "batch"),
+    "available_backends": "kernels",
+    "MODELS": "registry",
+}
+
+
+def __getattr__(name: str):
+    import importlib.util
+
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    elif not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        value = importlib.import_module(f"{__name__}.{name}")  # a submodule: flowzip.numcodecs, ...
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
     "FORMAT_VERSION", "MAGIC", "MODELS", "BackendUnavailableError", "ChecksumError", "CompressionStats",
-    "Compressor", "Decoded", "Decompressor", "Encoded", "FlowzipError", "FormatError", "UnknownModelError",
-    "UnsupportedImageError", "available_backends", "compress", "decompress", "decompress_image", "read_header",
-    "read_tile_paths",
+    "Compressor", "Decoded", "Decompressor", "Encoded", "FileResult", "FlowzipError", "FormatError",
+    "UnknownModelError", "UnsupportedImageError", "available_backends", "compress", "compress_files", "decompress",
+    "decompress_image", "decompress_files", "imread", "imwrite", "read_header", "read_tile_paths",
 ]
