@@ -252,9 +252,9 @@ def _info_record(name: str, raw: bytes) -> dict:
 
 
 def _default_mode(channels: int, bytes_per_sample: int) -> str:
-    if bytes_per_sample == 1:
-        return {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
-    return "I;16" if channels == 1 else f"{channels} x uint16"
+    from flowzip.image import default_mode
+
+    return default_mode(channels, bytes_per_sample) or f"{channels} x uint16"
 
 
 def cmd_info(args, name: str, _unused) -> None:

@@ -50,6 +50,10 @@ from .errors import (  # noqa: E402
 
 __version__ = "0.1.0"
 
+from .pillow import register as _register_pillow  # noqa: E402
+
+_register_pillow()  # Image.open("x.fz"), im.save("x.fz"): Pillow finds plugins only this way
+
 # the rest loads on first use (PEP 562), so that ``import flowzip`` and ``flowzip --version``
 # stay fast: torch and numba come in with the first model
 _LAZY = {
