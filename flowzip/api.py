@@ -129,20 +129,20 @@ class Compressor:
                  flow_only: bool = False, threads: int | None = None):
         self.threads = check_threads(threads)
         self.model: CodecModel = load_model(model, backend)
-        self._model_arg = model if isinstance(model, str) else os.fspath(model)
+        self.model_spec = model if isinstance(model, str) else os.fspath(model)  # as given: name or path
         self.flow_only = flow_only
         if tile % self.model.stride or not container.MIN_TILE <= tile <= container.MAX_TILE:
             raise ValueError(f"tile size must be a multiple of {self.model.stride} up to {container.MAX_TILE}")
         self.tile = tile
 
     def __getstate__(self) -> dict:
-        return {"model": self._model_arg, "sha256": self.model.sha256, "backend": self.model.backend_name,
+        return {"model": self.model_spec, "sha256": self.model.sha256, "backend": self.model.backend_name,
                 "tile": self.tile, "flow_only": self.flow_only, "threads": self.threads}
 
     def __setstate__(self, state: dict) -> None:
         self.threads = check_threads(state["threads"])
         self.model = load_model(state["model"], state["backend"], state["sha256"])
-        self._model_arg, self.tile, self.flow_only = state["model"], state["tile"], state["flow_only"]
+        self.model_spec, self.tile, self.flow_only = state["model"], state["tile"], state["flow_only"]
 
     def encode(self, image, /, *, progress: Progress | None = None) -> Encoded:
         """Compress a numpy array (H, W[, C]) of uint8/uint16, a PIL image, or an image file
