@@ -25,9 +25,9 @@ def _map_source_checkout() -> None:
     for name in ("kernels", "cli"):
         full = f"{__name__}.{name}"
         init = here.parent / name / "__init__.py"
+        # the checkout's own folder even where an editable install of another checkout
+        # (a second git worktree) would map the name there
         if full in sys.modules or (here / name).exists() or not init.is_file():
-            continue
-        if importlib.util.find_spec(full) is not None:
             continue
         spec = importlib.util.spec_from_file_location(full, init, submodule_search_locations=[str(init.parent)])
         module = importlib.util.module_from_spec(spec)
