@@ -34,8 +34,8 @@ SUFFIX = ".fz"
 class FileResult:
     """What became of one file: ``output`` and ``stats`` on success, else a one-line ``error``."""
 
-    source: Path
-    output: Path | None
+    source: Path | str  # a path; flowzip.dask: a URL
+    output: Path | str | None
     stats: CompressionStats | None
     error: str | None
     seconds: float
