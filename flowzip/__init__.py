@@ -59,7 +59,7 @@ _register_pillow()  # Image.open("x.fz"), im.save("x.fz"): Pillow finds plugins 
 _LAZY = {
     **dict.fromkeys(["CompressionStats", "Compressor", "Decoded", "Decompressor", "Encoded", "compress", "decompress",
                      "decompress_image", "imread", "imwrite", "read_header", "read_tile_paths"], "api"),
-    **dict.fromkeys(["FileResult", "compress_files", "decompress_files"], "batch"),
+    **dict.fromkeys(["FileResult", "compress_files"], "batch"),
     "available_backends": "kernels",
     "MODELS": "registry",
 }
@@ -86,5 +86,5 @@ __all__ = [
     "FORMAT_VERSION", "MAGIC", "MODELS", "BackendUnavailableError", "ChecksumError", "CompressionStats",
     "Compressor", "Decoded", "Decompressor", "Encoded", "FileResult", "FlowzipError", "FormatError",
     "UnknownModelError", "UnsupportedImageError", "available_backends", "compress", "compress_files", "decompress",
-    "decompress_image", "decompress_files", "imread", "imwrite", "read_header", "read_tile_paths",
+    "decompress_image", "imread", "imwrite", "read_header", "read_tile_paths",
 ]

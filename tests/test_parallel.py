@@ -55,6 +55,7 @@ def test_import_and_quick_commands_do_not_load_torch_or_numba():
 def test_lazy_names_resolve_and_unknown_ones_fail():
     assert flowzip.Compressor is flowzip.api.Compressor
     assert set(flowzip.__all__) <= set(dir(flowzip))
+    assert all(getattr(flowzip, name) is not None for name in flowzip.__all__)
     with pytest.raises(AttributeError):
         flowzip.no_such_thing
 
