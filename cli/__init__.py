@@ -107,6 +107,8 @@ def _read_input(name: str) -> tuple[bytes, Path | None]:
     path = Path(name)
     if not path.exists():
         raise CliError(f"{name}: no such file")
+    if path.is_dir():
+        raise CliError(f"{name}: a folder; skipped (-r goes into folders)")
     if not path.is_file():
         raise CliError(f"{name}: not a regular file; skipped")
     return path.read_bytes(), path
@@ -183,7 +185,7 @@ def cmd_compress(args, name: str, compressor) -> None:
 def _decompressor(args):
     import flowzip
 
-    return flowzip.Decompressor(models=args.model or (), backend=args.backend)
+    return flowzip.Decompressor(models=args.model or (), backend=args.backend, threads=_threads(args))
 
 
 def _png_writer(decoded, fmt: str):
@@ -252,9 +254,9 @@ def _info_record(name: str, raw: bytes) -> dict:
 
 
 def _default_mode(channels: int, bytes_per_sample: int) -> str:
-    if bytes_per_sample == 1:
-        return {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
-    return "I;16" if channels == 1 else f"{channels} x uint16"
+    from flowzip.image import default_mode
+
+    return default_mode(channels, bytes_per_sample) or f"{channels} x uint16"
 
 
 def cmd_info(args, name: str, _unused) -> None:
@@ -366,10 +368,12 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("compress", help="compress images to FILE.fz")
     common(c, True)
+    _add_batch_options(c)
     c.add_argument("-m", "--model", default="default", help="model name (see 'flowzip models') or .npz path")
     c.add_argument("--rm", action="store_true", help="remove each source after a verified success")
     d = sub.add_parser("decompress", help="decompress FILE.fz to PNG")
     common(d, True)
+    _add_batch_options(d)
     d.add_argument("-m", "--model", action="append", help="extra model .npz that files may need (repeatable)")
     t = sub.add_parser("test", help="decode and check the CRC; write nothing")
     common(t, False)
@@ -424,13 +428,14 @@ def main(argv: list[str] | None = None) -> int:
             from flowzip import benchmark
 
             return benchmark.run(args)
+        _expand_folders(args)
         if getattr(args, "output", None) and len(args.files) > 1:
             raise CliError("-o takes one input file")
         if getattr(args, "output", None) and getattr(args, "stdout", False):
             print("flowzip: -o and -c exclude each other", file=sys.stderr)
             return 2
         if args.command == "compress":
-            worker, command = flowzip.Compressor(args.model, backend=args.backend), cmd_compress
+            worker, command = flowzip.Compressor(args.model, backend=args.backend, threads=_threads(args)), cmd_compress
         elif args.command == "info":
             worker, command = None, cmd_info
         else:
@@ -439,21 +444,82 @@ def main(argv: list[str] | None = None) -> int:
     except (CliError, FlowzipError, ValueError) as e:
         print(f"flowzip: {e}", file=sys.stderr)
         return 1
-    status = 0
-    for name in args.files:
-        try:
-            command(args, name, worker)
-        except KeyboardInterrupt:
-            print(f"flowzip: {name}: interrupted", file=sys.stderr)
-            return 130
-        except (CliError, FlowzipError) as e:
-            message = str(e)
-            print(f"flowzip: {message if message.startswith(name) else f'{name}: {message}'}", file=sys.stderr)
-            status = 1
-        except OSError as e:
-            print(f"flowzip: {name}: {e.strerror or e}", file=sys.stderr)
-            status = 1
-        except Exception as e:  # a bug of ours: still one line, and the other files go on
-            print(f"flowzip: {name}: internal error ({e.__class__.__name__}: {e})", file=sys.stderr)
-            status = 1
-    return status
+    return _run_files(args, command, worker)
+
+
+# -- many files: -r, -j, -T ---------------------------------------------------------------
+
+
+def _add_batch_options(sp) -> None:
+    sp.add_argument("-r", "--recursive", action="store_true",
+                    help="into folders, recursively: the images Pillow opens (decompress: the .fz files)")
+    sp.add_argument("-j", "--jobs", type=_count, default=1, metavar="N", help="N files at a time, in processes (default 1)")
+    sp.add_argument("-T", "--threads", type=_count, metavar="N",
+                    help="threads per file (default: one per core; with -j, the cores shared out)")
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
+def _threads(args) -> int | None:
+    from flowzip.batch import threads_per_job
+
+    return threads_per_job(getattr(args, "jobs", 1), getattr(args, "threads", None))
+
+
+def _expand_folders(args) -> None:
+    """With -r, each folder named becomes the files under it that the command takes."""
+    if not getattr(args, "recursive", False):
+        return
+    from flowzip.batch import image_extensions, walk
+
+    if args.command == "compress":
+        exts = image_extensions()
+        found = walk(args.files, lambda p: p.suffix.lower() in exts)
+    else:
+        found = walk(args.files, lambda p: p.suffix.lower() == SUFFIX)
+    args.files = [str(path) for path, _ in found]  # "-" stays "-"
+
+
+def _run_files(args, command, worker) -> int:
+    """Each file in turn, or -j N at a time in worker processes that get the loaded worker
+    once; the exit status is the worst file's."""
+    from flowzip.batch import map_jobs
+
+    jobs = getattr(args, "jobs", 1)
+    if jobs > 1 and ("-" in args.files or getattr(args, "stdout", False)):
+        print("flowzip: -j does not combine with standard input or -c", file=sys.stderr)
+        return 1
+    state = (argparse.Namespace(**{k: v for k, v in vars(args).items() if not isinstance(v, argparse.ArgumentParser)}),
+             command, worker)
+    try:
+        return max((status for _, status in map_jobs(_run_one, args.files, jobs=jobs, state=state)), default=0)
+    except KeyboardInterrupt:
+        print("flowzip: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run_one(state, name: str) -> int:
+    """One file: 0, or 1 with its error on one line (the other files go on); 130 on Ctrl-C."""
+    from flowzip import FlowzipError
+
+    args, command, worker = state
+    try:
+        command(args, name, worker)
+    except KeyboardInterrupt:
+        print(f"flowzip: {name}: interrupted", file=sys.stderr)
+        return 130
+    except (CliError, FlowzipError) as e:
+        message = str(e)
+        print(f"flowzip: {message if message.startswith(name) else f'{name}: {message}'}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"flowzip: {name}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # a bug of ours: still one line, and the other files go on
+        print(f"flowzip: {name}: internal error ({e.__class__.__name__}: {e})", file=sys.stderr)
+        return 1
+    return 0

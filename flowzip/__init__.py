@@ -25,9 +25,9 @@ def _map_source_checkout() -> None:
     for name in ("kernels", "cli"):
         full = f"{__name__}.{name}"
         init = here.parent / name / "__init__.py"
+        # the checkout's own folder even where an editable install of another checkout
+        # (a second git worktree) would map the name there
         if full in sys.modules or (here / name).exists() or not init.is_file():
-            continue
-        if importlib.util.find_spec(full) is not None:
             continue
         spec = importlib.util.spec_from_file_location(full, init, submodule_search_locations=[str(init.parent)])
         module = importlib.util.module_from_spec(spec)
@@ -38,18 +38,6 @@ def _map_source_checkout() -> None:
 
 _map_source_checkout()
 
-from .api import (  # noqa: E402
-    CompressionStats,
-    Compressor,
-    Decoded,
-    Decompressor,
-    Encoded,
-    compress,
-    decompress,
-    decompress_image,
-    read_header,
-    read_tile_paths,
-)
 from .container import FORMAT_VERSION, MAGIC  # noqa: E402
 from .errors import (  # noqa: E402
     BackendUnavailableError,
@@ -59,14 +47,44 @@ from .errors import (  # noqa: E402
     UnknownModelError,
     UnsupportedImageError,
 )
-from .kernels import available_backends  # noqa: E402
-from .registry import MODELS  # noqa: E402
 
 __version__ = "0.1.0"
 
+from .pillow import register as _register_pillow  # noqa: E402
+
+_register_pillow()  # Image.open("x.fz"), im.save("x.fz"): Pillow finds plugins only this way
+
+# the rest loads on first use (PEP 562), so that ``import flowzip`` and ``flowzip --version``
+# stay fast: torch and numba come in with the first model
+_LAZY = {
+    **dict.fromkeys(["CompressionStats", "Compressor", "Decoded", "Decompressor", "Encoded", "compress", "decompress",
+                     "decompress_image", "imread", "imwrite", "read_header", "read_tile_paths"], "api"),
+    **dict.fromkeys(["FileResult", "compress_files"], "batch"),
+    "available_backends": "kernels",
+    "MODELS": "registry",
+}
+
+
+def __getattr__(name: str):
+    import importlib.util
+
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    elif not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        value = importlib.import_module(f"{__name__}.{name}")  # a submodule: flowzip.numcodecs, ...
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
     "FORMAT_VERSION", "MAGIC", "MODELS", "BackendUnavailableError", "ChecksumError", "CompressionStats",
-    "Compressor", "Decoded", "Decompressor", "Encoded", "FlowzipError", "FormatError", "UnknownModelError",
-    "UnsupportedImageError", "available_backends", "compress", "decompress", "decompress_image", "read_header",
-    "read_tile_paths",
+    "Compressor", "Decoded", "Decompressor", "Encoded", "FileResult", "FlowzipError", "FormatError",
+    "UnknownModelError", "UnsupportedImageError", "available_backends", "compress", "compress_files", "decompress",
+    "decompress_image", "imread", "imwrite", "read_header", "read_tile_paths",
 ]

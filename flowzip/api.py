@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import container
-from .codec import PATH_NAMES, count_paths, decode_tiles, encode_tiles, needs_flow, read_directory
 from .errors import ChecksumError, FormatError, UnknownModelError, UnsupportedImageError
+from .files import Source, read_bytes, read_image, write_atomic
 from .image import PlaneGroup, ImageInfo, check_array, from_index_plane, to_index_plane, pillow_default_mode, from_pil, from_planes, plane_groups, tile_grid, to_pil, to_planes
 from .registry import CodecModel, find_shipped, load_model, load_weights_file, resolve
+from .threads import check_threads, thread_limit
 
 DEFAULT_TILE = 512
 Progress = Callable[[int, int], None]  # (tiles done, tiles in all)
@@ -93,6 +94,7 @@ class Decoded:
 
 
 def _as_array(image) -> tuple[np.ndarray, ImageInfo, int]:
+    image = read_image(image)  # a path or file object of an image: read by Pillow
     if hasattr(image, "mode") and hasattr(image, "getpalette"):  # a PIL image
         arr, info = from_pil(image)
     else:
@@ -102,7 +104,8 @@ def _as_array(image) -> tuple[np.ndarray, ImageInfo, int]:
 
 
 class Compressor:
-    """Compresses images with one loaded model; reuse it in loops.
+    """Compresses images with one loaded model; reuse it in loops. It pickles (by its
+    settings: a worker process loads the same weights, checked by sha256).
 
     Args:
         model: a shipped model name (see ``flowzip models``), ``"default"``, or a ``.npz``
@@ -111,18 +114,45 @@ class Compressor:
         tile: tile size (a multiple of the model's stride).
         flow_only: code every tile with the flow (by default each tile takes the smallest of
             the flow, the classic context coders and the stored floor).
+        threads: torch and numba threads while coding (default: leave them as they are,
+            which is one per core).
+
+    Example:
+        >>> import pickle, numpy as np, flowzip
+        >>> c = pickle.loads(pickle.dumps(flowzip.Compressor(threads=1)))
+        >>> img = np.zeros((8, 8), np.uint8)
+        >>> np.array_equal(flowzip.decompress(c.compress(img)), img)
+        True
     """
 
     def __init__(self, model: str | os.PathLike = "default", *, backend: str | None = None, tile: int = DEFAULT_TILE,
-                 flow_only: bool = False):
+                 flow_only: bool = False, threads: int | None = None):
+        self.threads = check_threads(threads)
         self.model: CodecModel = load_model(model, backend)
+        self.model_spec = model if isinstance(model, str) else os.fspath(model)  # as given: name or path
         self.flow_only = flow_only
         if tile % self.model.stride or not container.MIN_TILE <= tile <= container.MAX_TILE:
             raise ValueError(f"tile size must be a multiple of {self.model.stride} up to {container.MAX_TILE}")
         self.tile = tile
 
+    def __getstate__(self) -> dict:
+        return {"model": self.model_spec, "sha256": self.model.sha256, "backend": self.model.backend_name,
+                "tile": self.tile, "flow_only": self.flow_only, "threads": self.threads}
+
+    def __setstate__(self, state: dict) -> None:
+        self.threads = check_threads(state["threads"])
+        self.model = load_model(state["model"], state["backend"], state["sha256"])
+        self.model_spec, self.tile, self.flow_only = state["model"], state["tile"], state["flow_only"]
+
     def encode(self, image, /, *, progress: Progress | None = None) -> Encoded:
-        """Compress a numpy array (H, W[, C]) of uint8/uint16 or a PIL image, with statistics."""
+        """Compress a numpy array (H, W[, C]) of uint8/uint16, a PIL image, or an image file
+        (a path or a binary file object, read by Pillow), with statistics."""
+        with thread_limit(self.threads):
+            return self._encode(image, progress)
+
+    def _encode(self, image, progress: Progress | None) -> Encoded:
+        from .codec import encode_tiles
+
         arr, info, ndim = _as_array(image)
         height, width, channels = arr.shape
         bps = arr.dtype.itemsize
@@ -165,10 +195,19 @@ class Decompressor:
         backend: compute backend, as for :class:`Compressor`.
     """
 
-    def __init__(self, *, models: Iterable[str | os.PathLike] = (), backend: str | None = None):
+    def __init__(self, *, models: Iterable[str | os.PathLike] = (), backend: str | None = None,
+                 threads: int | None = None):
         self.backend = backend
-        self._paths = [resolve(m) for m in models]
+        self.threads = check_threads(threads)
+        self._models = [m if isinstance(m, str) else os.fspath(m) for m in models]
+        self._paths = [resolve(m) for m in self._models]
         self._loaded: dict[tuple[str, bytes], CodecModel] = {}
+
+    def __getstate__(self) -> dict:  # the settings; a worker loads models as its files need them
+        return {"models": self._models, "backend": self.backend, "threads": self.threads}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(models=state["models"], backend=state["backend"], threads=state["threads"])
 
     def _model_for(self, header: container.Header) -> CodecModel:
         key = (header.model_id, header.model_hash)
@@ -191,9 +230,16 @@ class Decompressor:
         self._loaded[key] = model
         return model
 
-    def decode(self, data: bytes, /, *, progress: Progress | None = None) -> Decoded:
-        """Decode a .fz file to its pixels, image info and header; checks the CRC32."""
-        header, streams = container.read(bytes(data))
+    def decode(self, data: Source, /, *, progress: Progress | None = None) -> Decoded:
+        """Decode a .fz file (bytes, a path or a binary file object) to its pixels, image info
+        and header; checks the CRC32."""
+        with thread_limit(self.threads):
+            return self._decode(read_bytes(data), progress)
+
+    def _decode(self, data: bytes, progress: Progress | None) -> Decoded:
+        from .codec import decode_tiles, needs_flow
+
+        header, streams = container.read(data)
         if header.tile < container.MIN_TILE:
             raise FormatError("corrupt flowzip file (tiling does not match the header)")
         model = self._model_for(header) if needs_flow(header, streams) else None
@@ -216,11 +262,11 @@ class Decompressor:
             arr = arr[:, :, 0]
         return Decoded(arr, ImageInfo.from_meta(header.meta), header)
 
-    def decompress(self, data: bytes, /) -> np.ndarray:
+    def decompress(self, data: Source, /) -> np.ndarray:
         """Decode to a numpy array shaped and typed like the compressed one."""
         return self.decode(data).array
 
-    def decompress_image(self, data: bytes, /):
+    def decompress_image(self, data: Source, /):
         """Decode to a PIL image with the original mode and palette."""
         return self.decode(data).to_pil()
 
@@ -245,27 +291,58 @@ def _pixel_crc(arr: np.ndarray) -> int:
     return zlib.crc32(np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes())
 
 
-def compress(image, /, *, model: str | os.PathLike = "default", backend: str | None = None) -> bytes:
-    """Compress an image; equivalent to ``Compressor(model, backend=backend).compress(image)``.
+def compress(image, /, *, model: str | os.PathLike = "default", backend: str | None = None,
+             threads: int | None = None) -> bytes:
+    """Compress an image (array, PIL image, or image file by path or binary file object);
+    equivalent to ``Compressor(model, backend=backend, threads=threads).compress(image)``.
 
     In a loop, build one :class:`Compressor` instead: it keeps the model loaded.
     """
-    return Compressor(model, backend=backend).compress(image)
+    return Compressor(model, backend=backend, threads=threads).compress(image)
 
 
-def decompress(data: bytes, /, *, models: Iterable[str | os.PathLike] = (), backend: str | None = None) -> np.ndarray:
-    """Decompress to a numpy array; equivalent to ``Decompressor(...).decompress(data)``."""
-    return Decompressor(models=models, backend=backend).decompress(data)
+def decompress(data: Source, /, *, models: Iterable[str | os.PathLike] = (), backend: str | None = None,
+               threads: int | None = None) -> np.ndarray:
+    """Decompress .fz data (bytes, a path or a binary file object) to a numpy array;
+    equivalent to ``Decompressor(...).decompress(data)``."""
+    return Decompressor(models=models, backend=backend, threads=threads).decompress(data)
 
 
-def decompress_image(data: bytes, /, *, models: Iterable[str | os.PathLike] = (), backend: str | None = None):
+def decompress_image(data: Source, /, *, models: Iterable[str | os.PathLike] = (), backend: str | None = None,
+                     threads: int | None = None):
     """Decompress to a PIL image with its original mode and palette."""
-    return Decompressor(models=models, backend=backend).decompress_image(data)
+    return Decompressor(models=models, backend=backend, threads=threads).decompress_image(data)
+
+
+def imread(source: Source, /, *, models: Iterable[str | os.PathLike] = (), threads: int | None = None) -> np.ndarray:
+    """The pixels of a .fz file (a path or a binary file object), as imagecodecs' ``imread``."""
+    return decompress(source, models=models, threads=threads)
+
+
+def imwrite(path: str | os.PathLike, image, /, *, model: str | os.PathLike = "default", overwrite: bool = False,
+            threads: int | None = None) -> CompressionStats:
+    """Compress ``image`` into the file ``path`` (written atomically; an existing file is
+    kept unless ``overwrite``), as imagecodecs' ``imwrite``; returns its statistics.
+
+    Example:
+        >>> import os, tempfile, numpy as np, flowzip
+        >>> path = os.path.join(tempfile.mkdtemp(), "x.fz")
+        >>> img = np.arange(48, dtype=np.uint8).reshape(6, 8)
+        >>> flowzip.imwrite(path, img).width
+        8
+        >>> np.array_equal(flowzip.imread(path), img)
+        True
+    """
+    encoded = Compressor(model, threads=threads).encode(image)
+    write_atomic(path, encoded.data, overwrite=overwrite)
+    return encoded.stats
 
 
 def read_tile_paths(data: bytes, /) -> dict[str, int]:
     """How many tiles of a .fz file each path codes (``{"flow": 3, "palette": 1}``), from its
     tile directory (no decoding; files before format 3 code every tile with the flow)."""
+    from .codec import PATH_NAMES, count_paths, read_directory
+
     header, offset = container.read_header(bytes(data[: 1 << 20]))
     tiles = container.tile_count(header.width, header.height, header.tile)
     if header.version < 3:

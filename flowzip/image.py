@@ -81,10 +81,16 @@ class ImageInfo:
 
 def pillow_default_mode(a: np.ndarray) -> str:
     """The mode ``Image.fromarray`` gives an (H, W[, C]) array; "" if it has none."""
-    squeezed = a.ndim == 2 or a.shape[2] == 1
-    if a.dtype == np.uint16:
-        return "I;16" if squeezed else ""
-    return {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[1 if squeezed else a.shape[2]]
+    channels = 1 if a.ndim == 2 else a.shape[2]
+    return default_mode(channels, a.dtype.itemsize) or ""
+
+
+def default_mode(channels: int, bytes_per_sample: int) -> str | None:
+    """The Pillow mode of an array of ``channels`` samples of 1 or 2 bytes without a recorded
+    mode (what :func:`pillow_default_mode` gives); None for 16-bit colour, which has none."""
+    if bytes_per_sample == 1:
+        return {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[channels]
+    return "I;16" if channels == 1 else None
 
 
 def plane_groups(channels: int, bytes_per_sample: int) -> list[PlaneGroup]:

@@ -15,12 +15,15 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import UnknownModelError
 from .kernels import get_backend
-from .model import IntFlowModel
+
+if TYPE_CHECKING:
+    from .model import IntFlowModel
 
 FLOWS = ("rgb", "gray")
 
@@ -152,6 +155,10 @@ def sha256_file(path: Path) -> str:
 
 def load_weights_file(path: Path | str, model_id: str, backend: str | None = None, sha256: str | None = None) -> CodecModel:
     """Load a weights ``.npz`` (keys ``rgb/...`` and ``gray/...``) as a :class:`CodecModel`."""
+    from .model import IntFlowModel  # torch: with the first model, not with ``import flowzip``
+    from .threads import install_fork_handlers
+
+    install_fork_handlers()  # torch's and numba's OpenMP pools start from here on
     path = Path(path)
     digest = sha256_file(path)
     if sha256 is not None and digest != sha256:
@@ -190,12 +197,16 @@ def resolve(model: str | os.PathLike) -> tuple[str, Path, str | None]:
     raise UnknownModelError(f"unknown model {name!r} (shipped models: {known}; or give a .npz path)")
 
 
-def load_model(model: str | os.PathLike = "default", backend: str | None = None) -> CodecModel:
-    """Load a shipped model by name (or ``"default"``) or a trained model from a path."""
-    model_id, path, sha = resolve(model)
+def load_model(model: str | os.PathLike = "default", backend: str | None = None,
+               sha256: str | None = None) -> CodecModel:
+    """Load a shipped model by name (or ``"default"``) or a trained model from a path;
+    ``sha256`` pins the weights (an unpickled Compressor loads the ones it was made with)."""
+    model_id, path, expected = resolve(model)
     if not path.is_file():
         raise UnknownModelError(f"weights of model {model_id!r} are missing: {path}")
-    return load_weights_file(path, model_id, backend, sha)
+    if sha256 is not None and expected not in (None, sha256):
+        raise UnknownModelError(f"model {model_id!r} here is not the one the object was made with (sha256)")
+    return load_weights_file(path, model_id, backend, sha256 or expected)
 
 
 def find_shipped(model_id: str, hash_prefix: bytes) -> ModelEntry | None:

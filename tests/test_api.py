@@ -88,7 +88,7 @@ def test_one_shot_api_and_header(rng):
 
 def test_bad_images_are_refused(compressor):
     for bad in [np.zeros((4, 4), np.float32), np.zeros((4, 4, 5), np.uint8), np.zeros((0, 4), np.uint8),
-                np.zeros((2, 2, 2, 2), np.uint8), "not an image", np.zeros((3, 3), np.int16)]:
+                np.zeros((2, 2, 2, 2), np.uint8), 12, np.zeros((3, 3), np.int16)]:
         with pytest.raises(UnsupportedImageError):
             compressor.compress(bad)
     with pytest.raises(UnsupportedImageError):
