@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from flowzip import classic
+from flowzip.directory import PATH_NAMES
 
 
 def main(argv=None) -> int:
@@ -57,7 +58,7 @@ def main(argv=None) -> int:
                 for kind, payload, _ in found:
                     per_kind[kind] += len(payload)
                 kind, payload, _ = min(found, key=lambda c: len(c[1]))
-                wins[classic.KIND_NAMES[kind]] += 1
+                wins[PATH_NAMES[kind]] += 1
                 size += len(payload) + 5
                 t0 = time.perf_counter()
                 back = classic.decode(kind, payload, tile.shape, True)

@@ -341,12 +341,12 @@ def imwrite(path: str | os.PathLike, image, /, *, model: str | os.PathLike = "de
 def read_tile_paths(data: bytes, /) -> dict[str, int]:
     """How many tiles of a .fz file each path codes (``{"flow": 3, "palette": 1}``), from its
     tile directory (no decoding; files before format 3 code every tile with the flow)."""
-    from .codec import PATH_NAMES, count_paths, read_directory
+    from .directory import FLOW, PATH_NAMES, count_paths, read_directory
 
     header, offset = container.read_header(bytes(data[: 1 << 20]))
     tiles = container.tile_count(header.width, header.height, header.tile)
     if header.version < 3:
-        return {PATH_NAMES[0]: tiles}
+        return {PATH_NAMES[FLOW]: tiles}
     directory = bytes(data[offset : offset + header.stream_sizes[0]])
     if len(directory) < header.stream_sizes[0]:
         raise FormatError("truncated flowzip file (tile directory)")

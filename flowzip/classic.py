@@ -45,10 +45,8 @@ import zlib
 import numba as nb
 import numpy as np
 
+from .directory import PALETTE, PREDICTIVE, STORED
 from .errors import FormatError
-
-STORED, PALETTE, PREDICTIVE = 1, 2, 3  # tile kinds (the flow is 0, see codec.py)
-KIND_NAMES = {0: "flow", STORED: "stored", PALETTE: "palette", PREDICTIVE: "predictive"}
 
 MAX_PALETTE = 4096
 MAX_PLANES = 8  # 4 channels of 2 bytes

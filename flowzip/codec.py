@@ -15,6 +15,7 @@ from . import classic
 from .entropy.bitsback import ScaleCoder
 from .entropy.coder import LatentDecoder, LatentEncoder
 from .entropy.stack import AnsStack
+from .directory import FLOW, count_paths, entry_bytes, read_directory, write_directory
 from .errors import FormatError
 from .image import PlaneGroup, pad_to_multiple, padded, tile_grid
 from .model import Latent
@@ -132,9 +133,6 @@ class TileDecoder:
 
 # ------------------------------------------------------------------ the image's tiles
 
-FLOW = 0  # tile kind of the directory; the others are classic.STORED, PALETTE, PREDICTIVE
-PATH_NAMES = classic.KIND_NAMES
-_FLOW_DIRECTORY_BYTES = 1  # what a flow tile costs in the directory; a classic tile adds its size
 
 
 def coding_order(tiles: int, first: int) -> list[int]:
@@ -157,54 +155,6 @@ def seed_tile(planes: np.ndarray, tiles: list[tuple[int, int, int, int]]) -> int
     return max(range(len(tiles)), key=lambda i: (busyness(tiles[i]), -i))
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
-        n >>= 7
-        if not n:
-            return bytes(out)
-
-
-def write_directory(kinds: list[int], sizes: list[int]) -> bytes:
-    """Per tile, row by row: its kind (a byte), and for a tile not coded by the flow the
-    length of its payload (a varint)."""
-    out = bytearray()
-    for kind, size in zip(kinds, sizes):
-        out.append(kind)
-        if kind != FLOW:
-            out += _varint(size)
-    return bytes(out)
-
-
-def read_directory(data: bytes, tiles: int, payload_bytes: int) -> tuple[list[int], list[int]]:
-    """Inverse of :func:`write_directory`; checks that the payloads add up to ``payload_bytes``."""
-    kinds, offsets, pos, total = [], [], 0, 0
-    for _ in range(tiles):
-        if pos >= len(data) or data[pos] not in PATH_NAMES:
-            raise FormatError("corrupt flowzip file (tile directory)")
-        kind = data[pos]
-        pos += 1
-        size = 0
-        if kind != FLOW:
-            shift = 0
-            while True:
-                if pos >= len(data) or shift > 28:
-                    raise FormatError("corrupt flowzip file (tile directory)")
-                byte = data[pos]
-                pos += 1
-                size |= (byte & 0x7F) << shift
-                shift += 7
-                if not byte & 0x80:
-                    break
-        kinds.append(kind)
-        offsets.append(total)
-        total += size
-    if pos != len(data) or total != payload_bytes:
-        raise FormatError("corrupt flowzip file (tile directory does not match the payloads)")
-    return kinds, offsets + [total]
-
-
 @dataclass
 class TiledEncoding:
     """What :func:`encode_tiles` returns: the three streams of a file of version 3 or later, and counts."""
@@ -218,14 +168,6 @@ class TiledEncoding:
     @property
     def tile_paths(self) -> dict[str, int]:
         return count_paths(self.kinds)
-
-
-def count_paths(kinds: list[int]) -> dict[str, int]:
-    """``{path name: tiles}`` in the order the paths first occur."""
-    counts: dict[str, int] = {}
-    for kind in kinds:
-        counts[PATH_NAMES[kind]] = counts.get(PATH_NAMES[kind], 0) + 1
-    return counts
 
 
 # a tile whose best classic path is below this many bits a sample is not tried with the flow:
@@ -250,7 +192,7 @@ def encode_tiles(model: CodecModel, planes: np.ndarray, groups: list[PlaneGroup]
         y, x, h, w = tiles[i]
         region = np.ascontiguousarray(planes[y : y + h, x : x + w])
         best = None if flow_only else classic.encode_best(region, rgb)
-        directory_bytes = 0 if best is None else 1 + len(_varint(len(best[1])))
+        directory_bytes = 0 if best is None else entry_bytes(best[0], len(best[1]))
         if best is not None and 8 * len(best[1]) < FLOW_PRUNE_BPSP * region.size:
             kinds[i], payloads[i] = best[0], best[1]
             classic_bits += best[2]
@@ -259,7 +201,7 @@ def encode_tiles(model: CodecModel, planes: np.ndarray, groups: list[PlaneGroup]
         else:
             mark = enc.mark()
             enc.encode(pad_to_multiple(region, model.stride), groups)
-            flow_bytes = (enc.stack.bits - mark.stack_bits) / 8 + _FLOW_DIRECTORY_BYTES
+            flow_bytes = (enc.stack.bits - mark.stack_bits) / 8 + entry_bytes(FLOW)
             if len(best[1]) + directory_bytes < flow_bytes:
                 enc.rollback(mark)
                 kinds[i], payloads[i] = best[0], best[1]

@@ -1,7 +1,6 @@
 """The whole codec through the public API, with the tiny model: every mode, size and error."""
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 import flowzip
-from flowzip import classic, codec
+from flowzip import classic, directory
 from flowzip.errors import FlowzipError, FormatError
 
 from .conftest import FIXTURES, TINY_MODEL, photo_crop
@@ -114,14 +114,14 @@ def test_damaged_payloads_are_format_errors(rng, kind):
 
 def test_directory_round_trip_and_damage():
     kinds, sizes = [0, 2, 0, 1, 3], [0, 5, 0, 300, 70000]
-    data = codec.write_directory(kinds, sizes)
-    got, offsets = codec.read_directory(data, 5, sum(sizes))
+    data = directory.write_directory(kinds, sizes)
+    got, offsets = directory.read_directory(data, 5, sum(sizes))
     assert got == kinds and np.diff(offsets).tolist() == sizes
     for bad in (data[:-1], data + b"\0", bytes([9]) + data[1:]):
         with pytest.raises(FormatError):
-            codec.read_directory(bad, 5, sum(sizes))
+            directory.read_directory(bad, 5, sum(sizes))
     with pytest.raises(FormatError):
-        codec.read_directory(data, 5, sum(sizes) + 1)
+        directory.read_directory(data, 5, sum(sizes) + 1)
 
 
 def test_image_takes_the_cheapest_path_per_tile():

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-import flowzip
-
 
 def _modules_with_examples() -> list[str]:
     import flowzip.cli
