@@ -831,7 +831,7 @@ def _predictor_for(planes: np.ndarray, transform: int) -> int:
     return int(np.argmin(costs))
 
 
-_RUNS_MIN_REPEATS = 0.2
+_RUNS_MIN_REPEATS = 0.1
 
 
 def candidates(planes: np.ndarray, rgb: bool):
@@ -844,12 +844,17 @@ def candidates(planes: np.ndarray, rgb: bool):
     transform = _transform_for(planes) if rgb and planes.shape[2] >= 3 else 0
     repeats = float(np.mean(np.all(planes[:, 1:] == planes[:, :-1], axis=2))) if planes.shape[1] > 1 else 0.0
     predictor = _predictor_for(planes, transform)
+    predictive = encode_predictive(planes, transform, False, predictor)
+    yield (PREDICTIVE, *predictive)
     # neighbour flags and the colour cache pay where pixels repeat (graphics: 61% or more of
     # horizontal neighbours equal in 95% of dev-graphics tiles, photos: 4% in the median dev
-    # tile), and cost a photo tile 0.6 s
+    # tile), but not always there: on set14 foreman (27% repeats) they cost 19%, so with
+    # repeats the tile is coded both ways
     runs = repeats > _RUNS_MIN_REPEATS
-    predictive = encode_predictive(planes, transform, runs, predictor)
-    yield (PREDICTIVE, *predictive)
+    if runs:
+        with_runs = encode_predictive(planes, transform, True, predictor)
+        yield (PREDICTIVE, *with_runs)
+        predictive = min(predictive, with_runs, key=lambda c: len(c[0]))
     # the floor wins only on noise (a context coder above 6 bpsp) or where deflate finds
     # repeats; a photo tile is neither, and skipping it keeps the flow's encode time
     if found is not None or runs or 8 * len(predictive[0]) > 6 * planes.size:
