@@ -38,7 +38,7 @@ def _map_source_checkout() -> None:
 
 _map_source_checkout()
 
-from .container import FORMAT_VERSION, MAGIC  # noqa: E402
+from .container import FORMAT_VERSION, MAGIC, Attached, TextChunk  # noqa: E402
 from .errors import (  # noqa: E402
     BackendUnavailableError,
     ChecksumError,
@@ -83,8 +83,8 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "FORMAT_VERSION", "MAGIC", "MODELS", "BackendUnavailableError", "ChecksumError", "CompressionStats",
-    "Compressor", "Decoded", "Decompressor", "Encoded", "FileResult", "FlowzipError", "FormatError",
+    "FORMAT_VERSION", "MAGIC", "MODELS", "Attached", "BackendUnavailableError", "ChecksumError", "CompressionStats",
+    "Compressor", "Decoded", "Decompressor", "Encoded", "FileResult", "FlowzipError", "FormatError", "TextChunk",
     "UnknownModelError", "UnsupportedImageError", "available_backends", "compress", "compress_files", "decompress",
     "decompress_image", "imread", "imwrite", "read_header", "read_tile_paths",
 ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import os
 import zlib
 from collections.abc import Callable, Iterable
@@ -82,8 +83,14 @@ class Decoded:
     info: ImageInfo
     header: container.Header
 
+    @property
+    def attached(self) -> container.Attached:
+        """The ICC profile, EXIF block and PNG text chunks the file carries (format 4)."""
+        return self.header.attached
+
     def to_pil(self):
-        """The image as Pillow would have opened the original (mode and palette restored)."""
+        """The image as Pillow would have opened the original (mode and palette restored; ICC
+        profile, EXIF and PNG text in ``im.info``)."""
         try:
             return to_pil(self.array, self.info)
         except (TypeError, ValueError, KeyError) as e:
@@ -144,16 +151,30 @@ class Compressor:
         self.model = load_model(state["model"], state["backend"], state["sha256"])
         self.model_spec, self.tile, self.flow_only = state["model"], state["tile"], state["flow_only"]
 
-    def encode(self, image, /, *, progress: Progress | None = None) -> Encoded:
+    def encode(self, image, /, *, attached: container.Attached | None = None,
+               progress: Progress | None = None) -> Encoded:
         """Compress a numpy array (H, W[, C]) of uint8/uint16, a PIL image, or an image file
-        (a path or a binary file object, read by Pillow), with statistics."""
-        with thread_limit(self.threads):
-            return self._encode(image, progress)
+        (a path or a binary file object, read by Pillow), with statistics.
 
-    def _encode(self, image, progress: Progress | None) -> Encoded:
+        ``attached``: the metadata to carry (ICC profile, EXIF, PNG text); by default what
+        a PIL image (or file) carries, nothing for an array; ``flowzip.Attached()`` drops it.
+        """
+        with thread_limit(self.threads):
+            return self._encode(image, attached, progress)
+
+    def _encode(self, image, attached: container.Attached | None, progress: Progress | None) -> Encoded:
         from .codec import encode_tiles
 
         arr, info, ndim = _as_array(image)
+        if attached is None:
+            attached = info.attached
+        try:
+            attached_bytes = len(container.attached_entries(attached))
+        except ValueError as e:
+            raise UnsupportedImageError(f"metadata that cannot be stored: {e}") from None
+        if attached_bytes > container.MAX_ATTACHED:
+            raise UnsupportedImageError(f"{attached_bytes:,} bytes of metadata (ICC, EXIF, text): the format holds at "
+                                        f"most {container.MAX_ATTACHED:,}; drop it (--strip, attached=flowzip.Attached())")
         height, width, channels = arr.shape
         bps = arr.dtype.itemsize
         meta = info.to_meta(pillow_default_mode(arr))
@@ -173,18 +194,19 @@ class Compressor:
                              progress=progress)
         header = container.Header(
             width, height, channels, bps, 2 if ndim == 2 else 3, self.tile,
-            self.model.model_id, self.model.hash_prefix, _pixel_crc(arr), meta,
-            tuple(len(s) for s in coded.streams), coded.first_tile,
+            self.model.model_id, self.model.hash_prefix, 0, meta,
+            tuple(len(s) for s in coded.streams), coded.first_tile, attached=attached,
         )
+        header = dataclasses.replace(header, pixel_crc=container.image_checksum(header, _pixel_crc(arr)))
         data = container.write(header, coded.streams)
         header_bytes = len(data) - sum(len(s) for s in coded.streams)
         stats = CompressionStats(width, height, channels, bps, len(data), header_bytes, coded.bits, coded.escapes,
                                  len(tiles), coded.tile_paths)
         return Encoded(data, stats)
 
-    def compress(self, image, /) -> bytes:
-        """Compress an image to the bytes of a .fz file."""
-        return self.encode(image).data
+    def compress(self, image, /, *, attached: container.Attached | None = None) -> bytes:
+        """Compress an image to the bytes of a .fz file (``attached`` as for :meth:`encode`)."""
+        return self.encode(image, attached=attached).data
 
 
 class Decompressor:
@@ -256,11 +278,13 @@ class Decompressor:
             arr = from_planes(planes, header.bytes_per_sample)
         else:
             arr = from_index_plane(planes, palette)
-        if _pixel_crc(arr) != header.pixel_crc:
-            raise ChecksumError("decoded pixels do not match the stored CRC32 (corrupt file)")
+        if container.image_checksum(header, _pixel_crc(arr)) != header.pixel_crc:
+            raise ChecksumError("decoded image does not match the stored CRC32 (corrupt file)")
+        info = ImageInfo.from_meta(header.meta, header.attached)
+        info.check_fits(arr)
         if header.ndim == 2:
             arr = arr[:, :, 0]
-        return Decoded(arr, ImageInfo.from_meta(header.meta), header)
+        return Decoded(arr, info, header)
 
     def decompress(self, data: Source, /) -> np.ndarray:
         """Decode to a numpy array shaped and typed like the compressed one."""
@@ -343,7 +367,7 @@ def read_tile_paths(data: bytes, /) -> dict[str, int]:
     tile directory (no decoding; files before format 3 code every tile with the flow)."""
     from .directory import FLOW, PATH_NAMES, count_paths, read_directory
 
-    header, offset = container.read_header(bytes(data[: 1 << 20]))
+    header, offset = container.read_header(data)
     tiles = container.tile_count(header.width, header.height, header.tile)
     if header.version < 3:
         return {PATH_NAMES[FLOW]: tiles}
@@ -354,5 +378,5 @@ def read_tile_paths(data: bytes, /) -> dict[str, int]:
 
 
 def read_header(data: bytes, /) -> container.Header:
-    """The header of a .fz file (no decoding, no model needed)."""
-    return container.read_header(bytes(data[: 1 << 20]))[0]
+    """The header of a .fz file, with its attached metadata (no decoding, no model needed)."""
+    return container.read_header(data)[0]

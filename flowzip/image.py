@@ -19,17 +19,23 @@ P / PA      palette indices through the grayscale flow; palette kept
 1           0/1 values through the grayscale flow
 I;16*, I    16-bit: high and low bytes through the grayscale flow
 ==========  ==============================================================
+
+What the file carries besides its pixels (format 4, :class:`~flowzip.container.Attached`):
+the ICC profile (``im.info["icc_profile"]``), the EXIF block (``im.info["exif"]``) and a PNG's
+text chunks (``im.text``); :func:`to_pil` puts them back in ``im.info`` and
+:func:`save_options` writes them.
 """
 from __future__ import annotations
 
 import binascii
+import dataclasses
 from base64 import b64decode, b64encode
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .container import MAX_SUBPIXELS
+from .container import MAX_SUBPIXELS, Attached, TextChunk
 from .errors import FormatError, UnsupportedImageError
 
 
@@ -47,6 +53,7 @@ class ImageInfo:
     palette_mode: str = ""
     palette: bytes = b""
     transparency: Any = None
+    attached: Attached = Attached()  # ICC profile, EXIF, PNG text (not in the JSON metadata)
 
     def to_meta(self, default_mode: str = "") -> dict:
         """JSON-able metadata; the mode is left out when Pillow would pick it anyway."""
@@ -62,7 +69,7 @@ class ImageInfo:
         return meta
 
     @classmethod
-    def from_meta(cls, meta: dict) -> ImageInfo:
+    def from_meta(cls, meta: dict, attached: Attached = Attached()) -> ImageInfo:
         try:
             t = meta.get("transparency")
             if isinstance(t, dict):
@@ -74,9 +81,24 @@ class ImageInfo:
             mode, pal_mode = meta.get("mode", ""), meta.get("palette_mode", "")  # index_palette: api.py
             if not isinstance(mode, str) or not isinstance(pal_mode, str):
                 raise TypeError("mode")
-            return cls(mode, pal_mode, b64decode(meta.get("palette", ""), validate=True), t)
+            palette = b64decode(meta.get("palette", ""), validate=True)
         except (TypeError, ValueError, KeyError, AttributeError, binascii.Error) as e:
             raise FormatError(f"corrupt flowzip metadata ({e})") from None
+        if palette and not (pal_mode in _PALETTE_ENTRY and mode in _PALETTE_MODES
+                            and len(palette) % len(pal_mode) == 0 and len(palette) <= 256 * len(pal_mode)):
+            raise FormatError(f"corrupt flowzip metadata (a {pal_mode or 'mode-less'} palette of {len(palette)} bytes)")
+        return cls(mode, pal_mode, palette, t, attached)
+
+    def check_fits(self, a: np.ndarray) -> None:
+        """Refuse (FormatError) a mode that the decoded (H, W, C) samples cannot be in:
+        metadata forged or damaged behind the header CRC's back (format 4's image CRC
+        catches that too; older files have only this)."""
+        channels, nbytes = a.shape[2], a.dtype.itemsize
+        fits = _MODE_LAYOUT.get(self.mode[:4] if self.mode.startswith("I;16") else self.mode)
+        if self.mode and fits != (channels, nbytes):
+            raise FormatError(f"corrupt flowzip metadata (mode {self.mode!r} on {channels} channels of {8 * nbytes} bits)")
+        if self.mode == "1" and int(a.max(initial=0)) > 1:
+            raise FormatError("corrupt flowzip metadata (mode '1' on samples above 1)")
 
 
 def pillow_default_mode(a: np.ndarray) -> str:
@@ -176,6 +198,10 @@ def from_planes(planes: np.ndarray, bytes_per_sample: int) -> np.ndarray:
 
 
 _DIRECT_MODES = {"RGB", "L", "RGBA", "LA"}
+_PALETTE_ENTRY = {"RGB", "RGBA"}  # a palette's own mode: 3 or 4 bytes an entry
+# each mode's (channels, bytes per sample) as coded
+_MODE_LAYOUT = {"RGB": (3, 1), "L": (1, 1), "RGBA": (4, 1), "LA": (2, 1), "P": (1, 1), "PA": (2, 1), "1": (1, 1),
+                "I;16": (1, 2), "I": (1, 2)}
 _PALETTE_MODES = {"P", "PA"}
 _SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
 
@@ -195,9 +221,60 @@ def check_pil_source(im) -> None:
             )
 
 
+def attached_of(im) -> Attached:
+    """The ICC profile, EXIF block and PNG text chunks a Pillow image carries."""
+    icc = im.info.get("icc_profile") or b""
+    exif = im.info.get("exif") or b""
+    if not isinstance(exif, bytes):  # an Image.Exif, as some callers set it
+        exif = exif.tobytes() if hasattr(exif, "tobytes") else b""
+    exif = exif[len(_EXIF_PREFIX):] if exif.startswith(_EXIF_PREFIX) else exif
+    chunks = getattr(im, "text", None) or {}  # PNG files only (iTXt values carry lang and tkey)
+    text = tuple(TextChunk(str(k), str(v), getattr(v, "lang", None) or "", getattr(v, "tkey", None) or "")
+                 for k, v in chunks.items())
+    return Attached(bytes(icc), bytes(exif), text)
+
+
+_EXIF_PREFIX = b"Exif\x00\x00"  # JPEG's APP1 marker; Pillow's im.info["exif"] has it, PNG's eXIf not
+
+
+def save_options(attached: Attached, fmt: str) -> tuple[dict, Attached]:
+    """Pillow ``save`` keywords that write ``attached`` into a ``fmt`` ("PNG" or "TIFF") file,
+    and what of it they write: PNG holds everything, TIFF the ICC profile only. The ICC key
+    is always set, so an image's own ``im.info`` profile is not written when ``attached`` has
+    none.
+
+    Example:
+        >>> save_options(Attached(icc_profile=b"icc", text=(TextChunk("Comment", "hi"),)), "TIFF")
+        ({'icc_profile': b'icc'}, Attached(icc_profile=b'icc', exif=b'', text=()))
+    """
+    options: dict[str, Any] = {"icc_profile": attached.icc_profile or None}
+    if fmt != "PNG":
+        return options, Attached(icc_profile=attached.icc_profile)
+    if attached.exif:
+        options["exif"] = _EXIF_PREFIX + attached.exif
+    if attached.text:
+        from PIL.PngImagePlugin import PngInfo
+
+        info = PngInfo()
+        for t in attached.text:
+            deflate = len(t.text) >= 1024  # zTXt (or a compressed iTXt), as a PNG writer would
+            if t.language or t.translated_keyword:
+                info.add_itxt(t.keyword, t.text, t.language, t.translated_keyword, zip=deflate)
+            else:
+                info.add_text(t.keyword, t.text, zip=deflate)
+        options["pnginfo"] = info
+    return options, attached
+
+
 def from_pil(im) -> tuple[np.ndarray, ImageInfo]:
-    """A Pillow image as an (H, W, C) array plus what restores its mode and palette."""
+    """A Pillow image as an (H, W, C) array plus what restores its mode and palette, and
+    the metadata it carries (:func:`attached_of`)."""
     check_pil_source(im)
+    a, info = _pil_pixels(im)
+    return a, dataclasses.replace(info, attached=attached_of(im))
+
+
+def _pil_pixels(im) -> tuple[np.ndarray, ImageInfo]:
     mode = im.mode
     transparency = im.info.get("transparency")
     if mode in _DIRECT_MODES:
@@ -240,6 +317,13 @@ def to_pil(a: np.ndarray, info: ImageInfo):
         im = Image.fromarray(arr)
     if info.transparency is not None:
         im.info["transparency"] = info.transparency
+    attached = info.attached
+    if attached.icc_profile:
+        im.info["icc_profile"] = attached.icc_profile
+    if attached.exif:
+        im.info["exif"] = _EXIF_PREFIX + attached.exif
+    for t in attached.text:  # where Pillow's PNG reader puts them
+        im.info.setdefault(t.keyword, t.text)
     return im
 
 

@@ -2,8 +2,10 @@
 files that every future flowzip must decode to the stored pixels (the format's compatibility
 promise). Regenerating them is a deliberate act: it needs FLOWZIP_REGENERATE_FIXTURES=1 and
 belongs with a format-version bump, which writes a new folder; the older folders (v1 to v3)
-stay as they are, frozen. A case named ``*-flow-*`` is coded with ``flow_only=True`` (so the
-flow path of the current format is pinned even where a classic path would be smaller).
+stay as they are, frozen. Everything written comes from :func:`cases`: add a case there, never
+edit a file by hand. A case named ``*-flow-*`` is coded with ``flow_only=True`` (so the flow
+path of the current format is pinned even where a classic path would be smaller); a case's
+``attached`` metadata travels in its file (format 4).
 
     FLOWZIP_REGENERATE_FIXTURES=1 python tests/make_fixtures.py
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +28,35 @@ TINY = HERE / "fixtures" / "tiny-v1.npz"
 TINY_BB = HERE / "fixtures" / "tiny-bb-v1.npz"  # bits-back: scale layers from level 1
 
 
+@dataclass(frozen=True)
+class Case:
+    name: str
+    model: object  # a shipped name or a .npz path
+    image: object  # a PIL image or a numpy array
+    attached: flowzip.Attached | None = None  # None: what the image carries
+
+    @property
+    def flow_only(self) -> bool:
+        return "-flow-" in self.name
+
+
+# format 4: metadata that travels with the pixels (a fixed stand-in profile: real ones carry a date)
+ATTACHED = flowzip.Attached(
+    icc_profile=bytes(range(256)) * 3,
+    exif=bytes.fromhex("4d4d002a00000008000101120003000000010006000000000000"),  # big-endian, Orientation 6
+    text=(flowzip.TextChunk("Comment", "made for flowzip's fixtures"),
+          flowzip.TextChunk("Title", "\u6771\u4eac, caf\u00e9", "ja", "Tokyo"),
+          flowzip.TextChunk("parameters", "steps: 20, " * 150)),
+)
+
+
 def cases():
+    """Every fixture of the current version, as :class:`Case` values."""
+    for item in _cases():
+        yield item if isinstance(item, Case) else Case(*item)
+
+
+def _cases():
     photo = Image.open(HERE / "fixtures" / "images" / "lenna-96x80.png").convert("RGB")
     rng = np.random.default_rng(2026)
     yield "tiny-rgb", TINY, photo  # 255 colours: an indexed image
@@ -59,6 +90,9 @@ def cases():
                                                                np.asarray(urban.crop((0, 0, 128, 64)))], axis=0))
     # shipped models: the files name their model, so each shipped model gets its own
     # (the "default-" files were made when idf-base-v1 was the default)
+    yield Case("tiny-rgb-attached", TINY, urban.crop((10, 20, 58, 60)), ATTACHED)
+    yield Case("tiny-p-attached", TINY, photo.convert("P", palette=Image.Palette.ADAPTIVE, colors=16).crop((3, 5, 40, 31)),
+               flowzip.Attached(icc_profile=ATTACHED.icc_profile[:300]))
     yield "default-rgb", "idf-base-v1", urban.crop((0, 0, 96, 80))
     yield "default-indexed", "idf-base-v1", photo
     for entry in flowzip.registry.MODELS:
@@ -71,12 +105,13 @@ def main() -> int:
         print("refusing: set FLOWZIP_REGENERATE_FIXTURES=1 (and bump the format version)", file=sys.stderr)
         return 1
     OUT.mkdir(parents=True, exist_ok=True)
-    for name, model, image in cases():
-        data = flowzip.Compressor(model, tile=64, flow_only="-flow-" in name).compress(image)
-        (OUT / f"{name}.fz").write_bytes(data)
+    for case in cases():
+        data = flowzip.Compressor(case.model, tile=64, flow_only=case.flow_only).compress(case.image,
+                                                                                       attached=case.attached)
+        (OUT / f"{case.name}.fz").write_bytes(data)
         decoded = flowzip.Decompressor(models=[TINY, TINY_BB]).decode(data)
-        np.save(OUT / f"{name}.npy", decoded.array)
-        print(name, len(data), "bytes")
+        np.save(OUT / f"{case.name}.npy", decoded.array)
+        print(case.name, len(data), "bytes")
     return 0
 
 

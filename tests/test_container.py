@@ -1,4 +1,4 @@
-"""Container v3 (and v1, v2, still read): parse what we write; refuse everything else with a
+"""Container v4 (and v1 to v3, still read): parse what we write; refuse everything else with a
 FormatError."""
 from __future__ import annotations
 
@@ -13,16 +13,20 @@ HEADER = container.Header(
     width=300, height=7, channels=4, bytes_per_sample=2, ndim=3, tile=256, model_id="idf-base-v1",
     model_hash=bytes(range(8)), pixel_crc=0xDEADBEEF, meta={"mode": "RGBA", "transparency": 3},
     stream_sizes=(2, 12, 5), first_tile=1,
+    attached=container.Attached(b"profile" * 9, b"II*\x00exif", (container.TextChunk("Comment", "h\u00e9"),
+                                                                container.TextChunk("Title", "\u65e5", "ja", "T"))),
 )
 STREAMS = [b"\x00\x00", b"\x01" * 12, b"\x02" * 5]  # tile directory, flow stream, classic payloads
+# version 3: the same streams, no attached metadata
+HEADER_V3 = dataclasses.replace(HEADER, attached=container.Attached(), version=3)
 # version 2: one stream for all tiles
-HEADER_V2 = dataclasses.replace(HEADER, stream_sizes=(12,), version=2)
+HEADER_V2 = dataclasses.replace(HEADER_V3, stream_sizes=(12,), version=2)
 STREAMS_V2 = [b"\x01" * 12]
 # version 1: one stream per tile (300 x 7 in tiles of 256: two)
-HEADER_V1 = dataclasses.replace(HEADER, stream_sizes=(8, 4), first_tile=0, version=1)
+HEADER_V1 = dataclasses.replace(HEADER_V3, stream_sizes=(8, 4), first_tile=0, version=1)
 STREAMS_V1 = [b"\x01" * 8, b"\x02" * 4]
-BOTH = pytest.mark.parametrize("header,streams", [(HEADER, STREAMS), (HEADER_V2, STREAMS_V2), (HEADER_V1, STREAMS_V1)],
-                               ids=["v3", "v2", "v1"])
+BOTH = pytest.mark.parametrize("header,streams", [(HEADER, STREAMS), (HEADER_V3, STREAMS), (HEADER_V2, STREAMS_V2),
+                                                 (HEADER_V1, STREAMS_V1)], ids=["v4", "v3", "v2", "v1"])
 
 
 @BOTH
@@ -32,7 +36,7 @@ def test_roundtrip(header, streams):
     assert container.read(data) == (header, streams)
 
 
-def test_this_flowzip_writes_version_3():
+def test_this_flowzip_writes_version_4():
     assert container.FORMAT_VERSION == HEADER.version == 4
 
 
@@ -118,7 +122,7 @@ def test_first_tile_must_be_a_tile():
 
     data = bytearray(container.write(HEADER, STREAMS))
     end = 12 + struct.unpack_from("<H", data, 10)[0]
-    struct.pack_into("<I", data, end - 16, 2)  # the first-tile field, before the three stream lengths
+    struct.pack_into("<I", data, end - 24, 2)  # the first-tile field, before the attached and stream lengths
     with pytest.raises(FormatError, match="corrupt flowzip header"):
         container.read(_resealed(data))
 
@@ -148,7 +152,62 @@ def test_a_small_file_cannot_claim_millions_of_tiles():
 
 
 def test_reserved_flags_are_refused():
+    for header, flag in ((HEADER, 2), (HEADER_V3, 1), (HEADER_V3, 2)):
+        data = bytearray(container.write(header, STREAMS))
+        data[9] |= flag
+        with pytest.raises(FormatError, match="flags"):
+            container.read(_resealed(data))
+
+
+def test_no_metadata_costs_no_header_bytes():
+    bare = dataclasses.replace(HEADER, attached=container.Attached())
+    assert len(container.write(bare, STREAMS)) == len(container.write(HEADER_V3, STREAMS))
+    assert container.write(bare, STREAMS)[9] == 0 and container.write(HEADER, STREAMS)[9] == container.ATTACHED_FLAG
+
+
+def test_attached_metadata_needs_version_4_and_is_bounded():
+    with pytest.raises(ValueError, match="version 4"):
+        container.write(dataclasses.replace(HEADER_V3, attached=HEADER.attached), STREAMS)
+    with pytest.raises(ValueError, match="keyword"):
+        container.write(dataclasses.replace(HEADER, attached=container.Attached(text=(container.TextChunk("", "x"),))),
+                        STREAMS)
+    # a deflate bomb in the section (its CRCs fixed) is refused without inflating it all
+    import struct
+    import zlib
+
     data = bytearray(container.write(HEADER, STREAMS))
-    data[9] = 1
-    with pytest.raises(FormatError, match="flags"):
+    end = 12 + struct.unpack_from("<H", data, 10)[0]
+    bomb = zlib.compress(b"ICCP" + struct.pack("<I", 1 << 30) + bytes(1 << 25), 9)
+    size, _ = struct.unpack_from("<II", data, end - 20)
+    struct.pack_into("<II", data, end - 20, len(bomb), zlib.crc32(bomb))
+    data[end + 4 : end + 4 + size] = bomb
+    data = bytearray(_resealed(data))
+    with pytest.raises(FormatError, match="attached metadata"):
+        container.read(bytes(data))
+
+
+@pytest.mark.parametrize("entries", [b"ICCP\x03\x00\x00\x00ab", b"XMP_\x01\x00\x00\x00x", b"TEXT\x01\x00\x00\x00k",
+                                     b"EXIF\x01\x00\x00\x00xEXIF\x01\x00\x00\x00x", b"TEXT\x05\x00\x00\x00\xff\x00\x00\x00x"])
+def test_bad_attached_entries_are_format_errors(entries):
+    import struct
+    import zlib
+
+    section = zlib.compress(entries)
+    data = bytearray(container.write(dataclasses.replace(HEADER, attached=container.Attached(b"x")), STREAMS))
+    end = 12 + struct.unpack_from("<H", data, 10)[0]
+    old, _ = struct.unpack_from("<II", data, end - 20)
+    struct.pack_into("<II", data, end - 20, len(section), zlib.crc32(section))
+    data[end + 4 : end + 4 + old] = section
+    with pytest.raises(FormatError, match="attached"):
         container.read(_resealed(data))
+
+
+def test_the_image_checksum_covers_what_decides_the_image():
+    """Version 4's CRC continues over shape, mode metadata and attached metadata; older ones
+    cover the pixels only."""
+    base = container.image_checksum(HEADER, 1234)
+    for change in ({"ndim": 2, "channels": 1}, {"meta": {"mode": "RGBa"}}, {"width": 301},
+                   {"attached": container.Attached(b"other")}, {"bytes_per_sample": 1}):
+        assert container.image_checksum(dataclasses.replace(HEADER, **change), 1234) != base, change
+    assert container.image_checksum(dataclasses.replace(HEADER, tile=64, model_id="x"), 1234) == base
+    assert container.image_checksum(HEADER_V3, 1234) == 1234
