@@ -1,13 +1,16 @@
 """The ``flowzip`` command: gzip/zstd conventions with subcommands.
 
-    flowzip compress FILE... [-o OUT | -c] [-f] [--rm] [-m MODEL]
-    flowzip decompress FILE.fz... [-o OUT | -c] [-f] [-m MODEL_PATH]
-    flowzip info FILE.fz... [--json]     flowzip test FILE.fz...     flowzip models [--json]
+    flowzip compress [FILE...] [-o OUT | -c] [-f] [-k | --rm] [-1..-9 | -m MODEL] [--strip] [-q | -v]
+    flowzip decompress [FILE.fz...] [-o OUT | -c] [-f] [-k | --rm] [-m MODEL_PATH] [--strip]
+    flowzip info [FILE.fz...] [--json]     flowzip test [FILE.fz...]     flowzip models [--json]
     flowzip bench DIR... -o OUT [--codecs ...] [--models ...] [--max-images N]
+    flowzip -d ... / -z ... / -t ... / -l ...: gzip's and zstd's mode flags for the command
 
 Sources are kept unless ``--rm``; an existing output is never overwritten without ``-f``;
 outputs are written to a temporary file and renamed, so an error or Ctrl-C leaves nothing
-behind. Errors are one line on stderr. Exit status: 0 success, 1 error, 2 usage error.
+behind, and get their source's permissions and modification time (as gzip's do). No file
+named: standard input to standard output. Errors are one line on stderr. Exit status: 0
+success, 1 error, 2 usage error (with the command's usage), 130 interrupted.
 """
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ import argparse
 import io
 import json
 import os
+import re
+import struct
 import sys
 import time
 from dataclasses import asdict
@@ -30,13 +35,18 @@ class CliError(Exception):
 # -- output -------------------------------------------------------------------------
 
 
-def _write_atomic(path: Path, write) -> None:
-    """Write via a temporary file in the same folder, fsync, rename; remove it on failure."""
+def _write_atomic(path: Path, write, like: Path | None = None) -> None:
+    """Write via a temporary file in the same folder, fsync, rename; remove it on failure.
+    With ``like`` (the source), the file gets its permissions, modification time and, where
+    allowed, owner, as gzip's outputs do; until then it is private to its owner."""
     tmp = path.with_name(f".{path.name[:200]}.{os.getpid()}.tmp")  # fits where the name fits
     try:
-        with open(tmp, "xb") as fh:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if like is not None else 0o666)
+        with open(fd, "wb") as fh:
             write(fh)
             fh.flush()
+            if like is not None:
+                _copy_attributes(like, fh.fileno())
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as e:
@@ -45,6 +55,16 @@ def _write_atomic(path: Path, write) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _copy_attributes(src: Path, fd: int) -> None:
+    st = os.stat(src)
+    try:
+        os.fchown(fd, st.st_uid, st.st_gid)  # only root (or a group change to one's own) may
+    except OSError:
+        pass
+    os.fchmod(fd, st.st_mode & 0o777)  # after chown, which may clear bits; no setuid/setgid
+    os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))  # last: after the final write
 
 
 def _check_output(out: Path, src: Path | None, force: bool) -> None:
@@ -98,6 +118,12 @@ def _say(args, line: str) -> None:
         print(line, file=sys.stderr)
 
 
+def _detail(args, line: str) -> None:
+    """A line for -v only."""
+    if getattr(args, "verbose", 0) and not args.quiet:
+        print(line, file=sys.stderr)
+
+
 # -- commands -----------------------------------------------------------------------
 
 
@@ -114,19 +140,25 @@ def _read_input(name: str) -> tuple[bytes, Path | None]:
     return path.read_bytes(), path
 
 
-def _emit(args, data_writer, out: Path | None, src: Path | None) -> str:
-    """Send output to stdout (-c) or to ``out``; returns where it went."""
+def _check_stdout(args) -> None:
+    """Refuse a terminal as the output before any work (gzip and zstd do)."""
     if args.stdout:
         if sys.stdout is None:
             raise CliError("standard output is closed")
         if sys.stdout.isatty() and not args.force:
             raise CliError("refusing to write binary data to a terminal (use -f to force)")
+
+
+def _emit(args, data_writer, out: Path | None, src: Path | None) -> str:
+    """Send output to stdout (-c) or to ``out``; returns where it went."""
+    if args.stdout:
+        _check_stdout(args)
         data_writer(sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return "stdout"
     assert out is not None
     _check_output(out, src, args.force)
-    _write_atomic(out, data_writer)
+    _write_atomic(out, data_writer, like=src)
     return str(out)
 
 
@@ -140,13 +172,37 @@ def _out_path(args, name: str, default: Path | None) -> Path | None:
     return default
 
 
+def _carried(attached) -> str:
+    """'ICC profile, EXIF, 2 text chunks' (what a file carries), or ''."""
+    parts = (["ICC profile"] if attached.icc_profile else []) + (["EXIF"] if attached.exif else [])
+    if attached.text:
+        parts.append(f"{len(attached.text)} text chunk{'s' if len(attached.text) > 1 else ''}")
+    return ", ".join(parts)
+
+
+def _lossy_source(im, raw: bytes) -> str | None:
+    """What lossy format ``im`` was decoded from, or None: its pixels are not the original's
+    signal, and stored losslessly they take more room than the file they came from."""
+    if im.format in ("JPEG", "MPO"):
+        return "a JPEG"
+    if im.format == "WEBP":  # lossy WebP has a "VP8 " chunk, lossless a "VP8L"
+        pos = 12
+        while pos + 8 <= len(raw):
+            fourcc, size = raw[pos : pos + 4], struct.unpack_from("<I", raw, pos + 4)[0]
+            if fourcc == b"VP8 ":
+                return "a lossy WebP"
+            pos += 8 + size + (size & 1)
+    return None
+
+
 def cmd_compress(args, name: str, compressor) -> None:
     from PIL import Image, UnidentifiedImageError
 
+    from flowzip import Attached
     from flowzip.container import is_flowzip
+    from flowzip.image import attached_of, check_pil_source
 
-    from flowzip.image import check_pil_source
-
+    _check_stdout(args)
     raw, src = _read_input(name)
     if is_flowzip(raw):
         raise CliError(f"{name}: already a flowzip file")
@@ -155,9 +211,15 @@ def cmd_compress(args, name: str, compressor) -> None:
         _check_output(out, src, args.force)  # before the work, as gzip does
     try:
         with Image.open(io.BytesIO(raw)) as im:
+            lossy = _lossy_source(im, raw)
+            if lossy:
+                raise CliError(f"{name}: {lossy} is lossy: its decoded pixels would take more room than the file and "
+                               "could not give it back; keep it as it is (or convert it to PNG first)")
             check_pil_source(im)
             im.load()
-            encoded, seconds = _with_progress(args, name, compressor.encode, im)
+            attached = Attached() if args.strip else attached_of(im)
+            encoded, seconds = _with_progress(args, name, lambda i, progress: compressor.encode(
+                i, attached=attached, progress=progress), im)
     except Image.DecompressionBombError:
         raise CliError(f"{name}: image too large (Pillow's decompression-bomb limit)") from None
     except (UnidentifiedImageError, SyntaxError):
@@ -167,12 +229,15 @@ def cmd_compress(args, name: str, compressor) -> None:
     where = _emit(args, lambda fh: fh.write(encoded.data), out, src)
     s = encoded.stats
     ratio = len(raw) / s.nbytes
+    carried = _carried(attached)
     _say(
         args,
         f"{name}: {s.width}x{s.height}x{s.channels} -> {s.nbytes:,} B  {s.bpsp:.3f} bpsp "
         f"(model {s.model_bpsp:.3f})  {ratio:.2f}x vs input  {s.subpixels / s.channels / 1e6 / max(seconds, 1e-9):.2f} Mpx/s"
-        + ("" if where == "stdout" else f"  -> {where}"),
+        + (f"  keeps {carried}" if carried else "") + ("" if where == "stdout" else f"  -> {where}"),
     )
+    _detail(args, f"{name}: model {compressor.model.model_id}, tiles {', '.join(f'{n} {k}' for k, n in s.tile_paths.items())}, "
+                  f"{seconds:.2f} s")
     if args.rm and src is not None and where != "stdout":
         # never lose a source: decode what was written before removing it
         import flowzip
@@ -188,29 +253,37 @@ def _decompressor(args):
     return flowzip.Decompressor(models=args.model or (), backend=args.backend, threads=_threads(args))
 
 
-def _png_writer(decoded, fmt: str):
-    """The writer of the decoded image as ``fmt``; refuses (before any output file exists)
-    what that format would not keep."""
+def _image_writer(decoded, fmt: str, strip: bool):
+    """The writer of the decoded image as ``fmt``, its PIL image, and the attached metadata
+    it writes (TIFF: the ICC profile only); refuses (before any output file exists) what that
+    format would not keep of the pixels."""
+    from flowzip import Attached
+    from flowzip.image import save_options
+
     im = decoded.to_pil()
     if fmt == "PNG" and im.mode == "I" and int(decoded.array.min(initial=0)) >= 0 and int(decoded.array.max(initial=0)) < 2**16:
         im = im.convert("I;16")  # 16-bit values: PNG keeps them as a 16-bit gray image
     if fmt == "TIFF" and "transparency" in im.info:
         raise CliError("TIFF would drop this image's transparency (a tRNS colour key); write .png")
     other = "use -o NAME.tif" if fmt == "PNG" else "use -o NAME.png"
+    options, kept = save_options(Attached() if strip else decoded.attached, fmt)
 
     def write(fh) -> None:
         try:
-            im.save(fh, format=fmt)
+            im.save(fh, format=fmt, **options)
         except (OSError, ValueError, KeyError):
             raise CliError(f"{fmt} cannot hold mode {im.mode}; {other}, or the Python API") from None
 
-    return write
+    return write, im, kept
 
 
 _OUT_FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF"}
 
 
 def cmd_decompress(args, name: str, decompressor) -> None:
+    from flowzip import Attached
+
+    _check_stdout(args)
     raw, src = _read_input(name)
     default = None
     if src is not None and src.suffix.lower() == SUFFIX:
@@ -225,10 +298,30 @@ def cmd_decompress(args, name: str, decompressor) -> None:
     if out is not None:
         _check_output(out, src, args.force)
     decoded, seconds = _with_progress(args, name, decompressor.decode, raw)
-    where = _emit(args, _png_writer(decoded, fmt), out, src)
+    write, im, kept = _image_writer(decoded, fmt, args.strip)
+    where = _emit(args, write, out, src)
     h = decoded.header
     _say(args, f"{name}: {h.width}x{h.height}x{h.channels} OK  {h.width * h.height / 1e6 / max(seconds, 1e-9):.2f} Mpx/s"
-         + ("" if where == "stdout" else f"  -> {where}"))
+         + (f"  with {_carried(kept)}" if kept else "") + ("" if where == "stdout" else f"  -> {where}"))
+    a = decoded.attached
+    lost = Attached(b"", b"" if kept.exif else a.exif, () if kept.text else a.text)
+    if lost and not args.strip:
+        _say(args, f"{name}: note: {fmt} has no place for its {_carried(lost)}; not written (write .png to keep them)")
+    _detail(args, f"{name}: model {h.model_id}, format v{h.version}, {seconds:.2f} s")
+    if args.rm and src is not None and where != "stdout":
+        _check_written(Path(where), im)
+        src.unlink()
+
+
+def _check_written(path: Path, im) -> None:
+    """Before --rm removes a .fz: the image file written reads back to the same pixels."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(path) as back:
+        same = back.mode == im.mode and np.array_equal(np.asarray(back), np.asarray(im))
+    if not same:
+        raise CliError(f"{path}: does not read back to the decoded pixels; source kept")
 
 
 def cmd_test(args, name: str, decompressor) -> None:
@@ -239,9 +332,9 @@ def cmd_test(args, name: str, decompressor) -> None:
 
 def _info_record(name: str, raw: bytes) -> dict:
     import flowzip
+    from flowzip.container import read, tile_count
 
-    h = flowzip.read_header(raw)
-    from flowzip.container import tile_count
+    h = read(raw)[0]  # the whole file's framing: a truncated file, or two, are errors, not a bpsp
 
     rec = asdict(h)
     rec["model_hash"] = h.model_hash.hex()
@@ -249,7 +342,7 @@ def _info_record(name: str, raw: bytes) -> dict:
     rec["tile_count"] = tile_count(h.width, h.height, h.tile)
     del rec["stream_sizes"], rec["version"]
     rec.update(file=name, format_version=h.version, bytes=len(raw), bpsp=8 * len(raw) / h.subpixels,
-               tile_paths=flowzip.read_tile_paths(raw))
+               tile_paths=flowzip.read_tile_paths(raw), attached=h.attached.summary())
     return rec
 
 
@@ -268,10 +361,15 @@ def cmd_info(args, name: str, _unused) -> None:
     mode = rec["meta"].get("mode") or _default_mode(rec["channels"], rec["bytes_per_sample"])
     if "index_palette" in rec["meta"]:
         mode += f", coded as palette indices ({len(rec['meta']['index_palette']) * 3 // 4 // 3} colours)"
+    a = rec["attached"]
+    carried = ", ".join(
+        ([f"ICC profile {a['icc_profile']:,} B"] if "icc_profile" in a else []) + ([f"EXIF {a['exif']:,} B"] if "exif" in a else [])
+        + ([f"text {', '.join(a['text'])}"] if "text" in a else [])) or "none"
     print(
         f"{name}: flowzip v{rec['format_version']}  {rec['width']}x{rec['height']}x{rec['channels']}  mode {mode}\n"
         f"  model {rec['model_id']} ({rec['model_hash']})  tiles {rec['tile_count']} of {rec['tile']}px: "
         f"{', '.join(f'{n} {k}' for n, k in rec['tile_paths'].items())}\n"
+        f"  metadata: {carried}\n"
         f"  {rec['bytes']:,} bytes  {rec['bpsp']:.3f} bpsp  CRC32 {rec['pixel_crc']:08x}"
     )
 
@@ -284,7 +382,7 @@ def cmd_models(args) -> int:
 
     records = [
         {"name": m.name, "default": m.default, "bits_back": m.bits_back, "description": m.description,
-         "dev_bpsp": m.dev_bpsp,
+         "dev_bpsp": m.dev_bpsp, "levels": list(m.levels),
          "speed_mpx_s": None if m.speed_mpx_s is None else {"compress": m.speed_mpx_s[0], "decompress": m.speed_mpx_s[1]}}
         for m in flowzip.MODELS
     ]
@@ -294,8 +392,10 @@ def cmd_models(args) -> int:
     for r in records:
         bpsp = "n/a" if r["dev_bpsp"] is None else f"{r['dev_bpsp']:.3f}"
         speed = "" if r["speed_mpx_s"] is None else "  {compress:.2f}/{decompress:.2f} Mpx/s".format(**r["speed_mpx_s"])
+        levels = r["levels"]
+        level = "" if not levels else f"  levels {levels[0]}-{levels[-1]}" if len(levels) > 1 else f"  level {levels[0]}"
         print(f"{r['name']}{' (default)' if r['default'] else ''}  dev {bpsp} bpsp{speed}  "
-              f"bits-back {'yes' if r['bits_back'] else 'no'}")
+              f"bits-back {'yes' if r['bits_back'] else 'no'}{level}")
         print(f"    {r['description']}")
     print(_backend_report(args.backend))
     return 0
@@ -350,38 +450,101 @@ def _backend_report(chosen: str | None = None) -> str:
         return str(e)
 
 
+class _SubcommandParser(argparse.ArgumentParser):
+    """A subcommand's parser: options and files in any order (as gzip takes them), and an
+    unknown option reported with this subcommand's usage, not the top level's."""
+
+    _intermixing = False
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self._intermixing:  # parse_known_intermixed_args calls back here
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            namespace, extras = self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
+
+class _Level(argparse.Action):
+    """``-1`` .. ``-9``, ``--fast``, ``--best``: the shipped model of that level, as ``-m``
+    would name it (the last of them and ``-m`` wins, as in gzip)."""
+
+    def __init__(self, option_strings, dest, level: int, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+        self.level = level
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from flowzip.registry import model_for_level
+
+        setattr(namespace, self.dest, model_for_level(self.level))
+
+
+def _levels_help() -> str:
+    """'levels: 1-6 idf-base-v4 (the default), 7-9 idf-bb-v5', from the registry."""
+    from flowzip.registry import MODELS
+
+    spans = [f"{m.levels[0]}{f'-{m.levels[-1]}' if len(m.levels) > 1 else ''} {m.name}"
+             + (" (the default)" if m.default else "") for m in MODELS if m.levels]
+    return "levels: " + ", ".join(spans)
+
+
+def _add_file_options(sp, outputs: bool) -> None:
+    """What every file command takes: files (none: standard input), and how much it says."""
+    sp.add_argument("files", nargs="*", metavar="FILE", help="input files ('-' or none: standard input)")
+    if outputs:
+        sp.add_argument("-o", "--output", metavar="OUT", help="output file (one input only)")
+        sp.add_argument("-c", "--stdout", action="store_true",
+                        help="write to standard output (one input; the default when reading standard input)")
+        sp.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
+        sp.add_argument("-k", "--keep", action="store_true", help="keep the sources (the default)")
+        sp.add_argument("--strip", action="store_true", help="without the ICC profile, EXIF and PNG text (kept by default)")
+    sp.add_argument("-q", "--quiet", action="store_true", help="no summary lines")
+    sp.add_argument("-v", "--verbose", action="count", default=0, help="also the model, tile paths and times")
+    sp.add_argument("--backend", help="compute backend (default: $FLOWZIP_BACKEND or the fastest)")
+    sp.set_defaults(subparser=sp)
+
+
+def _add_levels(sp) -> None:
+    from flowzip.registry import LEVELS
+
+    for level in LEVELS:
+        sp.add_argument(f"-{level}", action=_Level, level=level, dest="model",
+                        help=f"-1 .. -9, {_levels_help()} (see 'flowzip models')" if level == 1 else argparse.SUPPRESS)
+    sp.add_argument("--fast", action=_Level, level=LEVELS[0], dest="model", help="-1")
+    sp.add_argument("--best", action=_Level, level=LEVELS[-1], dest="model", help="-9")
+
+
 def _parser() -> argparse.ArgumentParser:
     from flowzip import __version__
 
-    p = argparse.ArgumentParser(prog="flowzip", description="Lossless image compression with integer discrete flows.")
+    p = argparse.ArgumentParser(prog="flowzip", description="Lossless image compression with integer discrete flows.",
+                                epilog="gzip's and zstd's mode flags name the command too: flowzip -d FILE.fz, "
+                                       "-z (compress), -t (test), -l (info).")
     p.add_argument("--version", action="version", version=f"flowzip {__version__} ({_backend_report()})")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def common(sp, outputs: bool):
-        sp.add_argument("files", nargs="+", metavar="FILE", help="input files ('-' for stdin)")
-        if outputs:
-            sp.add_argument("-o", "--output", metavar="OUT", help="output file (one input only)")
-            sp.add_argument("-c", "--stdout", action="store_true", help="write to standard output")
-            sp.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
-        sp.add_argument("-q", "--quiet", action="store_true", help="no summary lines")
-        sp.add_argument("--backend", help="compute backend (default: $FLOWZIP_BACKEND or the fastest)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_SubcommandParser)
 
     c = sub.add_parser("compress", help="compress images to FILE.fz")
-    common(c, True)
+    _add_file_options(c, True)
     _add_batch_options(c)
     c.add_argument("-m", "--model", default="default", help="model name (see 'flowzip models') or .npz path")
+    _add_levels(c)
     c.add_argument("--rm", action="store_true", help="remove each source after a verified success")
     d = sub.add_parser("decompress", help="decompress FILE.fz to PNG")
-    common(d, True)
+    _add_file_options(d, True)
     _add_batch_options(d)
     d.add_argument("-m", "--model", action="append", help="extra model .npz that files may need (repeatable)")
+    d.add_argument("--rm", action="store_true", help="remove each .fz once its image is written and reads back the same")
     t = sub.add_parser("test", help="decode and check the CRC; write nothing")
-    common(t, False)
+    _add_file_options(t, False)
     t.add_argument("-m", "--model", action="append", help="extra model .npz (repeatable)")
-    i = sub.add_parser("info", help="print the header: size, mode, model, bpsp")
-    i.add_argument("files", nargs="+", metavar="FILE")
+    i = sub.add_parser("info", help="print the header: size, mode, model, bpsp, metadata carried")
+    i.add_argument("files", nargs="*", metavar="FILE", help="flowzip files ('-' or none: standard input)")
     i.add_argument("--json", action="store_true")
-    i.set_defaults(quiet=False, backend=None)
+    i.set_defaults(quiet=False, backend=None, subparser=i)
     from flowzip import benchmark
 
     benchmark.add_arguments(sub.add_parser("bench", help="benchmark against PNG, WebP, JPEG XL, ... (verified)"))
@@ -414,7 +577,56 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+# gzip's and zstd's mode flags, in place of the command word
+_MODE_FLAGS = {"-z": "compress", "--compress": "compress", "-d": "decompress", "--decompress": "decompress",
+               "--uncompress": "decompress", "-t": "test", "--test": "test", "-l": "info", "--list": "info"}
+_FLAG_LETTERS = set("cfkqrv123456789")  # the short flags that take no value, which may share a cluster
+
+
+def _command_from_mode_flags(argv: list[str]) -> list[str]:
+    """``flowzip -d x.fz`` is ``flowzip decompress x.fz``; ``flowzip -dc x.fz`` is
+    ``flowzip decompress -c x.fz``. Only when the command word is missing."""
+    if not argv or not argv[0].startswith("-") or argv[0] in ("-h", "--help", "--version"):
+        return argv
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg in _MODE_FLAGS:
+            return [_MODE_FLAGS[arg], *argv[:i], *argv[i + 1 :]]
+        if re.fullmatch(r"-[a-z0-9]{2,}", arg):
+            modes = [ch for ch in arg[1:] if f"-{ch}" in _MODE_FLAGS]
+            rest = arg[1:].replace(modes[0], "", 1) if len(modes) == 1 else ""
+            if rest and set(rest) <= _FLAG_LETTERS:
+                return [_MODE_FLAGS[f"-{modes[0]}"], *argv[:i], f"-{rest}", *argv[i + 1 :]]
+    return argv
+
+
+def _settle_inputs(args) -> None:
+    """gzip's rules for what is read and where it goes; a contradiction is a usage error
+    (exit 2, with the command's usage), found before any work."""
+    error = args.subparser.error
+    output, stdout = getattr(args, "output", None), getattr(args, "stdout", False)
+    if not args.files:
+        if sys.stdin is None or sys.stdin.isatty():
+            error("no input files (and standard input is a terminal)")
+        args.files = ["-"]
+    _expand_folders(args)  # -r: the checks below count the files found
+    if args.files.count("-") > 1:
+        error("standard input ('-') can be read only once")
+    if output and stdout:
+        error("-o and -c exclude each other")
+    if output and len(args.files) > 1:
+        error("-o takes one input file")
+    if stdout and len(args.files) > 1:
+        error("-c takes one input file: flowzip files and images do not concatenate (write one file each)")
+    if getattr(args, "keep", False) and getattr(args, "rm", False):
+        error("-k and --rm exclude each other")
+    if hasattr(args, "stdout") and args.files == ["-"] and not output:
+        args.stdout = True  # standard input goes to standard output, as in gzip
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = _command_from_mode_flags(list(sys.argv[1:] if argv is None else argv))
     args = _parser().parse_args(argv)
     import flowzip
     from flowzip import FlowzipError
@@ -428,12 +640,7 @@ def main(argv: list[str] | None = None) -> int:
             from flowzip import benchmark
 
             return benchmark.run(args)
-        _expand_folders(args)
-        if getattr(args, "output", None) and len(args.files) > 1:
-            raise CliError("-o takes one input file")
-        if getattr(args, "output", None) and getattr(args, "stdout", False):
-            print("flowzip: -o and -c exclude each other", file=sys.stderr)
-            return 2
+        _settle_inputs(args)
         if args.command == "compress":
             worker, command = flowzip.Compressor(args.model, backend=args.backend, threads=_threads(args)), cmd_compress
         elif args.command == "info":

@@ -48,6 +48,8 @@ class ModelEntry:
     # run). dev_bpsp of v1-v3 is of format-1 files; v4 and the bb models' of format 2 (bb-v1
     # was 3.587 in format 1)
     speed_mpx_s: tuple[float, float] | None = None
+    # the compression levels (gzip's -1 .. -9) that pick this model: each level one model
+    levels: tuple[int, ...] = ()
 
 
 MODELS: tuple[ModelEntry, ...] = (
@@ -83,6 +85,7 @@ MODELS: tuple[ModelEntry, ...] = (
         default=True,
         dev_bpsp=3.594,
         speed_mpx_s=(0.543, 0.463),
+        levels=(1, 2, 3, 4, 5, 6),  # the fastest shipped model is also the default
     ),
     ModelEntry(
         name="idf-bb-v1",
@@ -113,12 +116,29 @@ MODELS: tuple[ModelEntry, ...] = (
         bits_back=True,
         dev_bpsp=3.538,
         speed_mpx_s=(0.416, 0.399),
+        levels=(7, 8, 9),
     ),
 )
 
 
 def default_model_name() -> str:
     return next(m.name for m in MODELS if m.default)
+
+
+LEVELS = range(1, 10)  # gzip's -1 (fastest) .. -9 (smallest files)
+
+
+def model_for_level(level: int) -> str:
+    """The shipped model a compression level picks.
+
+    Example:
+        >>> model_for_level(1) == default_model_name(), model_for_level(9)
+        (True, 'idf-bb-v5')
+    """
+    for entry in MODELS:
+        if level in entry.levels:
+            return entry.name
+    raise ValueError(f"compression level {level}: expected 1 to 9")
 
 
 @dataclass

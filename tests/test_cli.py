@@ -128,7 +128,7 @@ def test_bad_inputs_give_one_line_errors(work):
 
 
 def test_usage_errors_exit_2(work):
-    assert flowzip("compress", cwd=work).returncode == 2
+    assert flowzip("compress", "--no-such-flag", cwd=work).returncode == 2
     assert flowzip("frobnicate", cwd=work).returncode == 2
 
 
