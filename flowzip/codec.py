@@ -16,7 +16,7 @@ from .entropy.bitsback import ScaleCoder
 from .entropy.coder import LatentDecoder, LatentEncoder
 from .entropy.stack import AnsStack
 from .directory import FLOW, count_paths, entry_bytes, read_directory, write_directory
-from .errors import FormatError
+from .errors import FlowzipError, FormatError
 from .image import PlaneGroup, pad_to_multiple, padded, tile_grid
 from .model import Latent
 from .registry import CodecModel
@@ -218,7 +218,17 @@ def decode_tiles(model: CodecModel | None, header, streams: list[bytes], groups:
     """The (H, W, P) planes of a file of any version (``model`` may be None when no tile
     needs the flow)."""
     tiles = tile_grid(header.height, header.width, header.tile)
-    planes = np.empty((header.height, header.width, n_planes), dtype=np.uint8)
+    # the image is reserved once its first tile has decoded, not on the header's word: a
+    # forged header claiming 2**30 samples on a few bytes fails in that tile first
+    planes = None
+
+    def put(i: int, region: np.ndarray) -> None:
+        nonlocal planes
+        if planes is None:
+            planes = _reserve((header.height, header.width, n_planes))
+        y, x, h, w = tiles[i]
+        planes[y : y + h, x : x + w] = region
+
     if header.version >= 3:
         kinds, offsets = read_directory(streams[0], len(tiles), len(streams[2]))
     else:
@@ -227,9 +237,8 @@ def decode_tiles(model: CodecModel | None, header, streams: list[bytes], groups:
     done = 0
     for i, kind in enumerate(kinds):  # the classic tiles, each on its own
         if kind != FLOW:
-            y, x, h, w = tiles[i]
-            payload = streams[2][offsets[i] : offsets[i + 1]]
-            planes[y : y + h, x : x + w] = classic.decode(kind, payload, (h, w, n_planes), rgb)
+            _, _, h, w = tiles[i]
+            put(i, classic.decode(kind, streams[2][offsets[i] : offsets[i + 1]], (h, w, n_planes), rgb))
             done += 1
             if progress:
                 progress(done, len(tiles))
@@ -239,14 +248,22 @@ def decode_tiles(model: CodecModel | None, header, streams: list[bytes], groups:
             raise FormatError("corrupt flowzip file (flow tiles without a model)")
         s = model.stride
         for i, dec in _flow_decoders(model, header, streams, kinds):
-            y, x, h, w = tiles[i]
-            planes[y : y + h, x : x + w] = dec.decode((padded(h, s), padded(w, s), n_planes), groups)[:h, :w]
+            _, _, h, w = tiles[i]
+            put(i, dec.decode((padded(h, s), padded(w, s), n_planes), groups)[:h, :w])
             done += 1
             if progress:
                 progress(done, len(tiles))
     elif header.version >= 3 and streams[1]:
         raise FormatError("corrupt flowzip file (a flow stream but no flow tile)")
     return planes
+
+
+def _reserve(shape: tuple[int, int, int]) -> np.ndarray:
+    try:
+        return np.empty(shape, dtype=np.uint8)
+    except MemoryError:
+        raise FlowzipError(f"not enough memory to decode a {shape[1]}x{shape[0]} image "
+                           f"({np.prod(shape) / 2**20:.0f} MiB of planes)") from None
 
 
 def _flow_decoders(model: CodecModel, header, streams: list[bytes], kinds: list[int]):

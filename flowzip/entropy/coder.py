@@ -118,6 +118,7 @@ class LatentDecoder:
         t = self._tables
         shape = np.shape(mu_q)
         plan = _Plan(t, mu_q, scale_idx)
+        before = self.stack.position()
         sorted_sym = np.empty(plan.table.size, dtype=np.int64)
         for table_id, start, count in plan.groups:
             sorted_sym[start : start + count] = self.stack.pop_model(t.model(table_id), count)
@@ -130,6 +131,11 @@ class LatentDecoder:
             words = self.stack.pop_model(_uniform16(), 2 * n_esc).astype(np.int64).reshape(-1, 2)
             zig = (words[:, 0] << 16) | words[:, 1]
             off[escaped] = np.where(zig % 2 == 0, zig // 2, -(zig + 1) // 2)
+        if plan.table.size and self.stack.position() == before:
+            # every symbol free: each at its window's far left (cumulative frequency 0) on a
+            # stack down to its last few bits, which is where a used-up stream gets stuck;
+            # an encoder would need a whole latent tensor 16 scales below its means
+            raise FormatError("corrupt stream: it ends before the image does")
         return (off + plan.center).reshape(shape)
 
     def finish(self) -> None:

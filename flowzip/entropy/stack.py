@@ -9,7 +9,9 @@ pop, :meth:`AnsStack.borrow`, counts: the stack must hold at least the most bits
 could take, else :class:`~flowzip.errors.StackUnderflowError`. An encoder must first seed
 the stack from the data itself (code a first part without bits-back), never with random
 bits charged to the file. The receiver's pops (:meth:`AnsStack.pop`) take back what was
-pushed, so they need no such count; damage shows in the file's checksum.
+pushed, so they need no such count; damage shows in the file's checksum. They refuse only
+an empty stack: past its end a stream would decode made-up symbols for as long as asked
+(a forged header could ask for a gigapixel), and a sender never pops an empty stack.
 
 Every codec is an integer frequency table (freq >= 1, sum 2**24), as everything that decides
 the bitstream must be (DESIGN.md section 1).
@@ -135,6 +137,15 @@ class AnsStack:
     def is_empty(self) -> bool:
         return bool(self._coder.is_empty())
 
+    def position(self) -> tuple[int, int]:
+        """(words left, coder state): unchanged by a pop only if it decoded nothing, or only
+        symbols that cost nothing (a stack down to its last state, one that is used up)."""
+        return self._coder.pos()
+
+    def _check_not_empty(self, count: int) -> None:
+        if count and self._coder.is_empty():
+            raise StackUnderflowError("corrupt stream: it ends before the image does")
+
     def push(self, codec: Codec, symbols: np.ndarray) -> None:
         symbols = np.ascontiguousarray(symbols, dtype=np.int32).ravel()
         if symbols.size and (symbols.min() < 0 or symbols.max() >= len(codec.freqs)):
@@ -143,6 +154,7 @@ class AnsStack:
 
     def pop(self, codec: Codec, count: int) -> np.ndarray:
         """Decode ``count`` symbols that were pushed (the receiver's side)."""
+        self._check_not_empty(count)
         return np.asarray(self._coder.decode(codec.model, count), dtype=np.int64)
 
     def push_model(self, model, symbols: np.ndarray) -> None:
@@ -150,6 +162,7 @@ class AnsStack:
         self._coder.encode_reverse(symbols, model)
 
     def pop_model(self, model, count: int) -> np.ndarray:
+        self._check_not_empty(count)
         return self._coder.decode(model, count)
 
     def push_uniform(self, symbols: np.ndarray, sizes: np.ndarray | int) -> None:
@@ -165,6 +178,7 @@ class AnsStack:
         """Pop symbols pushed by :meth:`push_uniform` (one per entry of ``sizes``; the
         receiver's side)."""
         sizes = np.ascontiguousarray(sizes, dtype=np.int32)
+        self._check_not_empty(sizes.size)
         return np.asarray(self._coder.decode(_uniform_family(), sizes), dtype=np.int64)
 
     def _check_borrow(self, count: int, need: float) -> None:
