@@ -112,12 +112,14 @@ def test_forged_files_stay_fast_without_limits():
 
     import flowzip
 
+    valid = (FIXTURES / "v4" / "tiny-bb-1x1.fz").read_bytes()
     data = forged(FIXTURES / "v4" / "tiny-bb-1x1.fz", width=16384, height=16384, tile=512)
     decoder = flowzip.Decompressor(models=[TINY_BB_MODEL], threads=1)
+    decoder.decompress(valid)  # the model loaded, so that only the decoding is timed
     start = time.process_time()
     with pytest.raises(FormatError, match="ends before the image does"):
         decoder.decompress(data)
-    assert time.process_time() - start < 2.0
+    assert time.process_time() - start < 0.5  # about 0.01 s
 
 
 def test_a_pop_from_an_empty_stack_is_refused():
