@@ -10,7 +10,9 @@ Sources are kept unless ``--rm``; an existing output is never overwritten withou
 outputs are written to a temporary file and renamed, so an error or Ctrl-C leaves nothing
 behind, and get their source's permissions and modification time (as gzip's do). No file
 named: standard input to standard output. Errors are one line on stderr. Exit status: 0
-success, 1 error, 2 usage error (with the command's usage), 130 interrupted.
+success, 1 error, 2 usage error (with the command's usage), 130 interrupted; a reader that
+goes away (``| head``) ends the command quietly with status 1. Pillow's decompression-bomb
+warning is not shown (its error, at twice the size, still refuses a file).
 """
 from __future__ import annotations
 
@@ -153,8 +155,13 @@ def _emit(args, data_writer, out: Path | None, src: Path | None) -> str:
     """Send output to stdout (-c) or to ``out``; returns where it went."""
     if args.stdout:
         _check_stdout(args)
-        data_writer(sys.stdout.buffer)
-        sys.stdout.buffer.flush()
+        try:
+            data_writer(sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            raise  # the reader has gone: main ends quietly, as gzip does
+        except OSError as e:
+            raise CliError(f"standard output: cannot write ({e.strerror or e})") from None
         return "stdout"
     assert out is not None
     _check_output(out, src, args.force)
@@ -195,6 +202,20 @@ def _lossy_source(im, raw: bytes) -> str | None:
     return None
 
 
+def _open_image(source):
+    """``Image.open`` without Pillow's DecompressionBombWarning (from 89 Mpx): flowzip codes
+    a big image tile by tile and the user named the file, so a warning would only add lines
+    to stderr. Pillow's error at twice that size stays, as the guard against a small file
+    that claims a huge size."""
+    import warnings
+
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return Image.open(source)
+
+
 def cmd_compress(args, name: str, compressor) -> None:
     from PIL import Image, UnidentifiedImageError
 
@@ -210,7 +231,7 @@ def cmd_compress(args, name: str, compressor) -> None:
     if out is not None:
         _check_output(out, src, args.force)  # before the work, as gzip does
     try:
-        with Image.open(io.BytesIO(raw)) as im:
+        with _open_image(io.BytesIO(raw)) as im:
             lossy = _lossy_source(im, raw)
             if lossy:
                 raise CliError(f"{name}: {lossy} is lossy: its decoded pixels would take more room than the file and "
@@ -271,7 +292,9 @@ def _image_writer(decoded, fmt: str, strip: bool):
     def write(fh) -> None:
         try:
             im.save(fh, format=fmt, **options)
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError) as e:
+            if isinstance(e, OSError) and e.errno is not None:  # the disk or the pipe, not the format
+                raise
             raise CliError(f"{fmt} cannot hold mode {im.mode}; {other}, or the Python API") from None
 
     return write, im, kept
@@ -316,9 +339,8 @@ def cmd_decompress(args, name: str, decompressor) -> None:
 def _check_written(path: Path, im) -> None:
     """Before --rm removes a .fz: the image file written reads back to the same pixels."""
     import numpy as np
-    from PIL import Image
 
-    with Image.open(path) as back:
+    with _open_image(path) as back:
         same = back.mode == im.mode and np.array_equal(np.asarray(back), np.asarray(im))
     if not same:
         raise CliError(f"{path}: does not read back to the decoded pixels; source kept")
@@ -626,6 +648,28 @@ def _settle_inputs(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # the reader went away (| head): quietly, as gzip does
+        _discard_stdout()
+        return 1
+    except KeyboardInterrupt:  # Ctrl-C while the modules load, before any file
+        print("flowzip: interrupted", file=sys.stderr)
+        return 130
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null, so that Python's flush at exit finds no broken
+    pipe to complain about."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _main(argv: list[str] | None) -> int:
     argv = _command_from_mode_flags(list(sys.argv[1:] if argv is None else argv))
     args = _parser().parse_args(argv)
     import flowzip
@@ -723,6 +767,8 @@ def _run_one(state, name: str) -> int:
         message = str(e)
         print(f"flowzip: {message if message.startswith(name) else f'{name}: {message}'}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        raise  # no reader for the other files either: main ends quietly
     except OSError as e:
         print(f"flowzip: {name}: {e.strerror or e}", file=sys.stderr)
         return 1

@@ -1,0 +1,86 @@
+"""The command when the world fails it: a full disk, a reader that goes away, Ctrl-C while
+the modules load, a huge declared image size, a killed earlier run's leftovers, a dangling
+symlink at the output, and a cuda backend with no GPU behind it."""
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from .conftest import FIXTURES
+from .test_cli import PHOTO, assert_clean_error, flowzip, no_temp_files
+
+SMALL_FZ = FIXTURES / "v4" / "tiny-rgb-photo.fz"  # 48x40, one predictive tile: decodes in moments
+
+
+def python_flowzip(prelude: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The command run by ``flowzip.cli.main`` after ``prelude`` (Python) has set the scene."""
+    code = f"{prelude}\nimport sys\nfrom flowzip.cli import main\nsys.exit(main({list(args)!r}))"
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, timeout=300)
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Path:
+    shutil.copy(SMALL_FZ, tmp_path / "x.fz")
+    return tmp_path
+
+
+def test_a_full_disk_is_named_not_blamed_on_png(small):
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run([sys.executable, "-m", "flowzip", "decompress", "-c", "x.fz"], cwd=small,
+                              stdout=full, stderr=subprocess.PIPE, timeout=300)
+    assert_clean_error(proc, "No space left on device")
+    assert b"cannot hold" not in proc.stderr
+    # a file that may not grow past 1 KB (as a nearly full disk): the cause, and no temporary left
+    limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))  # noqa: E731
+    proc = subprocess.run([sys.executable, "-m", "flowzip", "decompress", "x.fz"], cwd=small,
+                          capture_output=True, timeout=300, preexec_fn=limit)
+    assert_clean_error(proc, "x.png: cannot write (File too large)")
+    assert not (small / "x.png").exists() and no_temp_files(small)
+
+
+@pytest.mark.parametrize("command", [("decompress", "-c", "x.fz"), ("info", "x.fz"), ("models", "--json")])
+def test_a_reader_that_goes_away_ends_the_command_quietly(small, command):
+    reader, writer = os.pipe()
+    os.close(reader)  # as `| head` does once it has what it wants
+    try:
+        proc = subprocess.run([sys.executable, "-m", "flowzip", *command], cwd=small, stdout=writer,
+                              stderr=subprocess.PIPE, timeout=300)
+    finally:
+        os.close(writer)
+    assert proc.returncode == 1 and proc.stderr == b"", proc.stderr.decode()
+
+
+def test_ctrl_c_while_the_modules_load_is_one_line(small):
+    # Ctrl-C arrives while torch is being imported (where the first seconds go)
+    prelude = """
+import sys
+class CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch":
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, CtrlC())"""
+    proc = python_flowzip(prelude, "compress", "-c", str(PHOTO), cwd=small)
+    assert proc.returncode == 130 and proc.stderr == b"flowzip: interrupted\n", proc.stderr.decode()
+
+
+def test_pillow_bomb_warning_adds_no_lines(small):
+    # Pillow's limit lowered below this image's 96x80 (so that a tiny image is "huge"):
+    # a warning between 1x and 2x the limit, its error past 2x
+    Image.open(PHOTO).convert("RGB").save(small / "photo.jpg", quality=90)
+    warn = "import PIL.Image; PIL.Image.MAX_IMAGE_PIXELS = 5000"
+    proc = python_flowzip(warn, "compress", "photo.jpg", cwd=small)
+    assert_clean_error(proc, "photo.jpg", "lossy")  # the one line the file deserves, no warning
+    proc = python_flowzip("import PIL.Image; PIL.Image.MAX_IMAGE_PIXELS = 1000", "compress", "photo.jpg", cwd=small)
+    assert_clean_error(proc, "photo.jpg", "image too large")
+    # decompress --rm reads the PNG back (48x40 = 1920 px) before removing the .fz
+    proc = python_flowzip("import PIL.Image; PIL.Image.MAX_IMAGE_PIXELS = 1500", "decompress", "--rm", "-q", "x.fz",
+                          cwd=small)
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode()
+    assert (small / "x.png").exists() and not (small / "x.fz").exists()
