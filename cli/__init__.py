@@ -6,9 +6,10 @@
     flowzip bench DIR... -o OUT [--codecs ...] [--models ...] [--max-images N]
     flowzip -d ... / -z ... / -t ... / -l ...: gzip's and zstd's mode flags for the command
 
-Sources are kept unless ``--rm``; an existing output is never overwritten without ``-f``;
+Sources are kept unless ``--rm``; an existing output (a dangling symlink too) is never
+overwritten without ``-f``;
 outputs are written to a temporary file and renamed, so an error or Ctrl-C leaves nothing
-behind, and get their source's permissions and modification time (as gzip's do). No file
+behind (a killed run's temporary goes with the next write of that output), and get their source's permissions and modification time (as gzip's do). No file
 named: standard input to standard output. Errors are one line on stderr. Exit status: 0
 success, 1 error, 2 usage error (with the command's usage), 130 interrupted; a reader that
 goes away (``| head``) ends the command quietly with status 1. Pillow's decompression-bomb
@@ -41,7 +42,9 @@ def _write_atomic(path: Path, write, like: Path | None = None) -> None:
     """Write via a temporary file in the same folder, fsync, rename; remove it on failure.
     With ``like`` (the source), the file gets its permissions, modification time and, where
     allowed, owner, as gzip's outputs do; until then it is private to its owner."""
-    tmp = path.with_name(f".{path.name[:200]}.{os.getpid()}.tmp")  # fits where the name fits
+    from flowzip.files import temporary_for
+
+    tmp = temporary_for(path)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if like is not None else 0o666)
         with open(fd, "wb") as fh:
@@ -72,7 +75,7 @@ def _copy_attributes(src: Path, fd: int) -> None:
 def _check_output(out: Path, src: Path | None, force: bool) -> None:
     if src is not None and out.exists() and src.exists() and os.path.samefile(out, src):
         raise CliError(f"{out}: output is the input file; not overwritten")
-    if out.exists() and not force:
+    if os.path.lexists(out) and not force:  # a dangling symlink too: replacing it loses where it pointed
         raise CliError(f"{out} already exists; not overwritten (use -f to overwrite)")
     if out.exists() and not out.is_file():
         raise CliError(f"{out}: not a regular file; not overwritten")

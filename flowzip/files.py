@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, Union
@@ -74,9 +75,9 @@ def write_atomic(path: str | os.PathLike, data: bytes | Callable[[BinaryIO], Non
     folder, fsync and rename, so a failure or Ctrl-C leaves no partial file. An existing file
     is kept (FileExistsError) unless ``overwrite``."""
     path = Path(path)
-    if path.exists() and not overwrite:
+    if os.path.lexists(path) and not overwrite:  # a dangling symlink too
         raise FileExistsError(f"{path} already exists; not overwritten")
-    tmp = path.with_name(f".{path.name[:200]}.{os.getpid()}.tmp")  # fits where the name fits
+    tmp = temporary_for(path)
     try:
         with open(tmp, "xb") as fh:
             if callable(data):
@@ -90,3 +91,49 @@ def write_atomic(path: str | os.PathLike, data: bytes | Callable[[BinaryIO], Non
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def temporary_for(path: Path) -> Path:
+    """The temporary that this process writes ``path`` through, ``.NAME.flowzip-HOST-PID.tmp``
+    beside it: a name no other program makes, that says whose it is, and that fits where
+    ``path``'s name fits. Those of runs killed mid-write (SIGKILL, a crash: no cleanup ran)
+    are removed first; a live run's, or another host's, is left alone.
+
+    Example:
+        >>> import os
+        >>> temporary_for(Path("out/x.png")).name.startswith(".x.png.flowzip-")
+        True
+    """
+    _remove_stale_temporaries(path)
+    return _temporary(path, os.getpid())
+
+
+def _temporary(path: Path, pid: int | str) -> Path:
+    return path.with_name(f".{path.name[:160]}.flowzip-{socket.gethostname()[:64]}-{pid}.tmp")
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    prefix = _temporary(path, "").name.removesuffix(".tmp")
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return  # the write itself will say what is wrong with the folder
+    for name in names:
+        pid = name[len(prefix) : -len(".tmp")]
+        # our own PID too: we have not made ours yet, so that one is a dead run's (PIDs recur)
+        if name.startswith(prefix) and name.endswith(".tmp") and pid.isdigit() and (
+                int(pid) == os.getpid() or not _process_alive(int(pid))):
+            try:
+                (path.parent / name).unlink()
+            except OSError:
+                pass  # another run removed it first, or it is not ours to remove
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's
+    return True

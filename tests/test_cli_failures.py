@@ -84,3 +84,29 @@ def test_pillow_bomb_warning_adds_no_lines(small):
                           cwd=small)
     assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode()
     assert (small / "x.png").exists() and not (small / "x.fz").exists()
+
+
+def test_a_killed_runs_temporary_is_removed_by_the_next_run(small):
+    # killed (SIGKILL: no cleanup can run) after the image is written, before the rename
+    kill_at_fsync = "import os, signal\nos.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)"
+    proc = python_flowzip(kill_at_fsync, "decompress", "x.fz", cwd=small)
+    assert proc.returncode == -9
+    left = [p.name for p in small.iterdir() if p.name.endswith(".tmp")]
+    assert len(left) == 1 and left[0].startswith(".x.png.flowzip-"), left
+    # a live run's temporary and another program's file of a similar name are not ours to remove
+    live = small / left[0].replace(left[0].rsplit("-", 1)[1], f"{os.getpid()}.tmp")
+    live.write_bytes(b"in progress")
+    (small / ".x.png.123.tmp").write_bytes(b"someone else's")
+    proc = flowzip("decompress", "x.fz", "-q", cwd=small)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert Image.open(small / "x.png").size == (48, 40)
+    assert sorted(p.name for p in small.iterdir() if p.name.endswith(".tmp")) == sorted([live.name, ".x.png.123.tmp"])
+
+
+def test_a_dangling_symlink_at_the_output_is_kept_without_f(small):
+    os.symlink("nowhere.png", small / "x.png")
+    assert_clean_error(flowzip("decompress", "x.fz", cwd=small), "x.png already exists", "-f")
+    assert os.readlink(small / "x.png") == "nowhere.png"
+    assert flowzip("decompress", "x.fz", "-f", cwd=small).returncode == 0
+    assert not (small / "x.png").is_symlink() and not (small / "nowhere.png").exists()
+    assert Image.open(small / "x.png").size == (48, 40)
