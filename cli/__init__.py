@@ -7,13 +7,14 @@
     flowzip -d ... / -z ... / -t ... / -l ...: gzip's and zstd's mode flags for the command
 
 Sources are kept unless ``--rm``; an existing output (a dangling symlink too) is never
-overwritten without ``-f``;
-outputs are written to a temporary file and renamed, so an error or Ctrl-C leaves nothing
-behind (a killed run's temporary goes with the next write of that output), and get their source's permissions and modification time (as gzip's do). No file
-named: standard input to standard output. Errors are one line on stderr. Exit status: 0
-success, 1 error, 2 usage error (with the command's usage), 130 interrupted; a reader that
-goes away (``| head``) ends the command quietly with status 1. Pillow's decompression-bomb
-warning is not shown (its error, at twice the size, still refuses a file).
+overwritten without ``-f``; outputs are written to a temporary file and renamed, so an
+error or Ctrl-C leaves nothing behind (a killed run's temporary goes with the next write of
+that output), and get their source's permissions and modification time (as gzip's do). No
+file named: standard input to standard output. Errors are one line on stderr. Exit status:
+0 success, 1 error, 2 usage error (with the command's usage), 130 interrupted; a reader
+that goes away (``| head``) ends the command quietly with status 1. Pillow's
+decompression-bomb warning is not shown (its error, at twice the size, still refuses a
+file).
 """
 from __future__ import annotations
 
