@@ -402,9 +402,6 @@ def cmd_info(args, name: str, _unused) -> None:
 
 def cmd_models(args) -> int:
     import flowzip
-    from flowzip.kernels import resolve_backend_name
-
-    resolve_backend_name(args.backend)  # an unknown backend is an error (exit 1), not a report line
 
     records = [
         {"name": m.name, "default": m.default, "bits_back": m.bits_back, "description": m.description,
@@ -476,6 +473,20 @@ def _backend_report(chosen: str | None = None) -> str:
         return str(e)
 
 
+class _Version(argparse.Action):
+    """``--version``: the backend report is made only when asked for (probing for a GPU may
+    start the CUDA driver, which no other command should wait for)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from flowzip import __version__
+
+        print(f"flowzip {__version__} ({_backend_report()})")
+        parser.exit()
+
+
 class _SubcommandParser(argparse.ArgumentParser):
     """A subcommand's parser: options and files in any order (as gzip takes them), and an
     unknown option reported with this subcommand's usage, not the top level's."""
@@ -545,12 +556,10 @@ def _add_levels(sp) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from flowzip import __version__
-
     p = argparse.ArgumentParser(prog="flowzip", description="Lossless image compression with integer discrete flows.",
                                 epilog="gzip's and zstd's mode flags name the command too: flowzip -d FILE.fz, "
                                        "-z (compress), -t (test), -l (info).")
-    p.add_argument("--version", action="version", version=f"flowzip {__version__} ({_backend_report()})")
+    p.add_argument("--version", action=_Version, help="show the version and the compute backends usable here")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_SubcommandParser)
 
     c = sub.add_parser("compress", help="compress images to FILE.fz")
@@ -680,6 +689,10 @@ def _main(argv: list[str] | None) -> int:
     from flowzip import FlowzipError
 
     try:
+        if getattr(args, "backend", None):  # named, it must be usable, even where no file needs a flow
+            from flowzip.kernels import resolve_backend_name
+
+            resolve_backend_name(args.backend)
         if args.command == "models":
             return cmd_models(args)
         if args.command == "train":

@@ -121,3 +121,44 @@ def test_version_and_models_name_the_backend(monkeypatch):
     models = subprocess.run([sys.executable, "-m", "flowzip", "models", "--backend", "reference"],
                             capture_output=True, text=True).stdout
     assert "backend reference (available: numba, reference" in models
+
+
+class FakeDriver:
+    """libcuda as ctypes sees it: cuInit's status, and the device count it reports."""
+
+    def __init__(self, init_status: int, devices: int):
+        self.init_status, self.devices, self.loads = init_status, devices, 0
+
+    def load(self, name):
+        self.loads += 1
+        driver = self
+
+        class Library:
+            def cuInit(self, flags):
+                return driver.init_status
+
+            def cuDeviceGetCount(self, count):
+                count._obj.value = driver.devices
+                return 0
+
+        return Library()
+
+
+@pytest.mark.skipif(not HAS_NUMBA_CUDA, reason="numba-cuda (the cuda extra) is not installed")
+@pytest.mark.parametrize("init_status, devices, listed", [(0, 1, True), (0, 0, False), (100, 0, False)])
+def test_cuda_is_available_only_with_a_working_driver_and_a_device(monkeypatch, init_status, devices, listed):
+    import ctypes
+
+    from flowzip import kernels
+
+    driver = FakeDriver(init_status, devices)
+    monkeypatch.setattr(ctypes, "CDLL", driver.load)
+    monkeypatch.setenv("NUMBA_ENABLE_CUDASIM", "0")
+    kernels._gpu_found.cache_clear()
+    try:
+        assert kernels.resolve_backend_name("numba") == "numba" and driver.loads == 0, "picking numba starts no driver"
+        assert ("cuda" in kernels.available_backends()) is listed
+        monkeypatch.setenv("NUMBA_ENABLE_CUDASIM", "1")  # the simulator needs no GPU
+        assert "cuda" in kernels.available_backends()
+    finally:
+        kernels._gpu_found.cache_clear()

@@ -110,3 +110,23 @@ def test_a_dangling_symlink_at_the_output_is_kept_without_f(small):
     assert flowzip("decompress", "x.fz", "-f", cwd=small).returncode == 0
     assert not (small / "x.png").is_symlink() and not (small / "nowhere.png").exists()
     assert Image.open(small / "x.png").size == (48, 40)
+
+
+NO_CUDA_DRIVER = """
+import ctypes
+class NoDriver(ctypes.CDLL):  # as on a machine without an NVIDIA driver
+    def __init__(self, name, *args, **kwargs):
+        if "cuda" in str(name):
+            raise OSError(f"{name}: cannot open shared object file")
+        super().__init__(name, *args, **kwargs)
+ctypes.CDLL = NoDriver"""
+
+
+def test_cuda_is_not_offered_without_a_gpu(small, monkeypatch):
+    monkeypatch.setenv("NUMBA_ENABLE_CUDASIM", "0")
+    version = python_flowzip(NO_CUDA_DRIVER, "--version", cwd=small)
+    assert version.returncode == 0 and b"available: numba, reference)" in version.stdout, version.stdout
+    models = python_flowzip(NO_CUDA_DRIVER, "models", cwd=small)
+    assert models.returncode == 0 and "cuda" not in models.stdout.decode().splitlines()[-1], models.stdout
+    proc = python_flowzip(NO_CUDA_DRIVER, "decompress", "--backend", "cuda", "-c", "x.fz", cwd=small)
+    assert_clean_error(proc, "'cuda'", "available: numba, reference")
