@@ -19,7 +19,6 @@ file).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import re
@@ -221,11 +220,10 @@ def _open_image(source):
 
 
 def cmd_compress(args, name: str, compressor) -> None:
-    from PIL import Image, UnidentifiedImageError
-
     from flowzip import Attached
     from flowzip.container import is_flowzip
-    from flowzip.image import attached_of, check_pil_source
+    from flowzip.files import load_image
+    from flowzip.image import attached_of
 
     _check_stdout(args)
     raw, src = _read_input(name)
@@ -234,23 +232,16 @@ def cmd_compress(args, name: str, compressor) -> None:
     out = _out_path(args, name, None if src is None else src.with_name(src.name + SUFFIX))
     if out is not None:
         _check_output(out, src, args.force)  # before the work, as gzip does
-    try:
-        with _open_image(io.BytesIO(raw)) as im:
-            lossy = _lossy_source(im, raw)
-            if lossy:
-                raise CliError(f"{name}: {lossy} is lossy: its decoded pixels would take more room than the file and "
-                               "could not give it back; keep it as it is (or convert it to PNG first)")
-            check_pil_source(im)
-            im.load()
-            attached = Attached() if args.strip else attached_of(im)
-            encoded, seconds = _with_progress(args, name, lambda i, progress: compressor.encode(
-                i, attached=attached, progress=progress), im)
-    except Image.DecompressionBombError:
-        raise CliError(f"{name}: image too large (Pillow's decompression-bomb limit)") from None
-    except (UnidentifiedImageError, SyntaxError):
-        raise CliError(f"{name}: not a readable image") from None
-    except OSError as e:
-        raise CliError(f"{name}: cannot read image ({e})") from None
+    def refuse_lossy(im) -> None:
+        lossy = _lossy_source(im, raw)
+        if lossy:
+            raise CliError(f"{name}: {lossy} is lossy: its decoded pixels would take more room than the file and "
+                           "could not give it back; keep it as it is (or convert it to PNG first)")
+
+    with load_image(raw, name, inspect=refuse_lossy) as im:
+        attached = Attached() if args.strip else attached_of(im)
+        encoded, seconds = _with_progress(args, name, lambda i, progress: compressor.encode(
+            i, attached=attached, progress=progress), im)
     where = _emit(args, lambda fh: fh.write(encoded.data), out, src)
     s = encoded.stats
     ratio = len(raw) / s.nbytes

@@ -49,16 +49,30 @@ def read_image(source):
     loaded PIL image. Refuses flowzip files and what Pillow cannot read, in one line."""
     if not (_is_path(source) or hasattr(source, "read")):
         return source
-    from PIL import Image, UnidentifiedImageError
-
-    from .image import check_pil_source
-
     name = os.fspath(source) if _is_path(source) else getattr(source, "name", "image file")
     raw = read_bytes(source)
     if is_flowzip(raw):
         raise UnsupportedImageError(f"{name}: already a flowzip file")
+    return load_image(raw, name)
+
+
+def load_image(raw: bytes, name: str, inspect=None):
+    """``raw`` opened and loaded by Pillow, checked to be a mode flowzip codes; what Pillow
+    cannot read is one UnsupportedImageError line. ``inspect(image)`` runs before the pixels
+    load (the CLI refuses lossy sources there). Pillow's DecompressionBombWarning is
+    silenced (flowzip tiles large images itself); its error at twice the limit stays."""
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    from .image import check_pil_source
+
     try:
-        im = Image.open(io.BytesIO(raw))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(raw))
+        if inspect is not None:
+            inspect(im)
         check_pil_source(im)
         im.load()
     except Image.DecompressionBombError:
