@@ -1,4 +1,5 @@
 """``python -m bench DIR... -o OUT``: see :mod:`flowzip.benchmark` and bench/README.md."""
+
 import sys
 
 from flowzip.benchmark import main

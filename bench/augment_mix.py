@@ -25,6 +25,7 @@ variants weigh alike, since the codec is judged on every one. Noise is left out 
 and kind's medians, the fitted mix, and the total-variation distance of each statistic
 for a few mixes. Measuring on dev is allowed; training on it (or on its variants) never.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,10 +43,17 @@ from flowzip.train.augment import DEFAULT_SPEC, KINDS, AugmentMix, augmented_cro
 from flowzip.train.run import load_folder  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
-SETS = [DATA / "dev", *(REPO.parent / "bench-sets" / s for s in ("dev-420", "dev-jpeg90", "dev-jpeg95", "dev-up2"))]
+SETS = [
+    DATA / "dev",
+    *(REPO.parent / "bench-sets" / s for s in ("dev-420", "dev-jpeg90", "dev-jpeg95", "dev-up2")),
+]
 CROP = 64
 STATS = ("chroma", "blocks", "fine")
-BINS = {"chroma": np.linspace(-2.5, 0.5, 25), "blocks": np.linspace(-0.3, 0.9, 25), "fine": np.linspace(-0.8, 0.6, 25)}
+BINS = {
+    "chroma": np.linspace(-2.5, 0.5, 25),
+    "blocks": np.linspace(-0.3, 0.9, 25),
+    "fine": np.linspace(-0.8, 0.6, 25),
+}
 EPS = 1e-3
 # held in the last fit: clean crops, the kind on which the flow is nearest JPEG-XL and which
 # the short augmented probe made 0.77% worse (measurements-2026-12.md), and noise, which
@@ -67,9 +75,9 @@ def _rms(x: np.ndarray, axis=None) -> np.ndarray:
 def crop_statistics(rgb: np.ndarray) -> dict[str, float]:
     """The three statistics of an RGB crop (H, W, 3) uint8, sides a multiple of 8.
 
-        >>> flat = np.zeros((64, 64, 3), np.uint8); flat[:, 32:] = 200   # one edge, on the grid
-        >>> s = crop_statistics(flat); round(s["blocks"], 1) > 1
-        True
+    >>> flat = np.zeros((64, 64, 3), np.uint8); flat[:, 32:] = 200   # one edge, on the grid
+    >>> s = crop_statistics(flat); round(s["blocks"], 1) > 1
+    True
     """
     ycc = rgb_to_ycbcr(rgb)
     detail = _rms(_block_detail(ycc, 2), axis=(0, 1))
@@ -79,9 +87,18 @@ def crop_statistics(rgb: np.ndarray) -> dict[str, float]:
     # (2, 4, 6): odd offsets would also catch a 2x upscale's or 4:2:0's 2-pixel period
     offset = np.arange(1, y.shape[1]) % 8
     on, off = offset == 0, (offset % 2 == 0) & (offset != 0)
-    blocks = 0.5 * ((dx[:, on].mean() + EPS) / (dx[:, off].mean() + EPS) + (dy[on].mean() + EPS) / (dy[off].mean() + EPS))
-    fine = (_rms(_block_detail(y, 2)) + EPS) / (_rms(_block_detail(y, 4) - _block_detail(y, 2)) + EPS)
-    return {"chroma": float((detail[1] + detail[2]) / 2 / (detail[0] + EPS)), "blocks": float(blocks), "fine": float(fine)}
+    blocks = 0.5 * (
+        (dx[:, on].mean() + EPS) / (dx[:, off].mean() + EPS)
+        + (dy[on].mean() + EPS) / (dy[off].mean() + EPS)
+    )
+    fine = (_rms(_block_detail(y, 2)) + EPS) / (
+        _rms(_block_detail(y, 4) - _block_detail(y, 2)) + EPS
+    )
+    return {
+        "chroma": float((detail[1] + detail[2]) / 2 / (detail[0] + EPS)),
+        "blocks": float(blocks),
+        "fine": float(fine),
+    }
 
 
 def set_crops(images: list[np.ndarray], n: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -91,15 +108,23 @@ def set_crops(images: list[np.ndarray], n: int, rng: np.random.Generator) -> lis
     out = []
     for k in rng.choice(len(images), size=n, p=area / area.sum()):
         h, w = images[k].shape[:2]
-        y, x = 16 * rng.integers(0, (h - CROP) // 16 + 1), 16 * rng.integers(0, (w - CROP) // 16 + 1)
+        y, x = (
+            16 * rng.integers(0, (h - CROP) // 16 + 1),
+            16 * rng.integers(0, (w - CROP) // 16 + 1),
+        )
         out.append(images[k][y : y + CROP, x : x + CROP])
     return out
 
 
-def kind_crops(images: list[np.ndarray], kind: str, n: int, rng: np.random.Generator) -> list[np.ndarray]:
+def kind_crops(
+    images: list[np.ndarray], kind: str, n: int, rng: np.random.Generator
+) -> list[np.ndarray]:
     mix = AugmentMix.parse(f"{kind}=1")
     area = np.array([im.shape[0] * im.shape[1] for im in images], dtype=np.float64)
-    return [augmented_crop(images[k], CROP, mix, rng) for k in rng.choice(len(images), size=n, p=area / area.sum())]
+    return [
+        augmented_crop(images[k], CROP, mix, rng)
+        for k in rng.choice(len(images), size=n, p=area / area.sum())
+    ]
 
 
 def histograms(crops: Sequence[np.ndarray]) -> np.ndarray:
@@ -107,7 +132,11 @@ def histograms(crops: Sequence[np.ndarray]) -> np.ndarray:
     stats = [crop_statistics(c) for c in crops]
     parts = []
     for name in STATS:
-        v = np.clip(np.log10(np.maximum([s[name] for s in stats], 1e-9)), BINS[name][0], BINS[name][-1] - 1e-9)
+        v = np.clip(
+            np.log10(np.maximum([s[name] for s in stats], 1e-9)),
+            BINS[name][0],
+            BINS[name][-1] - 1e-9,
+        )
         parts.append(np.histogram(v, BINS[name])[0] / len(v))
     return np.concatenate(parts)
 
@@ -120,8 +149,8 @@ def medians(crops: Sequence[np.ndarray]) -> dict[str, float]:
 def project_to_simplex(v: np.ndarray) -> np.ndarray:
     """The nearest point with non-negative coordinates summing to 1 (Euclidean).
 
-        >>> project_to_simplex(np.array([2.0, 0.0])).tolist()
-        [1.0, 0.0]
+    >>> project_to_simplex(np.array([2.0, 0.0])).tolist()
+    [1.0, 0.0]
     """
     u = np.sort(v)[::-1]
     css = np.cumsum(u) - 1
@@ -129,8 +158,12 @@ def project_to_simplex(v: np.ndarray) -> np.ndarray:
     return np.maximum(v - css[rho] / (rho + 1), 0)
 
 
-def fit_mix(columns: np.ndarray, target: np.ndarray, fixed: dict[int, float] | None = None,
-            iterations: int = 20000) -> np.ndarray:
+def fit_mix(
+    columns: np.ndarray,
+    target: np.ndarray,
+    fixed: dict[int, float] | None = None,
+    iterations: int = 20000,
+) -> np.ndarray:
     """Weights on the simplex minimising ``|columns @ w - target|^2`` (projected gradient),
     the columns in ``fixed`` held at the given shares.
 
@@ -159,11 +192,15 @@ def fit_mix(columns: np.ndarray, target: np.ndarray, fixed: dict[int, float] | N
 def distances(hist: np.ndarray, target: np.ndarray) -> dict[str, float]:
     """Total-variation distance per statistic (0 equal, 1 disjoint)."""
     n = len(BINS[STATS[0]]) - 1
-    return {name: float(0.5 * np.abs(hist[i * n : (i + 1) * n] - target[i * n : (i + 1) * n]).sum())
-            for i, name in enumerate(STATS)}
+    return {
+        name: float(0.5 * np.abs(hist[i * n : (i + 1) * n] - target[i * n : (i + 1) * n]).sum())
+        for i, name in enumerate(STATS)
+    }
 
 
-def speed(train: list[np.ndarray], say: Callable[[str], None], threads: int = 1, rounds: int = 12) -> None:
+def speed(
+    train: list[np.ndarray], say: Callable[[str], None], threads: int = 1, rounds: int = 12
+) -> None:
     """Milliseconds per batch of 16 64x64 crops of each kind and of the default mix (through
     CropSampler), against one training step of the default model's size: medians over
     interleaved rounds, so that a busy machine slows all of them alike."""
@@ -178,8 +215,10 @@ def speed(train: list[np.ndarray], say: Callable[[str], None], threads: int = 1,
     torch.set_num_threads(threads)
     model = FloatFlow(FlowConfig(3, hidden=64))
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-    samplers = {name: CropSampler(train, CROP, seed=0, augment=AugmentMix.parse(name))
-                for name in ["none", *(f"{k}=1" for k in KINDS), "default"]}
+    samplers = {
+        name: CropSampler(train, CROP, seed=0, augment=AugmentMix.parse(name))
+        for name in ["none", *(f"{k}=1" for k in KINDS), "default"]
+    }
     times: dict[str, list[float]] = {name: [] for name in [*samplers, "training step"]}
     for _ in range(rounds):
         for name, sampler in samplers.items():
@@ -194,19 +233,40 @@ def speed(train: list[np.ndarray], say: Callable[[str], None], threads: int = 1,
         times["training step"].append(time.perf_counter() - t0)
     for name, t in times.items():
         ms = 1000 * float(np.median(t))
-        say(f"{name:14} {ms:7.1f} ms" + ("" if name == "training step" else f"  {16000 / ms:7.0f} crops/s"))
+        say(
+            f"{name:14} {ms:7.1f} ms"
+            + ("" if name == "training step" else f"  {16000 / ms:7.0f} crops/s")
+        )
 
 
 def main(argv: Sequence[str] | None = None, say: Callable[[str], None] = print) -> int:
-    ap = argparse.ArgumentParser(prog="python bench/augment_mix.py", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--train", type=Path, default=DATA / "train", help="images the augmented crops come from")
-    ap.add_argument("--sets", type=Path, nargs="+", default=SETS, help="the sets to match (dev and its variants)")
+    ap = argparse.ArgumentParser(
+        prog="python bench/augment_mix.py", description=__doc__.split("\n\n")[0]
+    )
+    ap.add_argument(
+        "--train", type=Path, default=DATA / "train", help="images the augmented crops come from"
+    )
+    ap.add_argument(
+        "--sets",
+        type=Path,
+        nargs="+",
+        default=SETS,
+        help="the sets to match (dev and its variants)",
+    )
     ap.add_argument("--crops", type=int, default=600, help="crops per set and per kind")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--try", dest="tries", action="append", default=[], metavar="MIX",
-                    help="another mix to compare (clean=1,jpeg=1,...; repeatable)")
+    ap.add_argument(
+        "--try",
+        dest="tries",
+        action="append",
+        default=[],
+        metavar="MIX",
+        help="another mix to compare (clean=1,jpeg=1,...; repeatable)",
+    )
     ap.add_argument("--speed", action="store_true", help="only time the crops and a training step")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads of the timed training step (--speed)")
+    ap.add_argument(
+        "--threads", type=int, default=1, help="torch threads of the timed training step (--speed)"
+    )
     args = ap.parse_args(argv)
     if args.speed:
         speed(load_folder(args.train, 3), say, args.threads)
@@ -232,21 +292,36 @@ def main(argv: Sequence[str] | None = None, say: Callable[[str], None] = print) 
     # noise moves these statistics too little to be told from clean crops (the fit trades
     # one for the other freely), so it is fitted without noise, whose share is then a choice
     noise = KINDS.index("noise")
-    fitted = {"all sets": fit_mix(columns_m, target, {noise: 0.0}), "dev only": fit_mix(columns_m, set_hists[0], {noise: 0.0}),
-              "all sets, noise free too": fit_mix(columns_m, target),
-              f"all sets, clean {CLEAN_FLOOR} and noise {NOISE_SHARE} held": fit_mix(
-                  columns_m, target, {KINDS.index("clean"): CLEAN_FLOOR, noise: NOISE_SHARE})}
+    fitted = {
+        "all sets": fit_mix(columns_m, target, {noise: 0.0}),
+        "dev only": fit_mix(columns_m, set_hists[0], {noise: 0.0}),
+        "all sets, noise free too": fit_mix(columns_m, target),
+        f"all sets, clean {CLEAN_FLOOR} and noise {NOISE_SHARE} held": fit_mix(
+            columns_m, target, {KINDS.index("clean"): CLEAN_FLOOR, noise: NOISE_SHARE}
+        ),
+    }
     for i, (name, w) in enumerate(fitted.items()):
         say(f"fit {i + 1} ({name}): " + ",".join(f"{k}={v:.3f}" for k, v in zip(KINDS, w)))
-    mixes = {"clean only": "clean=1", "issue probe": "clean=0.3,chroma=0.4,jpeg=0.3",
-             "uniform": ",".join(f"{k}=1" for k in KINDS), "default": DEFAULT_SPEC,
-             **{f"fit {i + 1}": ",".join(f"{k}={w}" for k, w in zip(KINDS, ws)) for i, ws in enumerate(fitted.values())}}
+    mixes = {
+        "clean only": "clean=1",
+        "issue probe": "clean=0.3,chroma=0.4,jpeg=0.3",
+        "uniform": ",".join(f"{k}=1" for k in KINDS),
+        "default": DEFAULT_SPEC,
+        **{
+            f"fit {i + 1}": ",".join(f"{k}={w}" for k, w in zip(KINDS, ws))
+            for i, ws in enumerate(fitted.values())
+        },
+    }
     mixes.update({f"try {i + 1}": spec for i, spec in enumerate(args.tries)})
     say("total variation to the sets' mean histogram: " + " ".join(STATS))
     for name, spec in mixes.items():
         shares = AugmentMix.parse(spec).shares(3)
         d = distances(columns_m @ shares, target)
-        say(f"  {name:12} " + " ".join(f"{v:.3f}" for v in d.values()) + f"   {AugmentMix.parse(spec).spec()}")
+        say(
+            f"  {name:12} "
+            + " ".join(f"{v:.3f}" for v in d.values())
+            + f"   {AugmentMix.parse(spec).spec()}"
+        )
     return 0
 
 

@@ -7,6 +7,7 @@ MODEL, verifies the round trip, and reports the file's bytes against the model's
 length (each scale element counted at its ideal ``log2 S - log2 R``): the difference is the
 stream ends, the chunk flags and the seed chunks, of which the seed is also shown alone.
 """
+
 from __future__ import annotations
 
 import sys
@@ -40,7 +41,9 @@ def main(argv: list[str]) -> int:
     comp = flowzip.Compressor(model, tile=512)
     dec = flowzip.Decompressor(models=[model])
     print(f"model {model}")
-    print("| size | file bytes | model bytes | file - model - header (bytes) | of the file | seed elements | seed bytes | of the file |")
+    print(
+        "| size | file bytes | model bytes | file - model - header (bytes) | of the file | seed elements | seed bytes | of the file |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for h, w in SIZES:
         img = np.ascontiguousarray(photo[:h, :w])
@@ -51,8 +54,10 @@ def main(argv: list[str]) -> int:
         seed_bits = sum(c.seed_bits for c in CountingScaleCoder.made)
         seed_elements = sum(c.seed_elements for c in CountingScaleCoder.made)
         extra = s.nbytes - s.header_bytes - s.bits_theoretical / 8
-        print(f"| {h}x{w} | {s.nbytes} | {s.bits_theoretical / 8:.1f} | {extra:.1f} | {100 * extra / s.nbytes:.2f}% "
-              f"| {seed_elements} | {seed_bits / 8:.1f} | {100 * seed_bits / 8 / s.nbytes:.2f}% |")
+        print(
+            f"| {h}x{w} | {s.nbytes} | {s.bits_theoretical / 8:.1f} | {extra:.1f} | {100 * extra / s.nbytes:.2f}% "
+            f"| {seed_elements} | {seed_bits / 8:.1f} | {100 * seed_bits / 8 / s.nbytes:.2f}% |"
+        )
     return 0
 
 

@@ -8,6 +8,7 @@ applies, how many tiles each path won, and encode / decode speed of the chosen p
 (every tile decoded and compared). The quick loop for tuning the context coders; the codec
 itself (the flow beside them) is measured by ``python -m bench``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,10 +72,16 @@ def main(argv=None) -> int:
         totals["png"] += png
         totals["best"] += size
         worst = max(worst, (size / png, f.name))
-        print(f"{f.name[:44]:44s} png {8 * png / n:.3f}  classic {8 * size / n:.3f}  ({size / png:.2f} of PNG)")
-    print(f"\n{len(files)} images: PNG {8 * totals['png'] / subpixels:.4f} bpsp, classic {8 * totals['best'] / subpixels:.4f}"
-          f"; tiles won {dict(wins)}; worst {worst[1]} at {worst[0]:.2f}x PNG")
-    print(f"encode (every candidate) {subpixels / 3 / t_enc / 1e6:.2f} Mpx/s, decode {subpixels / 3 / t_dec / 1e6:.2f} Mpx/s")
+        print(
+            f"{f.name[:44]:44s} png {8 * png / n:.3f}  classic {8 * size / n:.3f}  ({size / png:.2f} of PNG)"
+        )
+    print(
+        f"\n{len(files)} images: PNG {8 * totals['png'] / subpixels:.4f} bpsp, classic {8 * totals['best'] / subpixels:.4f}"
+        f"; tiles won {dict(wins)}; worst {worst[1]} at {worst[0]:.2f}x PNG"
+    )
+    print(
+        f"encode (every candidate) {subpixels / 3 / t_enc / 1e6:.2f} Mpx/s, decode {subpixels / 3 / t_dec / 1e6:.2f} Mpx/s"
+    )
     return 0
 
 

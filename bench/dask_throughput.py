@@ -7,6 +7,7 @@ cluster (1 process x 1 thread, 2 processes x 1 thread, on the loopback interface
 a warm-up batch (the model load and numba's cache, once per worker) and then all N crops,
 every output verified; prints files/s and Mpx/s of the timed batch.
 """
+
 from __future__ import annotations
 
 import sys
@@ -37,12 +38,25 @@ def measure(workers: int, urls: list[str], out: Path) -> float:
 
     import flowzip.dask
 
-    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None, silence_logs=40) as cluster, distributed.Client(cluster):
-        warm = flowzip.dask.compress_files(urls[: 2 * workers], str(out / f"warm{workers}"), overwrite=True).compute()
+    with (
+        distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=40,
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        warm = flowzip.dask.compress_files(
+            urls[: 2 * workers], str(out / f"warm{workers}"), overwrite=True
+        ).compute()
         assert all(r.ok for r in warm), [r.error for r in warm if not r.ok]
         t0 = time.perf_counter()
-        results = flowzip.dask.compress_files(urls, str(out / f"run{workers}"), overwrite=True).compute()
+        results = flowzip.dask.compress_files(
+            urls, str(out / f"run{workers}"), overwrite=True
+        ).compute()
         seconds = time.perf_counter() - t0
     assert all(r.ok for r in results), [r.error for r in results if not r.ok]
     return seconds
@@ -58,8 +72,11 @@ def main() -> None:
         urls = crops(folder, n, size, tmp / "in")
         for workers in (1, 2):
             seconds = measure(workers, urls, tmp)
-            print(f"{workers} worker(s): {n} files of {size}x{size} in {seconds:.1f} s = {n / seconds:.2f} files/s "
-                  f"({n * size * size / 1e6 / seconds:.3f} Mpx/s), all verified", flush=True)
+            print(
+                f"{workers} worker(s): {n} files of {size}x{size} in {seconds:.1f} s = {n / seconds:.2f} files/s "
+                f"({n * size * size / 1e6 / seconds:.3f} Mpx/s), all verified",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ empirical per-channel entropy (what any per-channel prior could reach), and a ch
 second half predicted from its four neighbours (a least-squares mean from all channels,
 then a scale per neighbour-activity bin): an upper estimate of what a spatial prior saves.
 """
+
 from __future__ import annotations
 
 import sys
@@ -52,16 +53,22 @@ def breakdown(model: str) -> None:
         for lat in latents(flow, a):
             enc = LatentEncoder()
             for pos, mu_q, scale_idx in flow.prior_passes(lat.name, lat.context, lat.z):
-                enc.encode(*((t if pos is None else t[pos]).numpy() for t in (lat.z, mu_q, scale_idx)))
+                enc.encode(
+                    *((t if pos is None else t[pos]).numpy() for t in (lat.z, mu_q, scale_idx))
+                )
             bits[lat.name] += enc.bits
             elems[lat.name] += lat.z.numel()
         subpixels += a.size
     total = sum(bits.values())
-    print(f"{model}: {total / subpixels:.4f} bpsp (model) over {subpixels / 3e6:.2f} Mpx of dev crops\n")
+    print(
+        f"{model}: {total / subpixels:.4f} bpsp (model) over {subpixels / 3e6:.2f} Mpx of dev crops\n"
+    )
     print("| latent | elements per sub-pixel | bits per element | share of the bits |")
     print("|---|---|---|---|")
     for name in bits:
-        print(f"| {name} | {elems[name] / subpixels:.4f} | {bits[name] / elems[name]:.3f} | {bits[name] / total:.1%} |")
+        print(
+            f"| {name} | {elems[name] / subpixels:.4f} | {bits[name] / elems[name]:.3f} | {bits[name] / total:.1%} |"
+        )
 
 
 def logistic_bits(residual: np.ndarray) -> float:
@@ -76,11 +83,20 @@ def base_context(model: str) -> None:
     flow = load_model(model).flows["rgb"]
     everything, targets, neighbours = [], [], []
     for _, a in dev_images():
-        base = next(lat for lat in latents(flow, a) if lat.name == "base").z[0].numpy().astype(np.float64)
+        base = (
+            next(lat for lat in latents(flow, a) if lat.name == "base")
+            .z[0]
+            .numpy()
+            .astype(np.float64)
+        )
         c, h, w = base.shape
         padded = np.pad(base, ((0, 0), (1, 1), (1, 1)), mode="edge")
-        around = np.stack([padded[:, :-2, 1:-1], padded[:, 2:, 1:-1], padded[:, 1:-1, :-2], padded[:, 1:-1, 2:]])
-        second = (np.add.outer(np.arange(h), np.arange(w)) % 2) == 1  # the checkerboard's second half
+        around = np.stack(
+            [padded[:, :-2, 1:-1], padded[:, 2:, 1:-1], padded[:, 1:-1, :-2], padded[:, 1:-1, 2:]]
+        )
+        second = (
+            np.add.outer(np.arange(h), np.arange(w)) % 2
+        ) == 1  # the checkerboard's second half
         everything.append(base.reshape(c, -1).T)
         targets.append(base[:, second].T)
         neighbours.append(around[:, :, second].reshape(4 * c, -1).T)
@@ -93,10 +109,18 @@ def base_context(model: str) -> None:
     design = np.hstack([x, np.ones((len(x), 1))])
     residual = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
     activity = np.abs(x).mean(axis=1)
-    bins = np.clip(np.searchsorted(np.quantile(activity, np.linspace(0, 1, 17)), activity) - 1, 0, 15)
-    binned = sum(logistic_bits(residual[bins == b]) * (bins == b).sum() for b in range(16)) / len(residual)
-    print(f"{model}, base over {len(everything)} positions x {everything.shape[1]} channels (bits per element):")
-    print(f"  per-channel logistic, all of base            {logistic_bits(everything - everything.mean(0)):.3f}")
+    bins = np.clip(
+        np.searchsorted(np.quantile(activity, np.linspace(0, 1, 17)), activity) - 1, 0, 15
+    )
+    binned = sum(logistic_bits(residual[bins == b]) * (bins == b).sum() for b in range(16)) / len(
+        residual
+    )
+    print(
+        f"{model}, base over {len(everything)} positions x {everything.shape[1]} channels (bits per element):"
+    )
+    print(
+        f"  per-channel logistic, all of base            {logistic_bits(everything - everything.mean(0)):.3f}"
+    )
     print(f"  per-channel empirical entropy                {np.mean(entropy):.3f}")
     print(f"  second half, no context                      {logistic_bits(y - y.mean(0)):.3f}")
     print(f"  second half, mean from 4 neighbours          {logistic_bits(residual):.3f}")

@@ -5,6 +5,7 @@
 Encodes the image with the flow alone and with every path (best of ``--repeat``, alternated
 so that a busy machine slows both alike), decodes both and checks the pixels.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,10 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     a = np.asarray(Image.open(args.image).convert("RGB"))
     mpx = a.shape[0] * a.shape[1] / 1e6
-    coders = {"flow only": flowzip.Compressor(args.model, flow_only=True), "all paths": flowzip.Compressor(args.model)}
+    coders = {
+        "flow only": flowzip.Compressor(args.model, flow_only=True),
+        "all paths": flowzip.Compressor(args.model),
+    }
     dec = flowzip.Decompressor()
     best = {k: (float("inf"), float("inf"), None) for k in coders}
     for c in coders.values():
@@ -43,8 +47,10 @@ def main(argv=None) -> int:
             e, d, _ = best[name]
             best[name] = (min(e, t1 - t0), min(d, t2 - t1), enc.stats)
     for name, (e, d, stats) in best.items():
-        print(f"{name:9s}: {stats.bpsp:.4f} bpsp, tiles {stats.tile_paths}, encode {e:.2f} s ({mpx / e:.3f} Mpx/s), "
-              f"decode {d:.2f} s ({mpx / d:.3f} Mpx/s)")
+        print(
+            f"{name:9s}: {stats.bpsp:.4f} bpsp, tiles {stats.tile_paths}, encode {e:.2f} s ({mpx / e:.3f} Mpx/s), "
+            f"decode {d:.2f} s ({mpx / d:.3f} Mpx/s)"
+        )
     ratio = best["all paths"][0] / best["flow only"][0]
     print(f"encode time with every path: {ratio:.2f}x the flow alone's")
     return 0

@@ -11,6 +11,7 @@ compile time, and peak memory on a 6 Mpx image.
 Backends are measured in the same run, alternating, best of ``ROUNDS``; every measurement is
 a verified round trip. ``FLOWZIP_MODEL`` picks another model (name or path).
 """
+
 from __future__ import annotations
 
 import cProfile
@@ -45,7 +46,10 @@ def crop() -> np.ndarray:
 
 
 def _coders(backend: str):
-    c, d = flowzip.Compressor(MODEL, backend=backend), flowzip.Decompressor(models=_model_paths(), backend=backend)
+    c, d = (
+        flowzip.Compressor(MODEL, backend=backend),
+        flowzip.Decompressor(models=_model_paths(), backend=backend),
+    )
     small = crop()[:64, :64]
     d.decompress(c.compress(small))  # loads the decoder's model, compiles or loads kernels
     return c, d
@@ -74,16 +78,23 @@ def models_speed(names: list[str], threads: int) -> None:
     mpx = a.shape[0] * a.shape[1] / 1e6
     coders = {}
     for m in names:
-        c, d = flowzip.Compressor(m, backend="numba"), flowzip.Decompressor(models=_model_paths(m), backend="numba")
+        c, d = (
+            flowzip.Compressor(m, backend="numba"),
+            flowzip.Decompressor(models=_model_paths(m), backend="numba"),
+        )
         d.decompress(c.compress(a[:64, :64]))
         coders[m] = (c, d)
     best = {m: [float("inf"), float("inf"), 0.0] for m in names}
     for _ in range(ROUNDS):
         for m, (c, d) in coders.items():
             _best_round_trip(c, d, a, best[m])
-    print(f"{threads} thread(s), {a.shape[1]}x{a.shape[0]} ({mpx:.2f} Mpx), numba, best of {ROUNDS}, round trips verified")
+    print(
+        f"{threads} thread(s), {a.shape[1]}x{a.shape[0]} ({mpx:.2f} Mpx), numba, best of {ROUNDS}, round trips verified"
+    )
     for m, (enc, dec, bpsp) in best.items():
-        print(f"  {m:32s} {bpsp:.3f} bpsp  compress {mpx / enc:.3f} Mpx/s  decompress {mpx / dec:.3f} Mpx/s")
+        print(
+            f"  {m:32s} {bpsp:.3f} bpsp  compress {mpx / enc:.3f} Mpx/s  decompress {mpx / dec:.3f} Mpx/s"
+        )
 
 
 def speed(threads: int) -> None:
@@ -95,12 +106,16 @@ def speed(threads: int) -> None:
     for _ in range(ROUNDS):
         for be, (c, d) in coders.items():
             _best_round_trip(c, d, a, best[be])
-    print(f"{threads} thread(s), {a.shape[1]}x{a.shape[0]} ({mpx:.2f} Mpx), model {MODEL}, {best['numba'][2]:.3f} bpsp, "
-          f"best of {ROUNDS}, round trips verified")
+    print(
+        f"{threads} thread(s), {a.shape[1]}x{a.shape[0]} ({mpx:.2f} Mpx), model {MODEL}, {best['numba'][2]:.3f} bpsp, "
+        f"best of {ROUNDS}, round trips verified"
+    )
     for be, (enc, dec, _) in best.items():
         print(f"  {be:9s} compress {mpx / enc:.3f} Mpx/s  decompress {mpx / dec:.3f} Mpx/s")
     ref, fast = best["reference"], best["numba"]
-    print(f"  numba vs reference: compress {ref[0] / fast[0]:.2f}x, decompress {ref[1] / fast[1]:.2f}x")
+    print(
+        f"  numba vs reference: compress {ref[0] / fast[0]:.2f}x, decompress {ref[1] / fast[1]:.2f}x"
+    )
 
 
 # Where the time goes: cumulative time of the functions that stand for each layer type.
@@ -128,7 +143,9 @@ def _by_layer_type(stats: pstats.Stats) -> dict[str, float]:
 
 def profile() -> None:
     a = crop()
-    print(f"seconds per layer type on {a.shape[1]}x{a.shape[0]}, model {MODEL} (cProfile, so a little slower)")
+    print(
+        f"seconds per layer type on {a.shape[1]}x{a.shape[0]}, model {MODEL} (cProfile, so a little slower)"
+    )
     rows = {}
     for be in CPU_BACKENDS:
         c, d = _coders(be)
@@ -158,18 +175,38 @@ def coldstart() -> None:
     """A fresh process compresses and decompresses a 64x64 image: empty numba cache, then warm."""
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
-        run = lambda: float(subprocess.run([sys.executable, "-c", COLD], env=env, capture_output=True, text=True,  # noqa: E731
-                                           check=True).stdout)
+        run = lambda: float(
+            subprocess.run(
+                [sys.executable, "-c", COLD],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
         cold, warm = run(), min(run() for _ in range(ROUNDS))
-        ref = min(float(subprocess.run([sys.executable, "-c", COLD.replace("'numba'", "'reference'")],
-                                       capture_output=True, text=True, check=True).stdout) for _ in range(ROUNDS))
-    print(f"fresh process, import + 64x64 round trip: numba with an empty cache {cold:.1f} s (compiling), "
-          f"with its cache {warm:.2f} s; reference {ref:.2f} s")
+        ref = min(
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", COLD.replace("'numba'", "'reference'")],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )
+            for _ in range(ROUNDS)
+        )
+    print(
+        f"fresh process, import + 64x64 round trip: numba with an empty cache {cold:.1f} s (compiling), "
+        f"with its cache {warm:.2f} s; reference {ref:.2f} s"
+    )
 
 
 def memory(op: str) -> None:
     src = photo()
-    a = np.ascontiguousarray(np.tile(src, (-(-2000 // src.shape[0]), -(-3000 // src.shape[1]), 1))[:2000, :3000])
+    a = np.ascontiguousarray(
+        np.tile(src, (-(-2000 // src.shape[0]), -(-3000 // src.shape[1]), 1))[:2000, :3000]
+    )
     if op == "compress":
         SIX_MPX.write_bytes(flowzip.compress(a))
     else:

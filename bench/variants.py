@@ -17,6 +17,7 @@ beside the repository), each converted to RGB first:
 Every step is a fixed Pillow operation, so the same sources give the same pixels (with the
 same Pillow and libjpeg). The output folder is meant to live outside the repository.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,10 @@ def chroma_420(im: Image.Image) -> Image.Image:
     w, h = im.size
     y, cb, cr = im.convert("YCbCr").split()
     half = ((w + 1) // 2, (h + 1) // 2)
-    cb, cr = (ch.resize(half, Image.Resampling.BOX).resize((w, h), Image.Resampling.BILINEAR) for ch in (cb, cr))
+    cb, cr = (
+        ch.resize(half, Image.Resampling.BOX).resize((w, h), Image.Resampling.BILINEAR)
+        for ch in (cb, cr)
+    )
     return Image.merge("YCbCr", (y, cb, cr)).convert("RGB")
 
 
@@ -58,7 +62,10 @@ def upscale_2x(im: Image.Image) -> Image.Image:
 
 
 VARIANTS: dict[str, Callable[[Image.Image], Image.Image]] = {
-    "dev-420": chroma_420, "dev-jpeg90": jpeg(90), "dev-jpeg95": jpeg(95), "dev-up2": upscale_2x,
+    "dev-420": chroma_420,
+    "dev-jpeg90": jpeg(90),
+    "dev-jpeg95": jpeg(95),
+    "dev-up2": upscale_2x,
 }
 
 
@@ -66,11 +73,16 @@ def sources(src: Path) -> list[Path]:
     """The image files directly in ``src`` (not hidden), in name order."""
     Image.init()
     suffixes = {s.lower() for s in Image.registered_extensions()}
-    return sorted(p for p in src.iterdir()
-                  if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in src.iterdir()
+        if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith(".")
+    )
 
 
-def build(out: Path, src: Path, sets: Sequence[str], log: Callable[[str], None] | None = None) -> dict[str, list[Path]]:
+def build(
+    out: Path, src: Path, sets: Sequence[str], log: Callable[[str], None] | None = None
+) -> dict[str, list[Path]]:
     """Write every variant set; returns the files written per set."""
     files = sources(src)
     written: dict[str, list[Path]] = {name: [] for name in sets}
@@ -88,28 +100,47 @@ def build(out: Path, src: Path, sets: Sequence[str], log: Callable[[str], None] 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python bench/variants.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("out", metavar="OUT", type=Path,
-                        help="folder for OUT/<set>/<name>.png (outside the repository)")
-    parser.add_argument("--src", type=Path, default=DEFAULT_SRC, help=f"folder of photos (default {DEFAULT_SRC})")
-    parser.add_argument("--sets", default=",".join(VARIANTS), help=f"comma-separated, of {','.join(VARIANTS)}")
-    parser.add_argument("--force", action="store_true", help="write into set folders that are not empty")
+    parser = argparse.ArgumentParser(
+        prog="python bench/variants.py", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "out",
+        metavar="OUT",
+        type=Path,
+        help="folder for OUT/<set>/<name>.png (outside the repository)",
+    )
+    parser.add_argument(
+        "--src", type=Path, default=DEFAULT_SRC, help=f"folder of photos (default {DEFAULT_SRC})"
+    )
+    parser.add_argument(
+        "--sets", default=",".join(VARIANTS), help=f"comma-separated, of {','.join(VARIANTS)}"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="write into set folders that are not empty"
+    )
     args = parser.parse_args(argv)
     sets = list(dict.fromkeys(s.strip() for s in args.sets.split(",") if s.strip()))
     unknown = [s for s in sets if s not in VARIANTS]
     if unknown or not sets:
-        parser.error(f"unknown sets {unknown} (known: {', '.join(VARIANTS)})" if unknown else "no sets")
+        parser.error(
+            f"unknown sets {unknown} (known: {', '.join(VARIANTS)})" if unknown else "no sets"
+        )
     if args.out.resolve().is_relative_to(REPO):
-        print(f"variants: {args.out} is inside the repository: derived images are never committed; "
-              "use e.g. ../bench-sets", file=sys.stderr)
+        print(
+            f"variants: {args.out} is inside the repository: derived images are never committed; "
+            "use e.g. ../bench-sets",
+            file=sys.stderr,
+        )
         return 1
     if not args.src.is_dir() or not sources(args.src):
         print(f"variants: {args.src}: no images", file=sys.stderr)
         return 1
     full = [s for s in sets if (args.out / s).is_dir() and any((args.out / s).iterdir())]
     if full and not args.force:
-        print(f"variants: not empty: {', '.join(str(args.out / s) for s in full)} (--force writes into them)",
-              file=sys.stderr)
+        print(
+            f"variants: not empty: {', '.join(str(args.out / s) for s in full)} (--force writes into them)",
+            file=sys.stderr,
+        )
         return 1
     written = build(args.out, args.src, sets, log=print)
     for name, paths in written.items():

@@ -16,6 +16,7 @@ that goes away (``| head``) ends the command quietly with status 1. Pillow's
 decompression-bomb warning is not shown (its error, at twice the size, still refuses a
 file).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,7 +47,9 @@ def _write_atomic(path: Path, write, like: Path | None = None) -> None:
 
     tmp = temporary_for(path)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if like is not None else 0o666)
+        fd = os.open(
+            tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if like is not None else 0o666
+        )
         with open(fd, "wb") as fh:
             write(fh)
             fh.flush()
@@ -75,7 +78,9 @@ def _copy_attributes(src: Path, fd: int) -> None:
 def _check_output(out: Path, src: Path | None, force: bool) -> None:
     if src is not None and out.exists() and src.exists() and os.path.samefile(out, src):
         raise CliError(f"{out}: output is the input file; not overwritten")
-    if os.path.lexists(out) and not force:  # a dangling symlink too: replacing it loses where it pointed
+    if (
+        os.path.lexists(out) and not force
+    ):  # a dangling symlink too: replacing it loses where it pointed
         raise CliError(f"{out} already exists; not overwritten (use -f to overwrite)")
     if out.exists() and not out.is_file():
         raise CliError(f"{out}: not a regular file; not overwritten")
@@ -97,7 +102,9 @@ class _Progress:
             return
         width = 30
         fill = int(width * done / max(1, total))
-        sys.stderr.write(f"\r{self.label} [{'#' * fill}{'.' * (width - fill)}] {done}/{total} tiles")
+        sys.stderr.write(
+            f"\r{self.label} [{'#' * fill}{'.' * (width - fill)}] {done}/{total} tiles"
+        )
         sys.stderr.flush()
         self.shown = True
 
@@ -232,16 +239,23 @@ def cmd_compress(args, name: str, compressor) -> None:
     out = _out_path(args, name, None if src is None else src.with_name(src.name + SUFFIX))
     if out is not None:
         _check_output(out, src, args.force)  # before the work, as gzip does
+
     def refuse_lossy(im) -> None:
         lossy = _lossy_source(im, raw)
         if lossy:
-            raise CliError(f"{name}: {lossy} is lossy: its decoded pixels would take more room than the file and "
-                           "could not give it back; keep it as it is (or convert it to PNG first)")
+            raise CliError(
+                f"{name}: {lossy} is lossy: its decoded pixels would take more room than the file and "
+                "could not give it back; keep it as it is (or convert it to PNG first)"
+            )
 
     with load_image(raw, name, inspect=refuse_lossy) as im:
         attached = Attached() if args.strip else attached_of(im)
-        encoded, seconds = _with_progress(args, name, lambda i, progress: compressor.encode(
-            i, attached=attached, progress=progress), im)
+        encoded, seconds = _with_progress(
+            args,
+            name,
+            lambda i, progress: compressor.encode(i, attached=attached, progress=progress),
+            im,
+        )
     where = _emit(args, lambda fh: fh.write(encoded.data), out, src)
     s = encoded.stats
     ratio = len(raw) / s.nbytes
@@ -250,10 +264,14 @@ def cmd_compress(args, name: str, compressor) -> None:
         args,
         f"{name}: {s.width}x{s.height}x{s.channels} -> {s.nbytes:,} B  {s.bpsp:.3f} bpsp "
         f"(model {s.model_bpsp:.3f})  {ratio:.2f}x vs input  {s.subpixels / s.channels / 1e6 / max(seconds, 1e-9):.2f} Mpx/s"
-        + (f"  keeps {carried}" if carried else "") + ("" if where == "stdout" else f"  -> {where}"),
+        + (f"  keeps {carried}" if carried else "")
+        + ("" if where == "stdout" else f"  -> {where}"),
     )
-    _detail(args, f"{name}: model {compressor.model.model_id}, tiles {', '.join(f'{n} {k}' for k, n in s.tile_paths.items())}, "
-                  f"{seconds:.2f} s")
+    _detail(
+        args,
+        f"{name}: model {compressor.model.model_id}, tiles {', '.join(f'{n} {k}' for k, n in s.tile_paths.items())}, "
+        f"{seconds:.2f} s",
+    )
     if args.rm and src is not None and where != "stdout":
         # never lose a source: decode what was written before removing it
         import flowzip
@@ -266,7 +284,9 @@ def cmd_compress(args, name: str, compressor) -> None:
 def _decompressor(args):
     import flowzip
 
-    return flowzip.Decompressor(models=args.model or (), backend=args.backend, threads=_threads(args))
+    return flowzip.Decompressor(
+        models=args.model or (), backend=args.backend, threads=_threads(args)
+    )
 
 
 def _image_writer(decoded, fmt: str, strip: bool):
@@ -277,7 +297,12 @@ def _image_writer(decoded, fmt: str, strip: bool):
     from flowzip.image import save_options
 
     im = decoded.to_pil()
-    if fmt == "PNG" and im.mode == "I" and int(decoded.array.min(initial=0)) >= 0 and int(decoded.array.max(initial=0)) < 2**16:
+    if (
+        fmt == "PNG"
+        and im.mode == "I"
+        and int(decoded.array.min(initial=0)) >= 0
+        and int(decoded.array.max(initial=0)) < 2**16
+    ):
         im = im.convert("I;16")  # 16-bit values: PNG keeps them as a 16-bit gray image
     if fmt == "TIFF" and "transparency" in im.info:
         raise CliError("TIFF would drop this image's transparency (a tRNS colour key); write .png")
@@ -288,9 +313,13 @@ def _image_writer(decoded, fmt: str, strip: bool):
         try:
             im.save(fh, format=fmt, **options)
         except (OSError, ValueError, KeyError) as e:
-            if isinstance(e, OSError) and e.errno is not None:  # the disk or the pipe, not the format
+            if (
+                isinstance(e, OSError) and e.errno is not None
+            ):  # the disk or the pipe, not the format
                 raise
-            raise CliError(f"{fmt} cannot hold mode {im.mode}; {other}, or the Python API") from None
+            raise CliError(
+                f"{fmt} cannot hold mode {im.mode}; {other}, or the Python API"
+            ) from None
 
     return write, im, kept
 
@@ -308,7 +337,9 @@ def cmd_decompress(args, name: str, decompressor) -> None:
         stem = src.with_suffix("")
         default = stem if stem.suffix.lower() == ".png" else stem.with_name(stem.name + ".png")
     elif src is not None and not (args.output or args.stdout):
-        raise CliError(f"{name}: unknown suffix (expected {SUFFIX}); name the output with -o OUT, or use -c")
+        raise CliError(
+            f"{name}: unknown suffix (expected {SUFFIX}); name the output with -o OUT, or use -c"
+        )
     out = _out_path(args, name, default)
     fmt = "PNG" if out is None else _OUT_FORMATS.get(out.suffix.lower())
     if fmt is None:
@@ -319,12 +350,19 @@ def cmd_decompress(args, name: str, decompressor) -> None:
     write, im, kept = _image_writer(decoded, fmt, args.strip)
     where = _emit(args, write, out, src)
     h = decoded.header
-    _say(args, f"{name}: {h.width}x{h.height}x{h.channels} OK  {h.width * h.height / 1e6 / max(seconds, 1e-9):.2f} Mpx/s"
-         + (f"  with {_carried(kept)}" if kept else "") + ("" if where == "stdout" else f"  -> {where}"))
+    _say(
+        args,
+        f"{name}: {h.width}x{h.height}x{h.channels} OK  {h.width * h.height / 1e6 / max(seconds, 1e-9):.2f} Mpx/s"
+        + (f"  with {_carried(kept)}" if kept else "")
+        + ("" if where == "stdout" else f"  -> {where}"),
+    )
     a = decoded.attached
     lost = Attached(b"", b"" if kept.exif else a.exif, () if kept.text else a.text)
     if lost and not args.strip:
-        _say(args, f"{name}: note: {fmt} has no place for its {_carried(lost)}; not written (write .png to keep them)")
+        _say(
+            args,
+            f"{name}: note: {fmt} has no place for its {_carried(lost)}; not written (write .png to keep them)",
+        )
     _detail(args, f"{name}: model {h.model_id}, format v{h.version}, {seconds:.2f} s")
     if args.rm and src is not None and where != "stdout":
         _check_written(Path(where), im)
@@ -358,8 +396,14 @@ def _info_record(name: str, raw: bytes) -> dict:
     rec["stream_count"] = len(h.stream_sizes)
     rec["tile_count"] = tile_count(h.width, h.height, h.tile)
     del rec["stream_sizes"], rec["version"]
-    rec.update(file=name, format_version=h.version, bytes=len(raw), bpsp=8 * len(raw) / h.subpixels,
-               tile_paths=flowzip.read_tile_paths(raw), attached=h.attached.summary())
+    rec.update(
+        file=name,
+        format_version=h.version,
+        bytes=len(raw),
+        bpsp=8 * len(raw) / h.subpixels,
+        tile_paths=flowzip.read_tile_paths(raw),
+        attached=h.attached.summary(),
+    )
     return rec
 
 
@@ -379,9 +423,14 @@ def cmd_info(args, name: str, _unused) -> None:
     if "index_palette" in rec["meta"]:
         mode += f", coded as palette indices ({len(rec['meta']['index_palette']) * 3 // 4 // 3} colours)"
     a = rec["attached"]
-    carried = ", ".join(
-        ([f"ICC profile {a['icc_profile']:,} B"] if "icc_profile" in a else []) + ([f"EXIF {a['exif']:,} B"] if "exif" in a else [])
-        + ([f"text {', '.join(a['text'])}"] if "text" in a else [])) or "none"
+    carried = (
+        ", ".join(
+            ([f"ICC profile {a['icc_profile']:,} B"] if "icc_profile" in a else [])
+            + ([f"EXIF {a['exif']:,} B"] if "exif" in a else [])
+            + ([f"text {', '.join(a['text'])}"] if "text" in a else [])
+        )
+        or "none"
+    )
     print(
         f"{name}: flowzip v{rec['format_version']}  {rec['width']}x{rec['height']}x{rec['channels']}  mode {mode}\n"
         f"  model {rec['model_id']} ({rec['model_hash']})  tiles {rec['tile_count']} of {rec['tile']}px: "
@@ -395,9 +444,17 @@ def cmd_models(args) -> int:
     import flowzip
 
     records = [
-        {"name": m.name, "default": m.default, "bits_back": m.bits_back, "description": m.description,
-         "dev_bpsp": m.dev_bpsp, "levels": list(m.levels),
-         "speed_mpx_s": None if m.speed_mpx_s is None else {"compress": m.speed_mpx_s[0], "decompress": m.speed_mpx_s[1]}}
+        {
+            "name": m.name,
+            "default": m.default,
+            "bits_back": m.bits_back,
+            "description": m.description,
+            "dev_bpsp": m.dev_bpsp,
+            "levels": list(m.levels),
+            "speed_mpx_s": None
+            if m.speed_mpx_s is None
+            else {"compress": m.speed_mpx_s[0], "decompress": m.speed_mpx_s[1]},
+        }
         for m in flowzip.MODELS
     ]
     if args.json:
@@ -405,11 +462,23 @@ def cmd_models(args) -> int:
         return 0
     for r in records:
         bpsp = "n/a" if r["dev_bpsp"] is None else f"{r['dev_bpsp']:.3f}"
-        speed = "" if r["speed_mpx_s"] is None else "  {compress:.2f}/{decompress:.2f} Mpx/s".format(**r["speed_mpx_s"])
+        speed = (
+            ""
+            if r["speed_mpx_s"] is None
+            else "  {compress:.2f}/{decompress:.2f} Mpx/s".format(**r["speed_mpx_s"])
+        )
         levels = r["levels"]
-        level = "" if not levels else f"  levels {levels[0]}-{levels[-1]}" if len(levels) > 1 else f"  level {levels[0]}"
-        print(f"{r['name']}{' (default)' if r['default'] else ''}  dev {bpsp} bpsp{speed}  "
-              f"bits-back {'yes' if r['bits_back'] else 'no'}{level}")
+        level = (
+            ""
+            if not levels
+            else f"  levels {levels[0]}-{levels[-1]}"
+            if len(levels) > 1
+            else f"  level {levels[0]}"
+        )
+        print(
+            f"{r['name']}{' (default)' if r['default'] else ''}  dev {bpsp} bpsp{speed}  "
+            f"bits-back {'yes' if r['bits_back'] else 'no'}{level}"
+        )
         print(f"    {r['description']}")
     print(_backend_report(args.backend))
     return 0
@@ -435,17 +504,37 @@ def cmd_train(args) -> int:
     except ValueError as e:
         raise CliError(f"--augment: {e}") from None
     options = TrainOptions(
-        data=args.data, out=out, dev=args.dev, init=args.init, steps=args.steps, gray_steps=args.gray_steps,
-        hidden=args.hidden, checkerboard=args.checkerboard, scale_from_level=args.scale_from_level,
-        batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed, threads=args.threads,
-        run_dir=args.run_dir, eval_images=args.eval_images, augment=args.augment,
+        data=args.data,
+        out=out,
+        dev=args.dev,
+        init=args.init,
+        steps=args.steps,
+        gray_steps=args.gray_steps,
+        hidden=args.hidden,
+        checkerboard=args.checkerboard,
+        scale_from_level=args.scale_from_level,
+        batch=args.batch,
+        crop=args.crop,
+        lr=args.lr,
+        seed=args.seed,
+        threads=args.threads,
+        run_dir=args.run_dir,
+        eval_images=args.eval_images,
+        augment=args.augment,
     )
     try:
         result = train(options, say=(lambda s: None) if args.quiet else stderr_say)
     except KeyboardInterrupt:
-        print("\nflowzip: interrupted; the same command resumes from the last checkpoint", file=sys.stderr)
+        print(
+            "\nflowzip: interrupted; the same command resumes from the last checkpoint",
+            file=sys.stderr,
+        )
         return 130
-    dev = "" if result.dev_file_bpsp is None else f", dev {result.dev_file_bpsp:.4f} bpsp on {result.dev_images} images"
+    dev = (
+        ""
+        if result.dev_file_bpsp is None
+        else f", dev {result.dev_file_bpsp:.4f} bpsp on {result.dev_images} images"
+    )
     print(f"{result.model_path}: sha256 {result.sha256}{dev}, {result.seconds:.0f} s")
     return 0
 
@@ -459,7 +548,9 @@ def _backend_report(chosen: str | None = None) -> str:
     from flowzip.kernels import available_backends, resolve_backend_name
 
     try:
-        return f"backend {resolve_backend_name(chosen)} (available: {', '.join(available_backends())})"
+        return (
+            f"backend {resolve_backend_name(chosen)} (available: {', '.join(available_backends())})"
+        )
     except FlowzipError as e:
         return str(e)
 
@@ -469,7 +560,9 @@ class _Version(argparse.Action):
     start the CUDA driver, which no other command should wait for)."""
 
     def __init__(self, option_strings, dest, **kwargs):
-        super().__init__(option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, **kwargs)
+        super().__init__(
+            option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, **kwargs
+        )
 
     def __call__(self, parser, namespace, values, option_string=None):
         from flowzip import __version__
@@ -515,23 +608,39 @@ def _levels_help() -> str:
     """'levels: 1-6 idf-base-v4 (the default), 7-9 idf-bb-v5', from the registry."""
     from flowzip.registry import MODELS
 
-    spans = [f"{m.levels[0]}{f'-{m.levels[-1]}' if len(m.levels) > 1 else ''} {m.name}"
-             + (" (the default)" if m.default else "") for m in MODELS if m.levels]
+    spans = [
+        f"{m.levels[0]}{f'-{m.levels[-1]}' if len(m.levels) > 1 else ''} {m.name}"
+        + (" (the default)" if m.default else "")
+        for m in MODELS
+        if m.levels
+    ]
     return "levels: " + ", ".join(spans)
 
 
 def _add_file_options(sp, outputs: bool) -> None:
     """What every file command takes: files (none: standard input), and how much it says."""
-    sp.add_argument("files", nargs="*", metavar="FILE", help="input files ('-' or none: standard input)")
+    sp.add_argument(
+        "files", nargs="*", metavar="FILE", help="input files ('-' or none: standard input)"
+    )
     if outputs:
         sp.add_argument("-o", "--output", metavar="OUT", help="output file (one input only)")
-        sp.add_argument("-c", "--stdout", action="store_true",
-                        help="write to standard output (one input; the default when reading standard input)")
+        sp.add_argument(
+            "-c",
+            "--stdout",
+            action="store_true",
+            help="write to standard output (one input; the default when reading standard input)",
+        )
         sp.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
         sp.add_argument("-k", "--keep", action="store_true", help="keep the sources (the default)")
-        sp.add_argument("--strip", action="store_true", help="without the ICC profile, EXIF and PNG text (kept by default)")
+        sp.add_argument(
+            "--strip",
+            action="store_true",
+            help="without the ICC profile, EXIF and PNG text (kept by default)",
+        )
     sp.add_argument("-q", "--quiet", action="store_true", help="no summary lines")
-    sp.add_argument("-v", "--verbose", action="count", default=0, help="also the model, tile paths and times")
+    sp.add_argument(
+        "-v", "--verbose", action="count", default=0, help="also the model, tile paths and times"
+    )
     sp.add_argument("--backend", help="compute backend (default: $FLOWZIP_BACKEND or the fastest)")
     sp.set_defaults(subparser=sp)
 
@@ -540,61 +649,113 @@ def _add_levels(sp) -> None:
     from flowzip.registry import LEVELS
 
     for level in LEVELS:
-        sp.add_argument(f"-{level}", action=_Level, level=level, dest="model",
-                        help=f"-1 .. -9, {_levels_help()} (see 'flowzip models')" if level == 1 else argparse.SUPPRESS)
+        sp.add_argument(
+            f"-{level}",
+            action=_Level,
+            level=level,
+            dest="model",
+            help=f"-1 .. -9, {_levels_help()} (see 'flowzip models')"
+            if level == 1
+            else argparse.SUPPRESS,
+        )
     sp.add_argument("--fast", action=_Level, level=LEVELS[0], dest="model", help="-1")
     sp.add_argument("--best", action=_Level, level=LEVELS[-1], dest="model", help="-9")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="flowzip", description="Lossless image compression with integer discrete flows.",
-                                epilog="gzip's and zstd's mode flags name the command too: flowzip -d FILE.fz, "
-                                       "-z (compress), -t (test), -l (info).")
-    p.add_argument("--version", action=_Version, help="show the version and the compute backends usable here")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_SubcommandParser)
+    p = argparse.ArgumentParser(
+        prog="flowzip",
+        description="Lossless image compression with integer discrete flows.",
+        epilog="gzip's and zstd's mode flags name the command too: flowzip -d FILE.fz, "
+        "-z (compress), -t (test), -l (info).",
+    )
+    p.add_argument(
+        "--version", action=_Version, help="show the version and the compute backends usable here"
+    )
+    sub = p.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_SubcommandParser
+    )
 
     c = sub.add_parser("compress", help="compress images to FILE.fz")
     _add_file_options(c, True)
     _add_batch_options(c)
-    c.add_argument("-m", "--model", default="default", help="model name (see 'flowzip models') or .npz path")
+    c.add_argument(
+        "-m", "--model", default="default", help="model name (see 'flowzip models') or .npz path"
+    )
     _add_levels(c)
     c.add_argument("--rm", action="store_true", help="remove each source after a verified success")
     d = sub.add_parser("decompress", help="decompress FILE.fz to PNG")
     _add_file_options(d, True)
     _add_batch_options(d)
-    d.add_argument("-m", "--model", action="append", help="extra model .npz that files may need (repeatable)")
-    d.add_argument("--rm", action="store_true", help="remove each .fz once its image is written and reads back the same")
+    d.add_argument(
+        "-m", "--model", action="append", help="extra model .npz that files may need (repeatable)"
+    )
+    d.add_argument(
+        "--rm",
+        action="store_true",
+        help="remove each .fz once its image is written and reads back the same",
+    )
     t = sub.add_parser("test", help="decode and check the CRC; write nothing")
     _add_file_options(t, False)
     t.add_argument("-m", "--model", action="append", help="extra model .npz (repeatable)")
     i = sub.add_parser("info", help="print the header: size, mode, model, bpsp, metadata carried")
-    i.add_argument("files", nargs="*", metavar="FILE", help="flowzip files ('-' or none: standard input)")
+    i.add_argument(
+        "files", nargs="*", metavar="FILE", help="flowzip files ('-' or none: standard input)"
+    )
     i.add_argument("--json", action="store_true")
     i.set_defaults(quiet=False, backend=None, subparser=i)
     from flowzip import benchmark
 
-    benchmark.add_arguments(sub.add_parser("bench", help="benchmark against PNG, WebP, JPEG XL, ... (verified)"))
+    benchmark.add_arguments(
+        sub.add_parser("bench", help="benchmark against PNG, WebP, JPEG XL, ... (verified)")
+    )
     tr = sub.add_parser("train", help="train or fine-tune a model on a folder of images")
-    tr.add_argument("data", help="folder of training images (any size; converted to RGB and to luma)")
-    tr.add_argument("-o", "--output", required=True, metavar="MODEL.npz", help="the model file to write")
-    tr.add_argument("--dev", help="folder of held-out images: dev bpsp while training, real files at the end")
-    tr.add_argument("--init", metavar="MODEL", help="fine-tune this model ('default', a shipped name, or a .npz)")
+    tr.add_argument(
+        "data", help="folder of training images (any size; converted to RGB and to luma)"
+    )
+    tr.add_argument(
+        "-o", "--output", required=True, metavar="MODEL.npz", help="the model file to write"
+    )
+    tr.add_argument(
+        "--dev", help="folder of held-out images: dev bpsp while training, real files at the end"
+    )
+    tr.add_argument(
+        "--init",
+        metavar="MODEL",
+        help="fine-tune this model ('default', a shipped name, or a .npz)",
+    )
     tr.add_argument("--steps", type=int, default=4000, help="RGB flow steps (default 4000)")
     tr.add_argument("--gray-steps", type=int, help="grayscale flow steps (default steps/4)")
-    tr.add_argument("--hidden", type=int, default=64, help="RGB conditioner width, new models only (default 64)")
-    tr.add_argument("--checkerboard", action="store_true", help="two-pass priors (an --init model is warm-started)")
-    tr.add_argument("--scale-from-level", type=int, metavar="N",
-                    help="scale layers (bits-back) in levels N and up (an --init model is warm-started, scales at 1)")
+    tr.add_argument(
+        "--hidden", type=int, default=64, help="RGB conditioner width, new models only (default 64)"
+    )
+    tr.add_argument(
+        "--checkerboard",
+        action="store_true",
+        help="two-pass priors (an --init model is warm-started)",
+    )
+    tr.add_argument(
+        "--scale-from-level",
+        type=int,
+        metavar="N",
+        help="scale layers (bits-back) in levels N and up (an --init model is warm-started, scales at 1)",
+    )
     tr.add_argument("--lr", type=float, help="learning rate (default 1e-3, fine-tuning 2e-4)")
     tr.add_argument("--batch", type=int, default=16)
     tr.add_argument("--crop", type=int, default=64)
     tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--augment", default="none", metavar="MIX",
-                    help="crops through flowzip.train.augment: none (default), default, or KIND=W,... "
-                         "(clean, chroma, jpeg, resample, noise)")
+    tr.add_argument(
+        "--augment",
+        default="none",
+        metavar="MIX",
+        help="crops through flowzip.train.augment: none (default), default, or KIND=W,... "
+        "(clean, chroma, jpeg, resample, noise)",
+    )
     tr.add_argument("--threads", type=int, default=2)
     tr.add_argument("--run-dir", help="checkpoints and logs (default: MODEL.run beside the output)")
-    tr.add_argument("--eval-images", type=int, default=8, help="dev images coded for real at the end")
+    tr.add_argument(
+        "--eval-images", type=int, default=8, help="dev images coded for real at the end"
+    )
     tr.add_argument("-f", "--force", action="store_true", help="overwrite an existing model file")
     tr.add_argument("-q", "--quiet", action="store_true", help="no progress")
     m = sub.add_parser("models", help="list the shipped models")
@@ -604,9 +765,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # gzip's and zstd's mode flags, in place of the command word
-_MODE_FLAGS = {"-z": "compress", "--compress": "compress", "-d": "decompress", "--decompress": "decompress",
-               "--uncompress": "decompress", "-t": "test", "--test": "test", "-l": "info", "--list": "info"}
-_FLAG_LETTERS = set("cfkqrv123456789")  # the short flags that take no value, which may share a cluster
+_MODE_FLAGS = {
+    "-z": "compress",
+    "--compress": "compress",
+    "-d": "decompress",
+    "--decompress": "decompress",
+    "--uncompress": "decompress",
+    "-t": "test",
+    "--test": "test",
+    "-l": "info",
+    "--list": "info",
+}
+_FLAG_LETTERS = set(
+    "cfkqrv123456789"
+)  # the short flags that take no value, which may share a cluster
 
 
 def _command_from_mode_flags(argv: list[str]) -> list[str]:
@@ -644,7 +816,9 @@ def _settle_inputs(args) -> None:
     if output and len(args.files) > 1:
         error("-o takes one input file")
     if stdout and len(args.files) > 1:
-        error("-c takes one input file: flowzip files and images do not concatenate (write one file each)")
+        error(
+            "-c takes one input file: flowzip files and images do not concatenate (write one file each)"
+        )
     if getattr(args, "keep", False) and getattr(args, "rm", False):
         error("-k and --rm exclude each other")
     if hasattr(args, "stdout") and args.files == ["-"] and not output:
@@ -680,7 +854,9 @@ def _main(argv: list[str] | None) -> int:
     from flowzip import FlowzipError
 
     try:
-        if getattr(args, "backend", None):  # named, it must be usable, even where no file needs a flow
+        if getattr(
+            args, "backend", None
+        ):  # named, it must be usable, even where no file needs a flow
             from flowzip.kernels import resolve_backend_name
 
             resolve_backend_name(args.backend)
@@ -694,7 +870,10 @@ def _main(argv: list[str] | None) -> int:
             return benchmark.run(args)
         _settle_inputs(args)
         if args.command == "compress":
-            worker, command = flowzip.Compressor(args.model, backend=args.backend, threads=_threads(args)), cmd_compress
+            worker, command = (
+                flowzip.Compressor(args.model, backend=args.backend, threads=_threads(args)),
+                cmd_compress,
+            )
         elif args.command == "info":
             worker, command = None, cmd_info
         else:
@@ -710,11 +889,27 @@ def _main(argv: list[str] | None) -> int:
 
 
 def _add_batch_options(sp) -> None:
-    sp.add_argument("-r", "--recursive", action="store_true",
-                    help="into folders, recursively: the images Pillow opens (decompress: the .fz files)")
-    sp.add_argument("-j", "--jobs", type=_count, default=1, metavar="N", help="N files at a time, in processes (default 1)")
-    sp.add_argument("-T", "--threads", type=_count, metavar="N",
-                    help="threads per file (default: one per core; with -j, the cores shared out)")
+    sp.add_argument(
+        "-r",
+        "--recursive",
+        action="store_true",
+        help="into folders, recursively: the images Pillow opens (decompress: the .fz files)",
+    )
+    sp.add_argument(
+        "-j",
+        "--jobs",
+        type=_count,
+        default=1,
+        metavar="N",
+        help="N files at a time, in processes (default 1)",
+    )
+    sp.add_argument(
+        "-T",
+        "--threads",
+        type=_count,
+        metavar="N",
+        help="threads per file (default: one per core; with -j, the cores shared out)",
+    )
 
 
 def _count(text: str) -> int:
@@ -752,10 +947,18 @@ def _run_files(args, command, worker) -> int:
     if jobs > 1 and ("-" in args.files or getattr(args, "stdout", False)):
         print("flowzip: -j does not combine with standard input or -c", file=sys.stderr)
         return 1
-    state = (argparse.Namespace(**{k: v for k, v in vars(args).items() if not isinstance(v, argparse.ArgumentParser)}),
-             command, worker)
+    state = (
+        argparse.Namespace(
+            **{k: v for k, v in vars(args).items() if not isinstance(v, argparse.ArgumentParser)}
+        ),
+        command,
+        worker,
+    )
     try:
-        return max((status for _, status in map_jobs(_run_one, args.files, jobs=jobs, state=state)), default=0)
+        return max(
+            (status for _, status in map_jobs(_run_one, args.files, jobs=jobs, state=state)),
+            default=0,
+        )
     except KeyboardInterrupt:
         print("flowzip: interrupted", file=sys.stderr)
         return 130
@@ -773,7 +976,10 @@ def _run_one(state, name: str) -> int:
         return 130
     except (CliError, FlowzipError) as e:
         message = str(e)
-        print(f"flowzip: {message if message.startswith(name) else f'{name}: {message}'}", file=sys.stderr)
+        print(
+            f"flowzip: {message if message.startswith(name) else f'{name}: {message}'}",
+            file=sys.stderr,
+        )
         return 1
     except BrokenPipeError:
         raise  # no reader for the other files either: main ends quietly

@@ -6,6 +6,7 @@ Example:
     >>> np.array_equal(flowzip.decompress(flowzip.compress(img)), img)
     True
 """
+
 from __future__ import annotations
 
 
@@ -29,7 +30,9 @@ def _map_source_checkout() -> None:
         # (a second git worktree) would map the name there
         if full in sys.modules or (here / name).exists() or not init.is_file():
             continue
-        spec = importlib.util.spec_from_file_location(full, init, submodule_search_locations=[str(init.parent)])
+        spec = importlib.util.spec_from_file_location(
+            full, init, submodule_search_locations=[str(init.parent)]
+        )
         module = importlib.util.module_from_spec(spec)
         sys.modules[full] = module
         globals()[name] = module
@@ -57,8 +60,23 @@ _register_pillow()  # Image.open("x.fz"), im.save("x.fz"): Pillow finds plugins 
 # the rest loads on first use (PEP 562), so that ``import flowzip`` and ``flowzip --version``
 # stay fast: torch and numba come in with the first model
 _LAZY = {
-    **dict.fromkeys(["CompressionStats", "Compressor", "Decoded", "Decompressor", "Encoded", "compress", "decompress",
-                     "decompress_image", "imread", "imwrite", "read_header", "read_tile_paths"], "api"),
+    **dict.fromkeys(
+        [
+            "CompressionStats",
+            "Compressor",
+            "Decoded",
+            "Decompressor",
+            "Encoded",
+            "compress",
+            "decompress",
+            "decompress_image",
+            "imread",
+            "imwrite",
+            "read_header",
+            "read_tile_paths",
+        ],
+        "api",
+    ),
     **dict.fromkeys(["FileResult", "compress_files"], "batch"),
     "available_backends": "kernels",
     "MODELS": "registry",
@@ -83,8 +101,30 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "FORMAT_VERSION", "MAGIC", "MODELS", "Attached", "BackendUnavailableError", "ChecksumError", "CompressionStats",
-    "Compressor", "Decoded", "Decompressor", "Encoded", "FileResult", "FlowzipError", "FormatError", "TextChunk",
-    "UnknownModelError", "UnsupportedImageError", "available_backends", "compress", "compress_files", "decompress",
-    "decompress_image", "imread", "imwrite", "read_header", "read_tile_paths",
+    "FORMAT_VERSION",
+    "MAGIC",
+    "MODELS",
+    "Attached",
+    "BackendUnavailableError",
+    "ChecksumError",
+    "CompressionStats",
+    "Compressor",
+    "Decoded",
+    "Decompressor",
+    "Encoded",
+    "FileResult",
+    "FlowzipError",
+    "FormatError",
+    "TextChunk",
+    "UnknownModelError",
+    "UnsupportedImageError",
+    "available_backends",
+    "compress",
+    "compress_files",
+    "decompress",
+    "decompress_image",
+    "imread",
+    "imwrite",
+    "read_header",
+    "read_tile_paths",
 ]

@@ -1,4 +1,5 @@
 """``python -m flowzip``: the same as the ``flowzip`` command."""
+
 import sys
 
 try:

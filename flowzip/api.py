@@ -13,6 +13,7 @@ Example:
     >>> np.array_equal(flowzip.decompress(data), img)
     True
 """
+
 from __future__ import annotations
 
 import base64
@@ -28,7 +29,20 @@ import numpy as np
 from . import container
 from .errors import ChecksumError, FormatError, UnknownModelError, UnsupportedImageError
 from .files import Source, read_bytes, read_image, write_atomic
-from .image import PlaneGroup, ImageInfo, check_array, from_index_plane, to_index_plane, pillow_default_mode, from_pil, from_planes, plane_groups, tile_grid, to_pil, to_planes
+from .image import (
+    ImageInfo,
+    PlaneGroup,
+    check_array,
+    from_index_plane,
+    from_pil,
+    from_planes,
+    pillow_default_mode,
+    plane_groups,
+    tile_grid,
+    to_index_plane,
+    to_pil,
+    to_planes,
+)
 from .registry import CodecModel, find_shipped, load_model, load_weights_file, resolve
 from .threads import check_threads, thread_limit
 
@@ -132,27 +146,54 @@ class Compressor:
         True
     """
 
-    def __init__(self, model: str | os.PathLike = "default", *, backend: str | None = None, tile: int = DEFAULT_TILE,
-                 flow_only: bool = False, threads: int | None = None):
+    def __init__(
+        self,
+        model: str | os.PathLike = "default",
+        *,
+        backend: str | None = None,
+        tile: int = DEFAULT_TILE,
+        flow_only: bool = False,
+        threads: int | None = None,
+    ):
         self.threads = check_threads(threads)
         self.model: CodecModel = load_model(model, backend)
-        self.model_spec = model if isinstance(model, str) else os.fspath(model)  # as given: name or path
+        self.model_spec = (
+            model if isinstance(model, str) else os.fspath(model)
+        )  # as given: name or path
         self.flow_only = flow_only
         if tile % self.model.stride or not container.MIN_TILE <= tile <= container.MAX_TILE:
-            raise ValueError(f"tile size must be a multiple of {self.model.stride} up to {container.MAX_TILE}")
+            raise ValueError(
+                f"tile size must be a multiple of {self.model.stride} up to {container.MAX_TILE}"
+            )
         self.tile = tile
 
     def __getstate__(self) -> dict:
-        return {"model": self.model_spec, "sha256": self.model.sha256, "backend": self.model.backend_name,
-                "tile": self.tile, "flow_only": self.flow_only, "threads": self.threads}
+        return {
+            "model": self.model_spec,
+            "sha256": self.model.sha256,
+            "backend": self.model.backend_name,
+            "tile": self.tile,
+            "flow_only": self.flow_only,
+            "threads": self.threads,
+        }
 
     def __setstate__(self, state: dict) -> None:
         self.threads = check_threads(state["threads"])
         self.model = load_model(state["model"], state["backend"], state["sha256"])
-        self.model_spec, self.tile, self.flow_only = state["model"], state["tile"], state["flow_only"]
+        self.model_spec, self.tile, self.flow_only = (
+            state["model"],
+            state["tile"],
+            state["flow_only"],
+        )
 
-    def encode(self, image, /, *, attached: container.Attached | None = None,
-               progress: Progress | None = None) -> Encoded:
+    def encode(
+        self,
+        image,
+        /,
+        *,
+        attached: container.Attached | None = None,
+        progress: Progress | None = None,
+    ) -> Encoded:
         """Compress a numpy array (H, W[, C]) of uint8/uint16, a PIL image, or an image file
         (a path or a binary file object, read by Pillow), with statistics.
 
@@ -162,7 +203,9 @@ class Compressor:
         with thread_limit(self.threads):
             return self._encode(image, attached, progress)
 
-    def _encode(self, image, attached: container.Attached | None, progress: Progress | None) -> Encoded:
+    def _encode(
+        self, image, attached: container.Attached | None, progress: Progress | None
+    ) -> Encoded:
         from .codec import encode_tiles
 
         arr, info, ndim = _as_array(image)
@@ -173,8 +216,10 @@ class Compressor:
         except ValueError as e:
             raise UnsupportedImageError(f"metadata that cannot be stored: {e}") from None
         if attached_bytes > container.MAX_ATTACHED:
-            raise UnsupportedImageError(f"{attached_bytes:,} bytes of metadata (ICC, EXIF, text): the format holds at "
-                                        f"most {container.MAX_ATTACHED:,}; drop it (--strip, attached=flowzip.Attached())")
+            raise UnsupportedImageError(
+                f"{attached_bytes:,} bytes of metadata (ICC, EXIF, text): the format holds at "
+                f"most {container.MAX_ATTACHED:,}; drop it (--strip, attached=flowzip.Attached())"
+            )
         height, width, channels = arr.shape
         bps = arr.dtype.itemsize
         meta = info.to_meta(pillow_default_mode(arr))
@@ -187,21 +232,46 @@ class Compressor:
             meta["index_palette"] = base64.b64encode(palette.tobytes()).decode("ascii")
         count = container.tile_count(width, height, self.tile)
         if count > container.MAX_TILES:
-            raise UnsupportedImageError(f"{count} tiles of {self.tile}x{self.tile}: the format holds at most "
-                                        f"{container.MAX_TILES}; use a larger tile")
+            raise UnsupportedImageError(
+                f"{count} tiles of {self.tile}x{self.tile}: the format holds at most "
+                f"{container.MAX_TILES}; use a larger tile"
+            )
         tiles = tile_grid(height, width, self.tile)
-        coded = encode_tiles(self.model, planes, groups, tiles, flow_only=self.flow_only,
-                             progress=progress)
-        header = container.Header(
-            width, height, channels, bps, 2 if ndim == 2 else 3, self.tile,
-            self.model.model_id, self.model.hash_prefix, 0, meta,
-            tuple(len(s) for s in coded.streams), coded.first_tile, attached=attached,
+        coded = encode_tiles(
+            self.model, planes, groups, tiles, flow_only=self.flow_only, progress=progress
         )
-        header = dataclasses.replace(header, pixel_crc=container.image_checksum(header, _pixel_crc(arr)))
+        header = container.Header(
+            width,
+            height,
+            channels,
+            bps,
+            2 if ndim == 2 else 3,
+            self.tile,
+            self.model.model_id,
+            self.model.hash_prefix,
+            0,
+            meta,
+            tuple(len(s) for s in coded.streams),
+            coded.first_tile,
+            attached=attached,
+        )
+        header = dataclasses.replace(
+            header, pixel_crc=container.image_checksum(header, _pixel_crc(arr))
+        )
         data = container.write(header, coded.streams)
         header_bytes = len(data) - sum(len(s) for s in coded.streams)
-        stats = CompressionStats(width, height, channels, bps, len(data), header_bytes, coded.bits, coded.escapes,
-                                 len(tiles), coded.tile_paths)
+        stats = CompressionStats(
+            width,
+            height,
+            channels,
+            bps,
+            len(data),
+            header_bytes,
+            coded.bits,
+            coded.escapes,
+            len(tiles),
+            coded.tile_paths,
+        )
         return Encoded(data, stats)
 
     def compress(self, image, /, *, attached: container.Attached | None = None) -> bytes:
@@ -217,8 +287,13 @@ class Decompressor:
         backend: compute backend, as for :class:`Compressor`.
     """
 
-    def __init__(self, *, models: Iterable[str | os.PathLike] = (), backend: str | None = None,
-                 threads: int | None = None):
+    def __init__(
+        self,
+        *,
+        models: Iterable[str | os.PathLike] = (),
+        backend: str | None = None,
+        threads: int | None = None,
+    ):
         self.backend = backend
         self.threads = check_threads(threads)
         self._models = [m if isinstance(m, str) else os.fspath(m) for m in models]
@@ -303,7 +378,9 @@ def _index_palette(header: container.Header) -> np.ndarray | None:
     if text is None:
         return None
     try:
-        palette = np.frombuffer(base64.b64decode(text, validate=True), dtype=np.uint8).reshape(-1, 3)
+        palette = np.frombuffer(base64.b64decode(text, validate=True), dtype=np.uint8).reshape(
+            -1, 3
+        )
     except (TypeError, ValueError, binascii.Error):
         raise FormatError("corrupt flowzip metadata (index palette)") from None
     if not 1 <= len(palette) <= 256 or header.channels != 3 or header.bytes_per_sample != 1:
@@ -315,8 +392,14 @@ def _pixel_crc(arr: np.ndarray) -> int:
     return zlib.crc32(np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes())
 
 
-def compress(image, /, *, model: str | os.PathLike = "default", backend: str | None = None,
-             threads: int | None = None) -> bytes:
+def compress(
+    image,
+    /,
+    *,
+    model: str | os.PathLike = "default",
+    backend: str | None = None,
+    threads: int | None = None,
+) -> bytes:
     """Compress an image (array, PIL image, or image file by path or binary file object);
     equivalent to ``Compressor(model, backend=backend, threads=threads).compress(image)``.
 
@@ -325,26 +408,47 @@ def compress(image, /, *, model: str | os.PathLike = "default", backend: str | N
     return Compressor(model, backend=backend, threads=threads).compress(image)
 
 
-def decompress(data: Source, /, *, models: Iterable[str | os.PathLike] = (), backend: str | None = None,
-               threads: int | None = None) -> np.ndarray:
+def decompress(
+    data: Source,
+    /,
+    *,
+    models: Iterable[str | os.PathLike] = (),
+    backend: str | None = None,
+    threads: int | None = None,
+) -> np.ndarray:
     """Decompress .fz data (bytes, a path or a binary file object) to a numpy array;
     equivalent to ``Decompressor(...).decompress(data)``."""
     return Decompressor(models=models, backend=backend, threads=threads).decompress(data)
 
 
-def decompress_image(data: Source, /, *, models: Iterable[str | os.PathLike] = (), backend: str | None = None,
-                     threads: int | None = None):
+def decompress_image(
+    data: Source,
+    /,
+    *,
+    models: Iterable[str | os.PathLike] = (),
+    backend: str | None = None,
+    threads: int | None = None,
+):
     """Decompress to a PIL image with its original mode and palette."""
     return Decompressor(models=models, backend=backend, threads=threads).decompress_image(data)
 
 
-def imread(source: Source, /, *, models: Iterable[str | os.PathLike] = (), threads: int | None = None) -> np.ndarray:
+def imread(
+    source: Source, /, *, models: Iterable[str | os.PathLike] = (), threads: int | None = None
+) -> np.ndarray:
     """The pixels of a .fz file (a path or a binary file object), as imagecodecs' ``imread``."""
     return decompress(source, models=models, threads=threads)
 
 
-def imwrite(path: str | os.PathLike, image, /, *, model: str | os.PathLike = "default", overwrite: bool = False,
-            threads: int | None = None) -> CompressionStats:
+def imwrite(
+    path: str | os.PathLike,
+    image,
+    /,
+    *,
+    model: str | os.PathLike = "default",
+    overwrite: bool = False,
+    threads: int | None = None,
+) -> CompressionStats:
     """Compress ``image`` into the file ``path`` (written atomically; an existing file is
     kept unless ``overwrite``), as imagecodecs' ``imwrite``; returns its statistics.
 

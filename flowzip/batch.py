@@ -13,6 +13,7 @@ Example:
     >>> [(r.source.name, r.output.name, r.ok) for r in flowzip.compress_files([folder])]
     [('a.png', 'a.png.fz', True)]
 """
+
 from __future__ import annotations
 
 import os
@@ -53,10 +54,14 @@ def image_extensions() -> set[str]:
     from PIL import Image
 
     Image.init()
-    return {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN} - {SUFFIX}
+    return {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN} - {
+        SUFFIX
+    }
 
 
-def walk(paths: Iterable[str | os.PathLike], want: Callable[[Path], bool]) -> list[tuple[Path, Path | None]]:
+def walk(
+    paths: Iterable[str | os.PathLike], want: Callable[[Path], bool]
+) -> list[tuple[Path, Path | None]]:
     """``(file, the folder it was found under or None)``: files as given (whatever their
     name, as gzip does), folders walked recursively in name order for the files ``want``
     accepts (hidden entries skipped)."""
@@ -67,8 +72,11 @@ def walk(paths: Iterable[str | os.PathLike], want: Callable[[Path], bool]) -> li
             continue
         for folder, dirs, files in os.walk(given):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            found.extend((Path(folder) / f, given) for f in sorted(files)
-                         if not f.startswith(".") and want(Path(folder) / f))
+            found.extend(
+                (Path(folder) / f, given)
+                for f in sorted(files)
+                if not f.startswith(".") and want(Path(folder) / f)
+            )
     return found
 
 
@@ -82,8 +90,9 @@ def map_jobs(task: Callable, items: list, *, jobs: int, state) -> Iterator[tuple
         for i, item in enumerate(items):
             yield i, task(state, item)
         return
-    with ProcessPoolExecutor(max_workers=min(jobs, len(items)), initializer=_set_worker_state,
-                             initargs=(state,)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(jobs, len(items)), initializer=_set_worker_state, initargs=(state,)
+    ) as pool:
         futures = {pool.submit(_run_in_worker, task, item): i for i, item in enumerate(items)}
         for future in as_completed(futures):
             yield futures[future], future.result()
@@ -116,7 +125,9 @@ def _output_path(source: Path, under: Path | None, out_dir: Path | None) -> Path
     return out_dir / relative.with_name(relative.name + SUFFIX)
 
 
-def _compress_one(state: tuple[Compressor, Decompressor | None, bool], job: tuple[Path, Path]) -> FileResult:
+def _compress_one(
+    state: tuple[Compressor, Decompressor | None, bool], job: tuple[Path, Path]
+) -> FileResult:
     compressor, verifier, overwrite = state
     source, output = job
     t0 = time.monotonic()
@@ -140,10 +151,19 @@ def _one_line(e: Exception) -> str:
     return f"internal error ({type(e).__name__}: {text})"  # a bug of ours, still one line
 
 
-def compress_files(paths: Iterable[str | os.PathLike], out_dir: str | os.PathLike | None = None, *,
-                   model: str | os.PathLike = "default", backend: str | None = None, tile: int = DEFAULT_TILE,
-                   threads: int | None = None, jobs: int = 1, overwrite: bool = False, verify: bool = False,
-                   progress: Progress | None = None) -> list[FileResult]:
+def compress_files(
+    paths: Iterable[str | os.PathLike],
+    out_dir: str | os.PathLike | None = None,
+    *,
+    model: str | os.PathLike = "default",
+    backend: str | None = None,
+    tile: int = DEFAULT_TILE,
+    threads: int | None = None,
+    jobs: int = 1,
+    overwrite: bool = False,
+    verify: bool = False,
+    progress: Progress | None = None,
+) -> list[FileResult]:
     """Compress image files, and the images in folders (recursively, by the extensions Pillow
     opens), to ``NAME.fz`` beside each source, or under ``out_dir`` (folders mirrored).
 
@@ -159,11 +179,17 @@ def compress_files(paths: Iterable[str | os.PathLike], out_dir: str | os.PathLik
     threads = threads_per_job(jobs, threads)
     compressor = Compressor(model, backend=backend, tile=tile, threads=threads)
     shipped = find_shipped(compressor.model.model_id, compressor.model.hash_prefix)
-    verifier = Decompressor(models=[] if shipped else [compressor.model_spec], backend=backend,
-                            threads=threads) if verify else None
+    verifier = (
+        Decompressor(
+            models=[] if shipped else [compressor.model_spec], backend=backend, threads=threads
+        )
+        if verify
+        else None
+    )
     results: list[FileResult | None] = [None] * len(jobs_list)
-    for done, (i, result) in enumerate(map_jobs(_compress_one, jobs_list, jobs=jobs,
-                                                state=(compressor, verifier, overwrite)), 1):
+    for done, (i, result) in enumerate(
+        map_jobs(_compress_one, jobs_list, jobs=jobs, state=(compressor, verifier, overwrite)), 1
+    ):
         results[i] = result
         if progress:
             progress(done, len(jobs_list), result)

@@ -20,6 +20,7 @@ efforts 7 and 9, JPEG-LS and JPEG 2000 lossless (imagecodecs), QOI (imagecodecs,
 Pillow when it can write QOI). A codec whose library is missing is reported and skipped;
 so is an unreadable file. Nothing here keeps module-level mutable state.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,7 +47,14 @@ if TYPE_CHECKING:
 
 BASELINES = ("png", "webp", "jxl-e7", "jxl-e9", "jpegls", "jpeg2000", "qoi")
 FLOWZIP = "flowzip"
-FLOWZIP_FIELDS = ("model_bpsp", "header_bytes", "escapes", "padding_bytes", "seed_bytes", "tile_paths")
+FLOWZIP_FIELDS = (
+    "model_bpsp",
+    "header_bytes",
+    "escapes",
+    "padding_bytes",
+    "seed_bytes",
+    "tile_paths",
+)
 INSTALL_HINT = "pip install 'flowzip[bench]'"
 
 
@@ -79,7 +87,9 @@ class Record:
     header_bytes: int | None = None
     escapes: int | None = None
     padding_bytes: float | None = None  # stream bytes beyond bits_theoretical / 8
-    seed_bytes: int | None = None  # always 0: a bits-back model's costs beyond its model bpsp are in padding_bytes
+    seed_bytes: int | None = (
+        None  # always 0: a bits-back model's costs beyond its model bpsp are in padding_bytes
+    )
     # tiles per coding path ("flow", "palette", "predictive", "stored"); None when this
     # flowzip does not say (older versions, and results cached before it did)
     tile_paths: dict[str, int] | None = field(default=None, hash=False)
@@ -201,8 +211,11 @@ def _jxl(effort: int) -> Callable[[int], Codec | Unavailable]:
             return Unavailable(name, reason)
         version = f"imagecodecs {ic.__version__} {ic.jpegxl_version()} lossless effort={effort} threads={threads}"
         return Codec(
-            name, version,
-            lambda img: CodecOutput(bytes(ic.jpegxl_encode(img, lossless=True, effort=effort, numthreads=threads))),
+            name,
+            version,
+            lambda img: CodecOutput(
+                bytes(ic.jpegxl_encode(img, lossless=True, effort=effort, numthreads=threads))
+            ),
             lambda data: ic.jpegxl_decode(data, numthreads=threads),
         )
 
@@ -215,18 +228,28 @@ def _jpegls(threads: int) -> Codec | Unavailable:
         return Unavailable("jpegls", reason)
     version = f"imagecodecs {ic.__version__} {ic.jpegls_version()} near=0"
     # level is JPEG-LS's NEAR: 0 is lossless
-    return Codec("jpegls", version, lambda img: CodecOutput(bytes(ic.jpegls_encode(img, level=0))), ic.jpegls_decode)
+    return Codec(
+        "jpegls",
+        version,
+        lambda img: CodecOutput(bytes(ic.jpegls_encode(img, level=0))),
+        ic.jpegls_decode,
+    )
 
 
 def _jpeg2000(threads: int) -> Codec | Unavailable:
     ic, reason = _imagecodecs("jpeg2000", "JPEG2K")
     if ic is None:
         return Unavailable("jpeg2000", reason)
-    version = f"imagecodecs {ic.__version__} {ic.jpeg2k_version()} level=0 reversible threads={threads}"
+    version = (
+        f"imagecodecs {ic.__version__} {ic.jpeg2k_version()} level=0 reversible threads={threads}"
+    )
     # level=0 asks for no rate limit (lossless), reversible=True the 5/3 wavelet and RCT
     return Codec(
-        "jpeg2000", version,
-        lambda img: CodecOutput(bytes(ic.jpeg2k_encode(img, level=0, reversible=True, numthreads=threads))),
+        "jpeg2000",
+        version,
+        lambda img: CodecOutput(
+            bytes(ic.jpeg2k_encode(img, level=0, reversible=True, numthreads=threads))
+        ),
         lambda data: ic.jpeg2k_decode(data, numthreads=threads),
     )
 
@@ -235,19 +258,31 @@ def _qoi(threads: int) -> Codec | Unavailable:
     ic, reason = _imagecodecs("qoi", "QOI")
     if ic is not None:
         version = f"imagecodecs {ic.__version__} {ic.qoi_version()}"
-        return Codec("qoi", version, lambda img: CodecOutput(bytes(ic.qoi_encode(_gray_as_rgb(img)))), ic.qoi_decode)
+        return Codec(
+            "qoi",
+            version,
+            lambda img: CodecOutput(bytes(ic.qoi_encode(_gray_as_rgb(img)))),
+            ic.qoi_decode,
+        )
     import PIL
     from PIL import Image
 
     Image.init()
     if "QOI" not in Image.SAVE:
         return Unavailable("qoi", reason + "; this Pillow cannot write QOI either")
-    return Codec("qoi", f"Pillow {PIL.__version__} QOI", _pillow_encoder("QOI", True), _pillow_decode)
+    return Codec(
+        "qoi", f"Pillow {PIL.__version__} QOI", _pillow_encoder("QOI", True), _pillow_decode
+    )
 
 
 BASELINE_FACTORIES: dict[str, Callable[[int], Codec | Unavailable]] = {
-    "png": _png, "webp": _webp, "jxl-e7": _jxl(7), "jxl-e9": _jxl(9),
-    "jpegls": _jpegls, "jpeg2000": _jpeg2000, "qoi": _qoi,
+    "png": _png,
+    "webp": _webp,
+    "jxl-e7": _jxl(7),
+    "jxl-e9": _jxl(9),
+    "jpegls": _jpegls,
+    "jpeg2000": _jpeg2000,
+    "qoi": _qoi,
 }
 
 
@@ -271,7 +306,9 @@ def _source_digest() -> str:
     return h.hexdigest()[:16]
 
 
-def flowzip_codec(model: str, backend: str | None, source: str, taken: Iterable[str] = ()) -> Codec | Unavailable:
+def flowzip_codec(
+    model: str, backend: str | None, source: str, taken: Iterable[str] = ()
+) -> Codec | Unavailable:
     """flowzip with one model, named ``flowzip:<model id>`` (plus ``@<sha256 prefix>`` when
     another model of the same id, e.g. two checkpoints both called model.npz, took that name).
 
@@ -310,7 +347,9 @@ def flowzip_codec(model: str, backend: str | None, source: str, taken: Iterable[
         enc = compressor.encode(img)
         return CodecOutput(enc.data, enc.stats)
 
-    return Codec(name, version, encode, decompressor.decompress, {"encoder": t1 - t0, "decoder": t3 - t2})
+    return Codec(
+        name, version, encode, decompressor.decompress, {"encoder": t1 - t0, "decoder": t3 - t2}
+    )
 
 
 def parse_codec_list(values: Sequence[str] | None) -> list[str]:
@@ -326,7 +365,10 @@ def parse_codec_list(values: Sequence[str] | None) -> list[str]:
 
 
 def build_codecs(
-    names: Sequence[str], models: Sequence[str], threads: int, backend: str | None,
+    names: Sequence[str],
+    models: Sequence[str],
+    threads: int,
+    backend: str | None,
 ) -> tuple[list[Codec], list[Unavailable]]:
     """The codecs asked for, in the order asked, and the ones that cannot run here.
 
@@ -396,7 +438,9 @@ def folder_names(dirs: Sequence[Path]) -> list[str]:
     return names
 
 
-def discover(dirs: Sequence[str], max_images: int | None, sets: str = "prefix") -> tuple[list[ImageFile], list[Problem]]:
+def discover(
+    dirs: Sequence[str], max_images: int | None, sets: str = "prefix"
+) -> tuple[list[ImageFile], list[Problem]]:
     """The image files of each folder (recursively, in path order; files with an image
     suffix), at most ``max_images`` of each set."""
     suffixes = _image_suffixes()
@@ -409,8 +453,10 @@ def discover(dirs: Sequence[str], max_images: int | None, sets: str = "prefix") 
             problems.append(Problem(str(folder), "not a folder"))
             continue
         found = sorted(
-            p for p in folder.rglob("*")
-            if p.suffix.lower() in suffixes and p.is_file()
+            p
+            for p in folder.rglob("*")
+            if p.suffix.lower() in suffixes
+            and p.is_file()
             and not any(part.startswith(".") for part in p.relative_to(folder).parts)
         )
         if not found:
@@ -447,7 +493,9 @@ def read_pixels(path: Path) -> tuple[np.ndarray, str]:
             if mode in ("RGBA", "LA"):
                 arr = np.asarray(im)
                 if (arr[..., -1] == 255).all():
-                    return np.ascontiguousarray(arr[..., :-1].squeeze(-1) if mode == "LA" else arr[..., :3]), mode
+                    return np.ascontiguousarray(
+                        arr[..., :-1].squeeze(-1) if mode == "LA" else arr[..., :3]
+                    ), mode
                 raise BadImage(f"mode {mode} with transparency (only RGB and L are benchmarked)")
             raise BadImage(f"mode {mode} (only RGB and L are benchmarked)")
     except BadImage:
@@ -495,13 +543,28 @@ def measure(codec: Codec, img: np.ndarray, image: ImageFile, mode: str) -> Recor
         decoded = codec.decode(out.data)
         t2 = time.perf_counter()
     except Exception as e:  # a baseline library refusing an image must not stop the run
-        return Record(**base, bytes=None, bpsp=None, enc_mpps=None, dec_mpps=None, verified=False,
-                      error=f"{type(e).__name__}: {e}")
+        return Record(
+            **base,
+            bytes=None,
+            bpsp=None,
+            enc_mpps=None,
+            dec_mpps=None,
+            verified=False,
+            error=f"{type(e).__name__}: {e}",
+        )
     mismatch = compare(_as_layout(decoded, img), img)
     n = len(out.data)
     extra = _flowzip_fields(out.stats) if out.stats is not None else {}
-    return Record(**base, bytes=n, bpsp=8.0 * n / (h * w * c), enc_mpps=_mpps(h * w, t1 - t0),
-                  dec_mpps=_mpps(h * w, t2 - t1), verified=mismatch is None, error=mismatch, **extra)
+    return Record(
+        **base,
+        bytes=n,
+        bpsp=8.0 * n / (h * w * c),
+        enc_mpps=_mpps(h * w, t1 - t0),
+        dec_mpps=_mpps(h * w, t2 - t1),
+        verified=mismatch is None,
+        error=mismatch,
+        **extra,
+    )
 
 
 def _flowzip_fields(stats: CompressionStats) -> dict:
@@ -582,7 +645,9 @@ def _write_text(path: Path, text: str) -> None:
 
 def _duration(seconds: float) -> str:
     s = int(seconds)
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    return (
+        f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    )
 
 
 @dataclass
@@ -601,7 +666,11 @@ class Progress:
         width = 30
         fill = width * done // max(1, self.total)
         elapsed = time.monotonic() - self.start
-        eta = f" ETA {_duration(elapsed / done * (self.total - done))}" if 0 < done < self.total else ""
+        eta = (
+            f" ETA {_duration(elapsed / done * (self.total - done))}"
+            if 0 < done < self.total
+            else ""
+        )
         bar = f"[{'#' * fill}{'.' * (width - fill)}] {done}/{self.total} {_duration(elapsed)}{eta} {label}"
         sys.stderr.write(f"\r\033[K{bar[:160]}")
         sys.stderr.flush()
@@ -610,7 +679,9 @@ class Progress:
     def image_done(self, done: int, image: str, records: Sequence[Record], cached: int) -> None:
         if self.tty or self.quiet:
             return
-        parts = "  ".join(f"{r.codec} {'ERR' if r.bpsp is None else f'{r.bpsp:.3f}'}" for r in records)
+        parts = "  ".join(
+            f"{r.codec} {'ERR' if r.bpsp is None else f'{r.bpsp:.3f}'}" for r in records
+        )
         note = f" ({cached} cached)" if cached else ""
         print(f"bench: [{done}/{self.total}] {image}: {parts}{note}", file=sys.stderr)
 
@@ -641,7 +712,10 @@ class RunResult:
 
 
 def benchmark(
-    images: Sequence[ImageFile], codecs: Sequence[Codec], cache: Cache, progress: Progress,
+    images: Sequence[ImageFile],
+    codecs: Sequence[Codec],
+    cache: Cache,
+    progress: Progress,
 ) -> tuple[list[Record], list[Problem], int, int]:
     """Every image with every codec: from the cache when it is there, else measured."""
     records: list[Record] = []
@@ -702,7 +776,9 @@ class CodecSummary:
     worst_vs_png: tuple[str, float] | None = None  # (image, file bytes / PNG's), the largest
 
 
-def common_images(records: Sequence[Record], codec_names: Sequence[str]) -> tuple[list[str], list[str]]:
+def common_images(
+    records: Sequence[Record], codec_names: Sequence[str]
+) -> tuple[list[str], list[str]]:
     """(images every codec has a result for, images left out because some codec failed)."""
     have: dict[str, set[str]] = {}
     for r in records:
@@ -734,7 +810,9 @@ def _sum_tile_paths(rs: Sequence[Record]) -> tuple[dict[str, int] | None, int]:
     return (total if counted else None), counted
 
 
-def summarize(records: Sequence[Record], codec_names: Sequence[str]) -> tuple[list[CodecSummary], list[str]]:
+def summarize(
+    records: Sequence[Record], codec_names: Sequence[str]
+) -> tuple[list[CodecSummary], list[str]]:
     """Per codec: bpsp as total bits over total sub-pixels, speeds as medians over images.
     For flowzip also its overhead, its tiles' coding paths and its worst image against PNG
     (when PNG is in the run), over the same images."""
@@ -748,7 +826,9 @@ def summarize(records: Sequence[Record], codec_names: Sequence[str]) -> tuple[li
             continue
         sub = sum(r.subpixels for r in rs)
         row = CodecSummary(
-            codec=name, images=len(rs), bpsp=8.0 * sum(r.bytes or 0 for r in rs) / sub,
+            codec=name,
+            images=len(rs),
+            bpsp=8.0 * sum(r.bytes or 0 for r in rs) / sub,
             enc_mpps=statistics.median(r.enc_mpps or 0.0 for r in rs),
             dec_mpps=statistics.median(r.dec_mpps or 0.0 for r in rs),
             verified=sum(r.verified for r in rs),
@@ -756,14 +836,17 @@ def summarize(records: Sequence[Record], codec_names: Sequence[str]) -> tuple[li
         if name.startswith(FLOWZIP):
             tiles, tile_images = _sum_tile_paths(rs)
             row = CodecSummary(
-                **{**asdict(row),
-                   "model_bpsp": sum((r.model_bpsp or 0.0) * r.subpixels for r in rs) / sub,
-                   "header_bpsp": 8.0 * sum(r.header_bytes or 0 for r in rs) / sub,
-                   "padding_bpsp": 8.0 * sum(r.padding_bytes or 0.0 for r in rs) / sub,
-                   "seed_bpsp": 8.0 * sum(r.seed_bytes or 0 for r in rs) / sub,
-                   "escapes": sum(r.escapes or 0 for r in rs),
-                   "tile_paths": tiles, "tile_path_images": tile_images,
-                   "worst_vs_png": _worst_vs_png(rs, png) if "png" in codec_names else None},
+                **{
+                    **asdict(row),
+                    "model_bpsp": sum((r.model_bpsp or 0.0) * r.subpixels for r in rs) / sub,
+                    "header_bpsp": 8.0 * sum(r.header_bytes or 0 for r in rs) / sub,
+                    "padding_bpsp": 8.0 * sum(r.padding_bytes or 0.0 for r in rs) / sub,
+                    "seed_bpsp": 8.0 * sum(r.seed_bytes or 0 for r in rs) / sub,
+                    "escapes": sum(r.escapes or 0 for r in rs),
+                    "tile_paths": tiles,
+                    "tile_path_images": tile_images,
+                    "worst_vs_png": _worst_vs_png(rs, png) if "png" in codec_names else None,
+                },
             )
         rows.append(row)
     return rows, left_out
@@ -787,8 +870,13 @@ def machine_info() -> dict[str, str]:
     except OSError:
         pass
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu": cpu, "cores": f"{os.cpu_count()} ({usable} usable)", "memory": mem or "unknown",
-            "os": platform.platform(), "python": platform.python_version()}
+    return {
+        "cpu": cpu,
+        "cores": f"{os.cpu_count()} ({usable} usable)",
+        "memory": mem or "unknown",
+        "os": platform.platform(),
+        "python": platform.python_version(),
+    }
 
 
 def library_versions() -> dict[str, str]:
@@ -796,7 +884,15 @@ def library_versions() -> dict[str, str]:
     from importlib import metadata
 
     versions: dict[str, str] = {}
-    for dist in ("flowzip", "numpy", "torch", "constriction", "pillow", "imagecodecs", "matplotlib"):
+    for dist in (
+        "flowzip",
+        "numpy",
+        "torch",
+        "constriction",
+        "pillow",
+        "imagecodecs",
+        "matplotlib",
+    ):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -860,15 +956,31 @@ def _set_section(title: str, records: Sequence[Record], names: Sequence[str]) ->
     lines += _table(["codec", "bpsp", "of PNG", "encode MP/s", "decode MP/s", "verified"], body)
     flow = [r for r in rows if r.model_bpsp is not None]
     if flow:
-        lines += ["", "flowzip's file bpsp = model bpsp + header + padding (stream ends; for a bits-back model also "
-                  "its chunk lists and the chunks coded without bits-back; the seed column is not measured apart):", ""]
+        lines += [
+            "",
+            "flowzip's file bpsp = model bpsp + header + padding (stream ends; for a bits-back model also "
+            "its chunk lists and the chunks coded without bits-back; the seed column is not measured apart):",
+            "",
+        ]
         lines += _table(
             ["codec", "model bpsp", "header", "padding", "seed", "file bpsp", "escapes"],
-            ([r.codec, _fmt(r.model_bpsp), _fmt(r.header_bpsp, 4), _fmt(r.padding_bpsp, 4),
-              _fmt(r.seed_bpsp, 4), _fmt(r.bpsp), str(r.escapes)] for r in flow),
+            (
+                [
+                    r.codec,
+                    _fmt(r.model_bpsp),
+                    _fmt(r.header_bpsp, 4),
+                    _fmt(r.padding_bpsp, 4),
+                    _fmt(r.seed_bpsp, 4),
+                    _fmt(r.bpsp),
+                    str(r.escapes),
+                ]
+                for r in flow
+            ),
         )
         lines.append("")
-        lines += [f"- {r.codec}: {_tile_paths_text(r)}" + _worst_text(r, png is not None) for r in flow]
+        lines += [
+            f"- {r.codec}: {_tile_paths_text(r)}" + _worst_text(r, png is not None) for r in flow
+        ]
     return lines + [""]
 
 
@@ -879,9 +991,13 @@ def _tile_paths_text(r: CodecSummary) -> str:
     total = sum(r.tile_paths.values())
     if total == 0:
         return "tiles: none"
-    shares = ", ".join(f"{name} {100 * n / total:.1f}%"
-                       for name, n in sorted(r.tile_paths.items(), key=lambda x: (-x[1], x[0])))
-    partial = f" in {r.tile_path_images} of {r.images} images" if r.tile_path_images < r.images else ""
+    shares = ", ".join(
+        f"{name} {100 * n / total:.1f}%"
+        for name, n in sorted(r.tile_paths.items(), key=lambda x: (-x[1], x[0]))
+    )
+    partial = (
+        f" in {r.tile_path_images} of {r.images} images" if r.tile_path_images < r.images else ""
+    )
     return f"tiles: {shares} ({total} tile{'s' if total != 1 else ''}{partial})"
 
 
@@ -892,17 +1008,30 @@ def _worst_text(r: CodecSummary, have_png: bool) -> str:
     return f"; worst against PNG: `{image}`, {100 * ratio:.1f}% of PNG's bytes"
 
 
-def _overview(records: Sequence[Record], datasets: Sequence[str], names: Sequence[str]) -> list[str]:
+def _overview(
+    records: Sequence[Record], datasets: Sequence[str], names: Sequence[str]
+) -> list[str]:
     """One row per set: its bpsp per codec (over the images every codec coded), lowest in bold."""
     body = []
     for ds in datasets:
         rows, _ = summarize([r for r in records if r.dataset == ds], names)
         by = {r.codec: r.bpsp for r in rows}
         best = min(by.values(), default=None)
-        cells = [("**" + _fmt(by[n]) + "**" if by[n] == best else _fmt(by[n])) if n in by else "n/a" for n in names]
+        cells = [
+            ("**" + _fmt(by[n]) + "**" if by[n] == best else _fmt(by[n])) if n in by else "n/a"
+            for n in names
+        ]
         body.append([ds, str(rows[0].images if rows else 0), *cells])
-    return (["## Sets at a glance", "", "bpsp per set (lower is better; each set's own table below has the rest).", ""]
-            + _table(["set", "images", *names], body) + [""])
+    return (
+        [
+            "## Sets at a glance",
+            "",
+            "bpsp per set (lower is better; each set's own table below has the rest).",
+            "",
+        ]
+        + _table(["set", "images", *names], body)
+        + [""]
+    )
 
 
 def _problem_lines(result: RunResult) -> list[str]:
@@ -919,23 +1048,32 @@ def _problem_lines(result: RunResult) -> list[str]:
     return lines
 
 
-def write_report(out: Path, result: RunResult, command: str, threads: int, plots: list[tuple[str, str]]) -> Path:
+def write_report(
+    out: Path, result: RunResult, command: str, threads: int, plots: list[tuple[str, str]]
+) -> Path:
     """report.md: the tables per folder, model load times, plots, problems, machine, versions."""
     names = [c.name for c in result.codecs]
     datasets = list(dict.fromkeys(r.dataset for r in result.records))
     lines = [
-        "# flowzip benchmark", "",
-        f"`{command}`", "",
-        f"{datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; {len(result.records)} results "
-        f"({result.computed} computed in this run, {result.cached} from the cache).", "",
-        "Folders: " + ", ".join(f"{name} = `{path}`" for name, path in result.folders.items()) + ".", "",
+        "# flowzip benchmark",
+        "",
+        f"`{command}`",
+        "",
+        f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; {len(result.records)} results "
+        f"({result.computed} computed in this run, {result.cached} from the cache).",
+        "",
+        "Folders: "
+        + ", ".join(f"{name} = `{path}`" for name, path in result.folders.items())
+        + ".",
+        "",
         "bpsp = 8 x (whole file bytes) / (sub-pixels), totalled over a set (total bits over total "
         "sub-pixels, not a mean of ratios); every codec is charged the same way. Speeds are medians "
         "over the images of megapixels (H x W) per second, encoding and decoding timed apart, "
         "without reading the image or loading a model. Every output was decoded and compared with "
         f"the input pixels (`verified`). {threads} thread(s) for the codecs that can use them "
         f"(flowzip's torch, libjxl, OpenJPEG; `--threads {threads}`). Gray images "
-        "are stored as RGB by WebP and QOI (they have no grayscale), and those bytes count.", "",
+        "are stored as RGB by WebP and QOI (they have no grayscale), and those bytes count.",
+        "",
     ]
     if len(datasets) > 1:
         lines += _overview(result.records, datasets, names)
@@ -948,7 +1086,10 @@ def write_report(out: Path, result: RunResult, command: str, threads: int, plots
         lines += ["## Model load (not in the speeds above)", ""]
         lines += _table(
             ["codec", "encoder: Compressor(model) s", "decoder: first 8x8 decode s"],
-            ([c.name, f"{c.load_seconds['encoder']:.3f}", f"{c.load_seconds['decoder']:.3f}"] for c in loads),
+            (
+                [c.name, f"{c.load_seconds['encoder']:.3f}", f"{c.load_seconds['decoder']:.3f}"]
+                for c in loads
+            ),
         )
         lines.append("")
     if plots:
@@ -957,7 +1098,13 @@ def write_report(out: Path, result: RunResult, command: str, threads: int, plots
     lines += ["## Problems", ""] + (problems or ["None."]) + [""]
     lines += ["## Machine", ""] + _table(["", ""], machine_info().items()) + [""]
     lines += ["## Versions", ""] + _table(["library", "version"], library_versions().items()) + [""]
-    lines += ["## Codec settings", ""] + _table(["codec", "version and settings"], ((c.name, f"`{c.version}`") for c in result.codecs)) + [""]
+    lines += (
+        ["## Codec settings", ""]
+        + _table(
+            ["codec", "version and settings"], ((c.name, f"`{c.version}`") for c in result.codecs)
+        )
+        + [""]
+    )
     path = out / "report.md"
     _write_text(path, "\n".join(lines))
     return path
@@ -966,7 +1113,9 @@ def write_report(out: Path, result: RunResult, command: str, threads: int, plots
 # -- plots --------------------------------------------------------------------------
 
 
-def write_plots(out: Path, records: Sequence[Record], names: Sequence[str]) -> tuple[list[tuple[str, str]], str | None]:
+def write_plots(
+    out: Path, records: Sequence[Record], names: Sequence[str]
+) -> tuple[list[tuple[str, str]], str | None]:
     """PNG plots through matplotlib's object API (Agg canvas, no pyplot state).
 
     Returns (title, path relative to OUT) pairs, and why there are none when matplotlib is missing.
@@ -984,7 +1133,11 @@ def write_plots(out: Path, records: Sequence[Record], names: Sequence[str]) -> t
     for title, file, draw in (
         ("bpsp per codec", "bpsp.png", _plot_bpsp),
         ("bpsp against decode speed", "bpsp_vs_decode.png", _plot_speed),
-        ("flowzip: model bpsp against file bpsp, per image", "model_vs_file.png", _plot_model_vs_file),
+        (
+            "flowzip: model bpsp against file bpsp, per image",
+            "model_vs_file.png",
+            _plot_model_vs_file,
+        ),
     ):
         fig = Figure(figsize=(7, 4.5), layout="constrained")
         FigureCanvasAgg(fig)
@@ -1003,7 +1156,12 @@ def _plot_bpsp(ax, sums: dict[str, list[CodecSummary]], records) -> bool:
         by = {r.codec: r.bpsp for r in rows}
         xs = [i + k * width for i, c in enumerate(codecs) if c in by]
         ax.bar(xs, [by[c] for c in codecs if c in by], width, label=ds)
-    ax.set_xticks([i + width * (len(sums) - 1) / 2 for i in range(len(codecs))], codecs, rotation=30, ha="right")
+    ax.set_xticks(
+        [i + width * (len(sums) - 1) / 2 for i in range(len(codecs))],
+        codecs,
+        rotation=30,
+        ha="right",
+    )
     ax.set_ylabel("bits per sub-pixel (whole file)")
     ax.set_title("bpsp per codec (lower is better)")
     ax.legend(fontsize="small")
@@ -1013,15 +1171,29 @@ def _plot_bpsp(ax, sums: dict[str, list[CodecSummary]], records) -> bool:
 def _plot_speed(ax, sums: dict[str, list[CodecSummary]], records) -> bool:
     """One colour per codec, one marker per folder."""
     markers = "osD^v<>p*h"
-    colours = {c: f"C{i % 10}" for i, c in enumerate(dict.fromkeys(r.codec for rows in sums.values() for r in rows))}
+    colours = {
+        c: f"C{i % 10}"
+        for i, c in enumerate(dict.fromkeys(r.codec for rows in sums.values() for r in rows))
+    }
     any_point = False
     for k, (ds, rows) in enumerate(sums.items()):
         for r in rows:
             if r.dec_mpps > 0:
-                ax.scatter(r.dec_mpps, r.bpsp, marker=markers[k % len(markers)], color=colours[r.codec],
-                           label=ds if len(sums) > 1 and r is rows[0] else None)
-                ax.annotate(r.codec, (r.dec_mpps, r.bpsp), fontsize="x-small", xytext=(3, 3),
-                            textcoords="offset points", color=colours[r.codec])
+                ax.scatter(
+                    r.dec_mpps,
+                    r.bpsp,
+                    marker=markers[k % len(markers)],
+                    color=colours[r.codec],
+                    label=ds if len(sums) > 1 and r is rows[0] else None,
+                )
+                ax.annotate(
+                    r.codec,
+                    (r.dec_mpps, r.bpsp),
+                    fontsize="x-small",
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                    color=colours[r.codec],
+                )
                 any_point = True
     if len(sums) > 1:
         ax.legend(fontsize="small", title="folder (marker)")
@@ -1033,12 +1205,18 @@ def _plot_speed(ax, sums: dict[str, list[CodecSummary]], records) -> bool:
 
 
 def _plot_model_vs_file(ax, sums, records: Sequence[Record]) -> bool:
-    flow = [r for r in records if r.codec.startswith(FLOWZIP) and r.model_bpsp is not None and r.bpsp is not None]
+    flow = [
+        r
+        for r in records
+        if r.codec.startswith(FLOWZIP) and r.model_bpsp is not None and r.bpsp is not None
+    ]
     if not flow:
         return False
     for k, name in enumerate(dict.fromkeys(r.codec for r in flow)):
         rs = [r for r in flow if r.codec == name]
-        ax.scatter([r.model_bpsp for r in rs], [r.bpsp for r in rs], s=12, color=f"C{k}", label=name)
+        ax.scatter(
+            [r.model_bpsp for r in rs], [r.bpsp for r in rs], s=12, color=f"C{k}", label=name
+        )
     lo = min(min(r.model_bpsp for r in flow), min(r.bpsp for r in flow))
     hi = max(max(r.model_bpsp for r in flow), max(r.bpsp for r in flow))
     ax.plot([lo, hi], [lo, hi], color="gray", linewidth=0.8, label="file = model")
@@ -1054,22 +1232,54 @@ def _plot_model_vs_file(ax, sums, records: Sequence[Record]) -> bool:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The benchmark's options, for ``flowzip bench`` and ``python -m bench`` alike."""
-    parser.add_argument("dirs", nargs="+", metavar="DIR", help="folders of images (searched recursively)")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT",
-                        help="folder for results.json, report.md, plots/ and cache/")
-    parser.add_argument("--codecs", action="append", metavar="LIST",
-                        help=f"comma-separated codecs (default all): {FLOWZIP}, {FLOWZIP}:MODEL, {', '.join(BASELINES)}")
-    parser.add_argument("--models", action="append", metavar="LIST",
-                        help="comma-separated flowzip models: names or .npz paths (default: default)")
-    parser.add_argument("--sets", choices=("prefix", "folder"), default="prefix",
-                        help="one report table per folder, or (default) per folder and file-name prefix "
-                             "before '_' (dev/set14_lenna.png is in set dev/set14)")
-    parser.add_argument("--max-images", type=int, metavar="N", help="at most N images of each set (in path order)")
-    parser.add_argument("--threads", type=int, default=1, metavar="N",
-                        help="threads per codec (torch for flowzip, JPEG XL, JPEG 2000); default 1")
-    parser.add_argument("--backend", help="flowzip compute backend (default: $FLOWZIP_BACKEND or the fastest)")
-    parser.add_argument("--fresh", action="store_true", help="ignore cached results (they are still rewritten)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no per-image lines (problems are still shown)")
+    parser.add_argument(
+        "dirs", nargs="+", metavar="DIR", help="folders of images (searched recursively)"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="folder for results.json, report.md, plots/ and cache/",
+    )
+    parser.add_argument(
+        "--codecs",
+        action="append",
+        metavar="LIST",
+        help=f"comma-separated codecs (default all): {FLOWZIP}, {FLOWZIP}:MODEL, {', '.join(BASELINES)}",
+    )
+    parser.add_argument(
+        "--models",
+        action="append",
+        metavar="LIST",
+        help="comma-separated flowzip models: names or .npz paths (default: default)",
+    )
+    parser.add_argument(
+        "--sets",
+        choices=("prefix", "folder"),
+        default="prefix",
+        help="one report table per folder, or (default) per folder and file-name prefix "
+        "before '_' (dev/set14_lenna.png is in set dev/set14)",
+    )
+    parser.add_argument(
+        "--max-images", type=int, metavar="N", help="at most N images of each set (in path order)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="threads per codec (torch for flowzip, JPEG XL, JPEG 2000); default 1",
+    )
+    parser.add_argument(
+        "--backend", help="flowzip compute backend (default: $FLOWZIP_BACKEND or the fastest)"
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="ignore cached results (they are still rewritten)"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no per-image lines (problems are still shown)"
+    )
 
 
 def _check_args(args) -> str | None:
@@ -1085,7 +1295,9 @@ def _check_args(args) -> str | None:
 
 
 def _models(values: Sequence[str] | None) -> list[str]:
-    return list(dict.fromkeys(m.strip() for v in (values or ["default"]) for m in v.split(",") if m.strip()))
+    return list(
+        dict.fromkeys(m.strip() for v in (values or ["default"]) for m in v.split(",") if m.strip())
+    )
 
 
 def _torch_threads(n: int) -> Callable[[], None]:
@@ -1116,17 +1328,24 @@ def run(args: argparse.Namespace, *, command: str | None = None) -> int:
         return 1
     restore = _torch_threads(args.threads)
     try:
-        codecs, unavailable = build_codecs(parse_codec_list(args.codecs), _models(args.models), args.threads, args.backend)
+        codecs, unavailable = build_codecs(
+            parse_codec_list(args.codecs), _models(args.models), args.threads, args.backend
+        )
         for u in unavailable:
             print(f"bench: codec {u.name} unavailable, skipped: {u.reason}", file=sys.stderr)
         if not codecs:
             print("bench: no codec available", file=sys.stderr)
             return 1
         progress = Progress(len(images), sys.stderr.isatty(), args.quiet)
-        records, bad, computed, cached = benchmark(images, codecs, Cache(out / "cache", not args.fresh), progress)
+        records, bad, computed, cached = benchmark(
+            images, codecs, Cache(out / "cache", not args.fresh), progress
+        )
     except KeyboardInterrupt:
         clear = "\r\033[K" if sys.stderr.isatty() else ""
-        print(f"{clear}bench: interrupted; finished results are cached: run again to resume", file=sys.stderr)
+        print(
+            f"{clear}bench: interrupted; finished results are cached: run again to resume",
+            file=sys.stderr,
+        )
         return 130
     finally:
         restore()
@@ -1137,7 +1356,10 @@ def run(args: argparse.Namespace, *, command: str | None = None) -> int:
     if no_plots:
         print(f"bench: {no_plots}", file=sys.stderr)
     report = write_report(out, result, command or command_line(), args.threads, plots)
-    print(f"bench: {len(records)} results ({computed} computed, {cached} from the cache) -> {report}", file=sys.stderr)
+    print(
+        f"bench: {len(records)} results ({computed} computed, {cached} from the cache) -> {report}",
+        file=sys.stderr,
+    )
     failed = [r for r in records if r.bytes is None or not r.verified]
     return 1 if failed else 0
 

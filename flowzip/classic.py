@@ -38,6 +38,7 @@ Example:
     >>> np.array_equal(decode(kind, payload, tile.shape, rgb=True), tile)
     True
 """
+
 from __future__ import annotations
 
 import zlib
@@ -60,9 +61,44 @@ _MIX_RATE = 6  # the mixer's learning rate (lpaq's 7; 2 to 16 measured within 0.
 _MIX_KINDS = 2 + _KMAX + 4  # weight rows a residual uses: zero, sign, exponent, 3 mantissa kinds
 _MIX_WEIGHT0 = (1 << 16) * 12 // 100  # each input's first weight (8 to 15% measured within 0.1%)
 # the logistic function at logits -8, -7.5, .. 8, of ONE (rounded); _squash interpolates it
-_SQUASH = np.array([22, 36, 60, 98, 162, 267, 439, 720, 1179, 1921, 3108, 4971, 7812, 11955, 17625, 24743,
-                    32768, 40793, 47911, 53581, 57724, 60565, 62428, 63615, 64357, 64816, 65097, 65269, 65374,
-                    65438, 65476, 65500, 65514], np.int64)
+_SQUASH = np.array(
+    [
+        22,
+        36,
+        60,
+        98,
+        162,
+        267,
+        439,
+        720,
+        1179,
+        1921,
+        3108,
+        4971,
+        7812,
+        11955,
+        17625,
+        24743,
+        32768,
+        40793,
+        47911,
+        53581,
+        57724,
+        60565,
+        62428,
+        63615,
+        64357,
+        64816,
+        65097,
+        65269,
+        65374,
+        65438,
+        65476,
+        65500,
+        65514,
+    ],
+    np.int64,
+)
 _SHIFT = np.array([min((c + 1).bit_length(), _RATE_MAX) for c in range(256)], np.int64)
 
 
@@ -160,7 +196,7 @@ def _stretch_table() -> np.ndarray:
     low = 0
     for d in range(-2047, 2048):
         top = int(_squash.py_func(d)) >> 4
-        table[low: top + 1] = d
+        table[low : top + 1] = d
         low = max(low, top + 1)
     return table
 
@@ -202,7 +238,9 @@ def _residual(prob, cnt, ctxs, mix, ws, st, e, io, xs, rec, words):
     k_enc = _bitlen(a) - 1
     k = 0
     while k < _KMAX:
-        if not _decision(prob, cnt, ctxs, 2 + k, mix, ws + 2 + k, st, 1 if k_enc > k else 0, io, xs, rec, words):
+        if not _decision(
+            prob, cnt, ctxs, 2 + k, mix, ws + 2 + k, st, 1 if k_enc > k else 0, io, xs, rec, words
+        ):
             break
         k += 1
     v = 1
@@ -213,8 +251,9 @@ def _residual(prob, cnt, ctxs, mix, ws, st, e, io, xs, rec, words):
             j, kind = 2 + 2 * _KMAX + k, 2
         else:
             j, kind = 2 + 3 * _KMAX + 1, 3
-        v = (v << 1) | _decision(prob, cnt, ctxs, j, mix, ws + 2 + _KMAX + kind, st, (a >> i) & 1, io, xs, rec,
-                                 words)
+        v = (v << 1) | _decision(
+            prob, cnt, ctxs, j, mix, ws + 2 + _KMAX + kind, st, (a >> i) & 1, io, xs, rec, words
+        )
     return -v if neg else v
 
 
@@ -301,8 +340,13 @@ def _palette_code(index, palette, ncolors, io, xs, rec, words):
                 nb_ne = index[y - 1, x + 1] if x + 1 < w else nb_n
                 nb_ww = index[y, x - 2] if x > 1 else nb_w
                 nb_nn = index[y - 2, x] if y > 1 else nb_n
-            pattern = (_eq(nb_w, nb_n) | (_eq(nb_w, nb_nw) << 1) | (_eq(nb_n, nb_ne) << 2) | (_eq(nb_n, nb_nw) << 3)
-                       | (_eq(nb_w, nb_ww) << 4))
+            pattern = (
+                _eq(nb_w, nb_n)
+                | (_eq(nb_w, nb_nw) << 1)
+                | (_eq(nb_n, nb_ne) << 2)
+                | (_eq(nb_n, nb_nw) << 3)
+                | (_eq(nb_w, nb_ww) << 4)
+            )
             nc = 0
             for v in (nb_w, nb_n, nb_nw, nb_ne, nb_ww, nb_nn):
                 if v < 0:
@@ -317,8 +361,16 @@ def _palette_code(index, palette, ncolors, io, xs, rec, words):
             value = index[y, x]  # meaningful when encoding
             hit = -1
             for j in range(nc):
-                if _bit(prob, cnt, _PAL_FLAGS + (j * 32 + pattern) * 2 + prev_hit,
-                        1 if value == cand[j] else 0, io, xs, rec, words):
+                if _bit(
+                    prob,
+                    cnt,
+                    _PAL_FLAGS + (j * 32 + pattern) * 2 + prev_hit,
+                    1 if value == cand[j] else 0,
+                    io,
+                    xs,
+                    rec,
+                    words,
+                ):
                     hit = j
                     break
             if hit >= 0:
@@ -326,7 +378,9 @@ def _palette_code(index, palette, ncolors, io, xs, rec, words):
             else:
                 node = 1
                 for i in range(nbits - 1, -1, -1):
-                    node = (node << 1) | _bit(prob, cnt, _PAL_TREE + node, (value >> i) & 1, io, xs, rec, words)
+                    node = (node << 1) | _bit(
+                        prob, cnt, _PAL_TREE + node, (value >> i) & 1, io, xs, rec, words
+                    )
                 value = node - (1 << nbits)
                 if value >= ncolors:
                     io[_ERR] = 1
@@ -425,14 +479,33 @@ def _mix_contexts(ctxs, v, er, y, x, p, a, b, c, d, pred, lo, hi, act, e0, e_fir
     ctxs[0] = base + min(act, _ACT_CLASSES - 1) * _E0_CLASSES + e0
     ctxs[1] = base + _MIX_OFFSETS[1] + energy * _E0_CLASSES + e0
     ctxs[2] = base + _MIX_OFFSETS[2] + (_q9(ew) + 4) * 9 + _q9(en) + 4
-    ctxs[3] = base + _MIX_OFFSETS[3] + ((pred - lo[p]) * 8 // (hi[p] - lo[p] + 1)) * 4 + min(act >> 1, 3)
+    ctxs[3] = (
+        base + _MIX_OFFSETS[3] + ((pred - lo[p]) * 8 // (hi[p] - lo[p] + 1)) * 4 + min(act >> 1, 3)
+    )
     ctxs[4] = base + _MIX_OFFSETS[4] + ((y & 7) * 8 + (x & 7)) * 4 + min(energy >> 1, 3)
-    ctxs[5] = base + _MIX_OFFSETS[5] + (_q9(a + b - c - pred) + 4) * 6 + min(_q9(((a + b + c + d + 2) >> 2) - pred) + 4, 8) // 2
+    ctxs[5] = (
+        base
+        + _MIX_OFFSETS[5]
+        + (_q9(a + b - c - pred) + 4) * 6
+        + min(_q9(((a + b + c + d + 2) >> 2) - pred) + 4, 8) // 2
+    )
     ctxs[6] = base + _MIX_OFFSETS[6] + (_q9(e_prev) + 4) * 9 + _q9(e_first) + 4
-    ctxs[7] = base + _MIX_OFFSETS[7] + ((_q9_gradient(d - b) + 4) * 9 + _q9_gradient(b - c) + 4) * 9 + _q9_gradient(c - a) + 4
+    ctxs[7] = (
+        base
+        + _MIX_OFFSETS[7]
+        + ((_q9_gradient(d - b) + 4) * 9 + _q9_gradient(b - c) + 4) * 9
+        + _q9_gradient(c - a)
+        + 4
+    )
     ctxs[8] = base + _MIX_OFFSETS[8] + (_q9(ene) + 4) * 9 + _q9(enw) + 4
     if p and x and y:
-        ctxs[9] = base + _MIX_OFFSETS[9] + (_q9_gradient(v[y, x, 0] - v[y, x - 1, 0]) + 4) * 9 + _q9_gradient(v[y, x, 0] - v[y - 1, x, 0]) + 4
+        ctxs[9] = (
+            base
+            + _MIX_OFFSETS[9]
+            + (_q9_gradient(v[y, x, 0] - v[y, x - 1, 0]) + 4) * 9
+            + _q9_gradient(v[y, x, 0] - v[y - 1, x, 0])
+            + 4
+        )
     else:
         enn = er[p, y - 2, X] if y > 1 else 0
         eww = er[p, y, X - 2] if x > 1 else 0
@@ -476,8 +549,13 @@ def _predictive_code(v, lo, hi, runs, predictor, mixing, io, xs, rec, words):
                     ny[3], nx[3] = (y - 1, x + 1) if x + 1 < w else (y - 1, x)
                 ny[4], nx[4] = (y, x - 2) if x > 1 else (ny[0], nx[0])
                 ny[5], nx[5] = (y - 2, x) if y > 1 else (ny[1], nx[1])
-                pattern = (_same(v, ny, nx, 0, 1) | (_same(v, ny, nx, 0, 2) << 1) | (_same(v, ny, nx, 1, 3) << 2)
-                           | (_same(v, ny, nx, 1, 2) << 3) | (_same(v, ny, nx, 0, 4) << 4))
+                pattern = (
+                    _same(v, ny, nx, 0, 1)
+                    | (_same(v, ny, nx, 0, 2) << 1)
+                    | (_same(v, ny, nx, 1, 3) << 2)
+                    | (_same(v, ny, nx, 1, 2) << 3)
+                    | (_same(v, ny, nx, 0, 4) << 4)
+                )
                 nc = 0
                 for j in range(6):
                     seen = False
@@ -495,7 +573,16 @@ def _predictive_code(v, lo, hi, runs, predictor, mixing, io, xs, rec, words):
                     for p in range(planes):
                         if v[y, x, p] != v[ny[j], nx[j], p]:
                             equal = 0
-                    if _bit(prob, cnt, _RUN_FLAGS + (i * 32 + pattern) * 2 + prev, equal, io, xs, rec, words):
+                    if _bit(
+                        prob,
+                        cnt,
+                        _RUN_FLAGS + (i * 32 + pattern) * 2 + prev,
+                        equal,
+                        io,
+                        xs,
+                        rec,
+                        words,
+                    ):
                         hit = j
                         break
                 if hit >= 0:
@@ -508,11 +595,21 @@ def _predictive_code(v, lo, hi, runs, predictor, mixing, io, xs, rec, words):
                 if use_cache:
                     key = _key(v, y, x)
                     slot = _slot(key)
-                    if _bit(prob, cnt, _CACHE_FLAG + pattern, 1 if cache[slot] == key else 0, io, xs, rec, words):
+                    if _bit(
+                        prob,
+                        cnt,
+                        _CACHE_FLAG + pattern,
+                        1 if cache[slot] == key else 0,
+                        io,
+                        xs,
+                        rec,
+                        words,
+                    ):
                         node = 1
                         for i in range(_CACHE_BITS - 1, -1, -1):
-                            node = (node << 1) | _bit(prob, cnt, _CACHE_TREE + node, (slot >> i) & 1, io, xs, rec,
-                                                      words)
+                            node = (node << 1) | _bit(
+                                prob, cnt, _CACHE_TREE + node, (slot >> i) & 1, io, xs, rec, words
+                            )
                         key = cache[node - (1 << _CACHE_BITS)]
                         if key < 0:
                             io[_ERR] = 1
@@ -543,10 +640,16 @@ def _predictive_code(v, lo, hi, runs, predictor, mixing, io, xs, rec, words):
                     pred = min(max(a + b - c, lo[p]), hi[p])
                 act = _bitlen(abs(b - c) + abs(a - c) + abs(d - b))
                 if mixing:
-                    _mix_contexts(ctxs, v, er, y, x, p, a, b, c, d, pred, lo, hi, act, e0, e_first, e_prev)
+                    _mix_contexts(
+                        ctxs, v, er, y, x, p, a, b, c, d, pred, lo, hi, act, e0, e_first, e_prev
+                    )
                     ws = (p * 4 + min(act >> 2, 3)) * _MIX_KINDS
                 else:
-                    ctxs[0] = _RES + ((p * _ACT_CLASSES + min(act, _ACT_CLASSES - 1)) * _E0_CLASSES + e0) * _BLOCK
+                    ctxs[0] = (
+                        _RES
+                        + ((p * _ACT_CLASSES + min(act, _ACT_CLASSES - 1)) * _E0_CLASSES + e0)
+                        * _BLOCK
+                    )
                     ws = 0
                 e = _residual(prob, cnt, ctxs, mix, ws, st, v[y, x, p] - pred, io, xs, rec, words)
                 s = pred + e
@@ -570,7 +673,9 @@ def _predictive_code(v, lo, hi, runs, predictor, mixing, io, xs, rec, words):
 _TRANSFORMS = ("none", "subtract-green", "ycocg-r")
 
 
-def _forward_colour(planes: np.ndarray, transform: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _forward_colour(
+    planes: np.ndarray, transform: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """int32 samples and per-plane ranges; the first three planes transformed."""
     v = planes.astype(np.int32)
     planes_n = v.shape[2]
@@ -607,6 +712,7 @@ def _inverse_colour(v: np.ndarray, transform: int) -> np.ndarray:
 
 # ---------------------------------------------------------------- framing
 
+
 def _encode_with(fn, *args) -> tuple[bytes, float]:
     """Run a model in encode mode (growing the record until it fits), then rANS."""
     size = 1 << 16
@@ -639,12 +745,16 @@ def _decode_with(fn, payload: bytes, *args) -> None:
         raise FormatError("corrupt data: classic tile stream does not decode")
 
 
-def _palette_of(planes: np.ndarray, limit: int = MAX_PALETTE) -> tuple[np.ndarray, np.ndarray] | None:
+def _palette_of(
+    planes: np.ndarray, limit: int = MAX_PALETTE
+) -> tuple[np.ndarray, np.ndarray] | None:
     h, w, p = planes.shape
     colors, index = np.unique(_packed(planes).ravel(), return_inverse=True)
     if colors.size > limit:
         return None
-    palette = np.stack([(colors >> np.uint64(8 * (p - 1 - i))) & np.uint64(0xFF) for i in range(p)], axis=1)
+    palette = np.stack(
+        [(colors >> np.uint64(8 * (p - 1 - i))) & np.uint64(0xFF) for i in range(p)], axis=1
+    )
     return index.reshape(h, w).astype(np.int64), palette.astype(np.int64)
 
 
@@ -689,8 +799,9 @@ def decode_palette(payload: bytes, shape: tuple[int, int, int]) -> np.ndarray:
 _PREDICTORS = ("med", "mean4", "med+mean4", "gradient")
 
 
-def encode_predictive(planes: np.ndarray, transform: int, runs: bool, predictor: int = 0,
-                      mixing: bool = True) -> tuple[bytes, float]:
+def encode_predictive(
+    planes: np.ndarray, transform: int, runs: bool, predictor: int = 0, mixing: bool = True
+) -> tuple[bytes, float]:
     """The predictive path's payload and ideal bits: an options byte (bits 0-1 the colour
     transform, 2 runs, 3-4 the predictor, 5 context mixing, new in format 4), then the stream."""
     v, lo, hi = _forward_colour(planes, transform)
@@ -702,7 +813,12 @@ def decode_predictive(payload: bytes, shape: tuple[int, int, int], rgb: bool) ->
     if not payload:
         raise FormatError("corrupt data: classic tile stream")
     options = payload[0]
-    transform, runs, predictor, mixing = options & 3, bool(options & 4), (options >> 3) & 3, bool(options & 32)
+    transform, runs, predictor, mixing = (
+        options & 3,
+        bool(options & 4),
+        (options >> 3) & 3,
+        bool(options & 32),
+    )
     if options >> 6 or transform >= len(_TRANSFORMS) or (transform and not rgb):
         raise FormatError("corrupt data: unknown classic tile options")
     v = np.zeros(shape, dtype=np.int32)
@@ -712,6 +828,7 @@ def decode_predictive(payload: bytes, shape: tuple[int, int, int], rgb: bool) ->
 
 
 # ---------------------------------------------------------------- stored floor
+
 
 def _png_filter(planes: np.ndarray, fixed: int | None = None) -> bytes:
     """PNG's five row filters (bpp = planes): the one ``fixed`` for every row, or per row the
@@ -778,7 +895,11 @@ def encode_stored(planes: np.ndarray, beat: int | None = None) -> bytes:
     raw = b"\x00" + np.ascontiguousarray(planes).tobytes()
     best = b"\x01" + _deflate(_png_filter(planes), zlib.Z_DEFAULT_STRATEGY)
     if beat is None or len(best) < 1.05 * beat:
-        for fixed, strategy in ((None, zlib.Z_FILTERED), (4, zlib.Z_FILTERED), (4, zlib.Z_DEFAULT_STRATEGY)):
+        for fixed, strategy in (
+            (None, zlib.Z_FILTERED),
+            (4, zlib.Z_FILTERED),
+            (4, zlib.Z_DEFAULT_STRATEGY),
+        ):
             packed = b"\x01" + _deflate(_png_filter(planes, fixed), strategy)
             if len(packed) < len(best):
                 best = packed
@@ -804,6 +925,7 @@ def decode_stored(payload: bytes, shape: tuple[int, int, int]) -> np.ndarray:
 
 # ---------------------------------------------------------------- choice
 
+
 def _transform_for(planes: np.ndarray) -> int:
     """The colour transform whose MED-free gradient residuals are smallest (a cheap estimate
     on a subsample; the coder itself is exact whichever is picked)."""
@@ -820,12 +942,16 @@ def _transform_for(planes: np.ndarray) -> int:
 
 def _predictor_for(planes: np.ndarray, transform: int) -> int:
     """The predictor whose residuals look cheapest (sum of log2(|e| + 1) on a subsample)."""
-    sample = planes[: 256 : 1, :256] if planes.shape[0] > 2 and planes.shape[1] > 2 else None
+    sample = planes[:256:1, :256] if planes.shape[0] > 2 and planes.shape[1] > 2 else None
     if sample is None:
         return 0
     v = _forward_colour(sample, transform)[0].astype(np.int64)
     x, a, b, c, d = v[1:, 1:-1], v[1:, :-2], v[:-1, 1:-1], v[:-1, :-2], v[:-1, 2:]
-    med = np.where(c >= np.maximum(a, b), np.minimum(a, b), np.where(c <= np.minimum(a, b), np.maximum(a, b), a + b - c))
+    med = np.where(
+        c >= np.maximum(a, b),
+        np.minimum(a, b),
+        np.where(c <= np.minimum(a, b), np.maximum(a, b), a + b - c),
+    )
     preds = (med, (a + b + c + d + 2) >> 2, (2 * med + a + b + c + d + 3) // 6, a + b - c)
     costs = [float(np.log2(np.abs(x - q) + 1).sum()) for q in preds]
     return int(np.argmin(costs))
@@ -842,7 +968,11 @@ def candidates(planes: np.ndarray, rgb: bool):
     if found is not None:
         yield (PALETTE, *found)
     transform = _transform_for(planes) if rgb and planes.shape[2] >= 3 else 0
-    repeats = float(np.mean(np.all(planes[:, 1:] == planes[:, :-1], axis=2))) if planes.shape[1] > 1 else 0.0
+    repeats = (
+        float(np.mean(np.all(planes[:, 1:] == planes[:, :-1], axis=2)))
+        if planes.shape[1] > 1
+        else 0.0
+    )
     predictor = _predictor_for(planes, transform)
     predictive = encode_predictive(planes, transform, False, predictor)
     yield (PREDICTIVE, *predictive)

@@ -4,6 +4,7 @@ entropy coder.
 The model yields latents with integer prior parameters; the coder turns them into words.
 Neither knows the other: this module passes integers between them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,10 +13,10 @@ import numpy as np
 import torch
 
 from . import classic
+from .directory import FLOW, count_paths, entry_bytes, read_directory, write_directory
 from .entropy.bitsback import ScaleCoder
 from .entropy.coder import LatentDecoder, LatentEncoder
 from .entropy.stack import AnsStack
-from .directory import FLOW, count_paths, entry_bytes, read_directory, write_directory
 from .errors import FlowzipError, FormatError
 from .image import PlaneGroup, pad_to_multiple, padded, tile_grid
 from .model import Latent
@@ -61,18 +62,28 @@ class TileEncoder:
         """The exact code length so far (each scale element at its ideal cost)."""
         return self.latent_bits + self.scales.model_bits
 
-    def mark(self) -> "_Mark":
+    def mark(self) -> _Mark:
         """The encoder's state now, for :meth:`rollback`."""
         s = self.scales
-        return _Mark(self.stack.clone(), self.stack.bits, self.latent_bits, self.escapes, s.model_bits, s.seed_bits,
-                     s.seed_elements)
+        return _Mark(
+            self.stack.clone(),
+            self.stack.bits,
+            self.latent_bits,
+            self.escapes,
+            s.model_bits,
+            s.seed_bits,
+            s.seed_elements,
+        )
 
-    def rollback(self, mark: "_Mark") -> None:
+    def rollback(self, mark: _Mark) -> None:
         """Undo what was coded since ``mark`` (a tile that another path codes smaller)."""
         self.stack.restore(mark.stack)
         self.latent_bits, self.escapes = mark.latent_bits, mark.escapes
         self.scales.model_bits, self.scales.seed_bits, self.scales.seed_elements = (
-            mark.model_bits, mark.seed_bits, mark.seed_elements)
+            mark.model_bits,
+            mark.seed_bits,
+            mark.seed_elements,
+        )
 
     def encode(self, planes: np.ndarray, groups: list[PlaneGroup]) -> None:
         with torch.inference_mode():
@@ -81,13 +92,17 @@ class TileEncoder:
 
                 def push_latent(latent: Latent) -> None:
                     enc = LatentEncoder()
-                    for positions, mu_q, scale_idx in flow.prior_passes(latent.name, latent.context, latent.z):
+                    for positions, mu_q, scale_idx in flow.prior_passes(
+                        latent.name, latent.context, latent.z
+                    ):
                         enc.encode(*(_at(t, positions) for t in (latent.z, mu_q, scale_idx)))
                     enc.push_onto(self.stack)
                     self.latent_bits += enc.bits
                     self.escapes += enc.escapes
 
-                x = torch.from_numpy(np.ascontiguousarray(planes[:, :, list(group.planes)])).permute(2, 0, 1)[None]
+                x = torch.from_numpy(
+                    np.ascontiguousarray(planes[:, :, list(group.planes)])
+                ).permute(2, 0, 1)[None]
                 flow.forward(x, stack=self.scales, emit=push_latent)
 
     def finish(self) -> bytes:
@@ -114,7 +129,9 @@ class TileDecoder:
                 def pop(name, context, latent_shape):
                     z = torch.zeros(latent_shape, dtype=torch.int64)
                     for positions, mu_q, scale_idx in flow.prior_passes(name, context, z):
-                        values = torch.from_numpy(dec.decode(_at(mu_q, positions), _at(scale_idx, positions)))
+                        values = torch.from_numpy(
+                            dec.decode(_at(mu_q, positions), _at(scale_idx, positions))
+                        )
                         if positions is None:
                             z = values.view(latent_shape)
                         else:
@@ -134,7 +151,6 @@ class TileDecoder:
 # ------------------------------------------------------------------ the image's tiles
 
 
-
 def coding_order(tiles: int, first: int) -> list[int]:
     """The order in which the encoder codes the tiles (row by row from ``first``, wrapping
     around); the decoder meets the flow tiles in the reverse order."""
@@ -147,6 +163,7 @@ def seed_tile(planes: np.ndarray, tiles: list[tuple[int, int, int, int]]) -> int
     are the only ones that can find the stack short, and a busy tile's level-0 latent costs
     the most bits, so it funds them best (docs/experiments.md row 15: on urban_057 it cuts
     the overhead from 11.2 KB with tile 0 first to 0.2 KB; not always the best tile)."""
+
     def busyness(tile):
         y, x, h, w = tile
         p = planes[y : y + h, x : x + w].astype(np.int16)
@@ -176,9 +193,15 @@ class TiledEncoding:
 FLOW_PRUNE_BPSP = 1.0
 
 
-def encode_tiles(model: CodecModel, planes: np.ndarray, groups: list[PlaneGroup],
-                 tiles: list[tuple[int, int, int, int]], *, flow_only: bool = False,
-                 progress=None) -> TiledEncoding:
+def encode_tiles(
+    model: CodecModel,
+    planes: np.ndarray,
+    groups: list[PlaneGroup],
+    tiles: list[tuple[int, int, int, int]],
+    *,
+    flow_only: bool = False,
+    progress=None,
+) -> TiledEncoding:
     """Code every tile by the path with the fewest bits: the flow (measured exactly, as what
     it adds to the shared stack, and undone when another path is smaller), a palette or
     predictive context coder, or the stored floor (:mod:`flowzip.classic`)."""
@@ -213,8 +236,14 @@ def encode_tiles(model: CodecModel, planes: np.ndarray, groups: list[PlaneGroup]
     return TiledEncoding(streams, first, enc.bits + classic_bits, enc.escapes, kinds)
 
 
-def decode_tiles(model: CodecModel | None, header, streams: list[bytes], groups: list[PlaneGroup],
-                 n_planes: int, progress=None) -> np.ndarray:
+def decode_tiles(
+    model: CodecModel | None,
+    header,
+    streams: list[bytes],
+    groups: list[PlaneGroup],
+    n_planes: int,
+    progress=None,
+) -> np.ndarray:
     """The (H, W, P) planes of a file of any version (``model`` may be None when no tile
     needs the flow)."""
     tiles = tile_grid(header.height, header.width, header.tile)
@@ -238,7 +267,12 @@ def decode_tiles(model: CodecModel | None, header, streams: list[bytes], groups:
     for i, kind in enumerate(kinds):  # the classic tiles, each on its own
         if kind != FLOW:
             _, _, h, w = tiles[i]
-            put(i, classic.decode(kind, streams[2][offsets[i] : offsets[i + 1]], (h, w, n_planes), rgb))
+            put(
+                i,
+                classic.decode(
+                    kind, streams[2][offsets[i] : offsets[i + 1]], (h, w, n_planes), rgb
+                ),
+            )
             done += 1
             if progress:
                 progress(done, len(tiles))
@@ -262,8 +296,10 @@ def _reserve(shape: tuple[int, int, int]) -> np.ndarray:
     try:
         return np.empty(shape, dtype=np.uint8)
     except MemoryError:
-        raise FlowzipError(f"not enough memory to decode a {shape[1]}x{shape[0]} image "
-                           f"({np.prod(shape) / 2**20:.0f} MiB of planes)") from None
+        raise FlowzipError(
+            f"not enough memory to decode a {shape[1]}x{shape[0]} image "
+            f"({np.prod(shape) / 2**20:.0f} MiB of planes)"
+        ) from None
 
 
 def _flow_decoders(model: CodecModel, header, streams: list[bytes], kinds: list[int]):

@@ -29,6 +29,7 @@ Example:
     >>> read(data)[0] == h
     True
 """
+
 from __future__ import annotations
 
 import json
@@ -43,7 +44,9 @@ FORMAT_VERSION = 4  # what this flowzip writes
 READABLE_VERSIONS = (1, 2, 3, 4)
 _PREFIX = struct.Struct("<8sBBH")
 _FIXED = struct.Struct("<IIBBBH")
-_SHAPE = struct.Struct("<IIBBB")  # width, height, channels, bytes/sample, ndim: the image checksum's
+_SHAPE = struct.Struct(
+    "<IIBBB"
+)  # width, height, channels, bytes/sample, ndim: the image checksum's
 MAX_SUBPIXELS = 2**30  # decompression-bomb guard (an 8000x8000 RGB image is 2**27.5)
 MIN_TILE, MAX_TILE = 8, 1024  # bounds a tile's memory on the decoder
 # bounds the decoder's tile bookkeeping: a version-2 header no longer grows with its tiles,
@@ -167,7 +170,9 @@ def image_checksum(header: Header, pixel_crc: int) -> int:
     the attached metadata, so a forged header (its CRC recomputed) fails the check too."""
     if header.version < 4:
         return pixel_crc
-    shape = _SHAPE.pack(header.width, header.height, header.channels, header.bytes_per_sample, header.ndim)
+    shape = _SHAPE.pack(
+        header.width, header.height, header.channels, header.bytes_per_sample, header.ndim
+    )
     crc = zlib.crc32(shape, pixel_crc)
     crc = zlib.crc32(_meta_json(header.meta), crc)
     return zlib.crc32(attached_entries(header.attached), crc)
@@ -248,7 +253,9 @@ def write(header: Header, streams: list[bytes]) -> bytes:
     if header.version not in READABLE_VERSIONS:
         raise ValueError(f"cannot write format version {header.version}")
     if len(streams) != stream_count(header.version, header.width, header.height, header.tile):
-        raise ValueError("version 1 has one stream per tile, version 2 one stream, versions 3 and 4 three")
+        raise ValueError(
+            "version 1 has one stream per tile, version 2 one stream, versions 3 and 4 three"
+        )
     if header.attached and header.version < 4:
         raise ValueError("attached metadata needs format version 4")
     tiles = tile_count(header.width, header.height, header.tile)
@@ -263,7 +270,14 @@ def write(header: Header, streams: list[bytes]) -> bytes:
         first += struct.pack("<II", len(attached), zlib.crc32(attached))
     body = b"".join(
         [
-            _FIXED.pack(header.width, header.height, header.channels, header.bytes_per_sample, header.ndim, header.tile),
+            _FIXED.pack(
+                header.width,
+                header.height,
+                header.channels,
+                header.bytes_per_sample,
+                header.ndim,
+                header.tile,
+            ),
             struct.pack("<B", len(model_id)),
             model_id,
             header.model_hash,
@@ -287,8 +301,10 @@ def read_header(data: bytes) -> tuple[Header, int]:
         raise FormatError("not a flowzip file (bad magic)")
     _, version, flags, length = _PREFIX.unpack_from(data)
     if version not in READABLE_VERSIONS:
-        raise FormatError(f"unsupported flowzip format version {version} "
-                          f"(this flowzip reads versions {', '.join(map(str, READABLE_VERSIONS))})")
+        raise FormatError(
+            f"unsupported flowzip format version {version} "
+            f"(this flowzip reads versions {', '.join(map(str, READABLE_VERSIONS))})"
+        )
     end = _PREFIX.size + length
     if len(data) < end + 4:
         raise FormatError("truncated flowzip header")
@@ -297,7 +313,9 @@ def read_header(data: bytes) -> tuple[Header, int]:
         raise FormatError("corrupt flowzip header (CRC mismatch)")
     known = ATTACHED_FLAG if version >= 4 else 0
     if flags & ~known:  # reserved: a later flowzip that sets one changes what the file means
-        raise FormatError(f"unsupported flowzip flags {flags:#04x} (this flowzip reads {known:#04x} in version {version})")
+        raise FormatError(
+            f"unsupported flowzip flags {flags:#04x} (this flowzip reads {known:#04x} in version {version})"
+        )
     r = _Reader(data, end)
     r.pos = _PREFIX.size
     try:
@@ -318,9 +336,15 @@ def read_header(data: bytes) -> tuple[Header, int]:
     if r.pos != end:
         raise FormatError("corrupt flowzip header (length mismatch)")
     if not (
-        width >= 1 and height >= 1 and 1 <= channels <= 4 and bps in (1, 2) and ndim in (2, 3)
-        and MIN_TILE <= tile <= MAX_TILE and width * height * channels <= MAX_SUBPIXELS
-        and isinstance(meta, dict) and (ndim == 3 or channels == 1)
+        width >= 1
+        and height >= 1
+        and 1 <= channels <= 4
+        and bps in (1, 2)
+        and ndim in (2, 3)
+        and MIN_TILE <= tile <= MAX_TILE
+        and width * height * channels <= MAX_SUBPIXELS
+        and isinstance(meta, dict)
+        and (ndim == 3 or channels == 1)
         and first_tile < tile_count(width, height, tile) <= MAX_TILES
         and (0 < attached_size <= MAX_ATTACHED or not flags & ATTACHED_FLAG)
     ):
@@ -330,8 +354,22 @@ def read_header(data: bytes) -> tuple[Header, int]:
         raise FormatError("truncated flowzip file (attached metadata)")
     if zlib.crc32(section) != attached_crc:
         raise FormatError("corrupt flowzip file (attached metadata CRC mismatch)")
-    header = Header(width, height, channels, bps, ndim, tile, model_id, model_hash, pixel_crc, meta, tuple(sizes),
-                    first_tile, version, _parse_attached(section))
+    header = Header(
+        width,
+        height,
+        channels,
+        bps,
+        ndim,
+        tile,
+        model_id,
+        model_hash,
+        pixel_crc,
+        meta,
+        tuple(sizes),
+        first_tile,
+        version,
+        _parse_attached(section),
+    )
     return header, end + 4 + attached_size
 
 
@@ -343,8 +381,10 @@ def read(data: bytes) -> tuple[Header, list[bytes]]:
         raise FormatError(f"truncated flowzip file ({len(data)} of {total} bytes)")
     if len(data) > total:
         if is_flowzip(data[total : total + 8]):
-            raise FormatError(f"two flowzip files back to back ({len(data) - total} bytes after the first): "
-                              "flowzip files do not concatenate")
+            raise FormatError(
+                f"two flowzip files back to back ({len(data) - total} bytes after the first): "
+                "flowzip files do not concatenate"
+            )
         raise FormatError(f"corrupt flowzip file ({len(data) - total} unexpected trailing bytes)")
     streams = []
     for size in header.stream_sizes:

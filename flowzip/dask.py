@@ -13,6 +13,7 @@ Example:
     >>> [len(data) > 0 for data in flowzip.dask.compress_images(images).compute(scheduler="sync")]
     [True, True]
 """
+
 from __future__ import annotations
 
 import functools
@@ -52,8 +53,15 @@ def _bag(items) -> db.Bag:
     return items if isinstance(items, db.Bag) else db.from_sequence(list(items), partition_size=1)
 
 
-def _compress_url(url: str, out: str, model: str, tile: int, threads: int | None, overwrite: bool,
-                  storage_options: dict) -> FileResult:
+def _compress_url(
+    url: str,
+    out: str,
+    model: str,
+    tile: int,
+    threads: int | None,
+    overwrite: bool,
+    storage_options: dict,
+) -> FileResult:
     t0 = time.monotonic()
     target = posixpath.join(out.rstrip("/"), posixpath.basename(url.rstrip("/")) + SUFFIX)
     try:
@@ -73,14 +81,29 @@ def _compress_url(url: str, out: str, model: str, tile: int, threads: int | None
     return FileResult(url, target, encoded.stats, None, time.monotonic() - t0)
 
 
-def compress_files(urls: Iterable[str] | db.Bag, out: str, *, model: str = "default", tile: int = 512,
-                   threads: int | None = 1, overwrite: bool = False, storage_options: dict | None = None) -> db.Bag:
+def compress_files(
+    urls: Iterable[str] | db.Bag,
+    out: str,
+    *,
+    model: str = "default",
+    tile: int = 512,
+    threads: int | None = 1,
+    overwrite: bool = False,
+    storage_options: dict | None = None,
+) -> db.Bag:
     """A bag of :class:`flowzip.FileResult`, one per URL: each image read, compressed,
     verified and written to ``out/NAME.fz`` (``out`` a folder or URL prefix). ``threads`` per
     task (default 1: Dask runs a task per worker thread)."""
     model = os.fspath(model)
-    return _bag(urls).map(_compress_url, out=out, model=model, tile=tile, threads=threads, overwrite=overwrite,
-                          storage_options=storage_options or {})
+    return _bag(urls).map(
+        _compress_url,
+        out=out,
+        model=model,
+        tile=tile,
+        threads=threads,
+        overwrite=overwrite,
+        storage_options=storage_options or {},
+    )
 
 
 def _decompress_url(url: str, models: tuple[str, ...], threads: int | None, storage_options: dict):
@@ -88,11 +111,20 @@ def _decompress_url(url: str, models: tuple[str, ...], threads: int | None, stor
         return _decompressor(models, threads).decompress(fh)  # its CRC32 checked
 
 
-def decompress_files(urls: Iterable[str] | db.Bag, *, models: Iterable[str] = (), threads: int | None = 1,
-                     storage_options: dict | None = None) -> db.Bag:
+def decompress_files(
+    urls: Iterable[str] | db.Bag,
+    *,
+    models: Iterable[str] = (),
+    threads: int | None = 1,
+    storage_options: dict | None = None,
+) -> db.Bag:
     """A bag of numpy arrays, the pixels of each .fz file (CRC32 checked)."""
-    return _bag(urls).map(_decompress_url, models=tuple(os.fspath(m) for m in models), threads=threads,
-                          storage_options=storage_options or {})
+    return _bag(urls).map(
+        _decompress_url,
+        models=tuple(os.fspath(m) for m in models),
+        threads=threads,
+        storage_options=storage_options or {},
+    )
 
 
 def _compress_image(image, model: str, tile: int, threads: int | None) -> bytes:
@@ -101,7 +133,8 @@ def _compress_image(image, model: str, tile: int, threads: int | None) -> bytes:
     return data
 
 
-def compress_images(images: Iterable | db.Bag, *, model: str = "default", tile: int = 512,
-                    threads: int | None = 1) -> db.Bag:
+def compress_images(
+    images: Iterable | db.Bag, *, model: str = "default", tile: int = 512, threads: int | None = 1
+) -> db.Bag:
     """A bag of .fz bytes, one per image (numpy array or PIL image), each verified."""
     return _bag(images).map(_compress_image, model=os.fspath(model), tile=tile, threads=threads)

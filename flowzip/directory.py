@@ -10,11 +10,17 @@ Example:
     >>> count_paths(kinds)
     {'flow': 1, 'predictive': 1, 'palette': 1}
 """
+
 from __future__ import annotations
 
 from .errors import FormatError
 
-FLOW, STORED, PALETTE, PREDICTIVE = 0, 1, 2, 3  # tile kinds; flowzip/classic.py codes all but the flow
+FLOW, STORED, PALETTE, PREDICTIVE = (
+    0,
+    1,
+    2,
+    3,
+)  # tile kinds; flowzip/classic.py codes all but the flow
 PATH_NAMES = {FLOW: "flow", STORED: "stored", PALETTE: "palette", PREDICTIVE: "predictive"}
 
 

@@ -2,6 +2,7 @@
 
 Catch :class:`FlowzipError` to handle all of them; the subclasses say what went wrong.
 """
+
 from __future__ import annotations
 
 

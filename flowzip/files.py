@@ -9,6 +9,7 @@ Example:
     >>> read_image(np.zeros((2, 2), np.uint8)).shape
     (2, 2)
 """
+
 from __future__ import annotations
 
 import io
@@ -21,7 +22,9 @@ from typing import BinaryIO, Union
 from .container import is_flowzip
 from .errors import UnsupportedImageError
 
-Source = Union[bytes, bytearray, memoryview, str, os.PathLike, BinaryIO]  # .fz data, a path, or a file object
+Source = Union[
+    bytes, bytearray, memoryview, str, os.PathLike, BinaryIO
+]  # .fz data, a path, or a file object
 
 
 def _is_path(source) -> bool:
@@ -37,7 +40,9 @@ def read_bytes(source: Source) -> bytes:
         return Path(source).read_bytes()
     read = getattr(source, "read", None)
     if read is None:
-        raise TypeError(f"expected bytes, a path or a binary file object, got {type(source).__name__}")
+        raise TypeError(
+            f"expected bytes, a path or a binary file object, got {type(source).__name__}"
+        )
     data = read()
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError("expected a binary file object (opened with 'rb'), got a text one")
@@ -76,7 +81,9 @@ def load_image(raw: bytes, name: str, inspect=None):
         check_pil_source(im)
         im.load()
     except Image.DecompressionBombError:
-        raise UnsupportedImageError(f"{name}: image too large (Pillow's decompression-bomb limit)") from None
+        raise UnsupportedImageError(
+            f"{name}: image too large (Pillow's decompression-bomb limit)"
+        ) from None
     except (UnidentifiedImageError, SyntaxError):
         raise UnsupportedImageError(f"{name}: not a readable image") from None
     except OSError as e:
@@ -84,7 +91,9 @@ def load_image(raw: bytes, name: str, inspect=None):
     return im
 
 
-def write_atomic(path: str | os.PathLike, data: bytes | Callable[[BinaryIO], None], *, overwrite: bool = False) -> Path:
+def write_atomic(
+    path: str | os.PathLike, data: bytes | Callable[[BinaryIO], None], *, overwrite: bool = False
+) -> Path:
     """Write ``data`` (or what ``data(fh)`` writes) to ``path`` via a temporary file in the same
     folder, fsync and rename, so a failure or Ctrl-C leaves no partial file. An existing file
     is kept (FileExistsError) unless ``overwrite``."""
@@ -135,8 +144,12 @@ def _remove_stale_temporaries(path: Path) -> None:
     for name in names:
         pid = name[len(prefix) : -len(".tmp")]
         # our own PID too: we have not made ours yet, so that one is a dead run's (PIDs recur)
-        if name.startswith(prefix) and name.endswith(".tmp") and pid.isdigit() and (
-                int(pid) == os.getpid() or not _process_alive(int(pid))):
+        if (
+            name.startswith(prefix)
+            and name.endswith(".tmp")
+            and pid.isdigit()
+            and (int(pid) == os.getpid() or not _process_alive(int(pid)))
+        ):
             try:
                 (path.parent / name).unlink()
             except OSError:

@@ -25,6 +25,7 @@ the ICC profile (``im.info["icc_profile"]``), the EXIF block (``im.info["exif"]`
 text chunks (``im.text``); :func:`to_pil` puts them back in ``im.info`` and
 :func:`save_options` writes them.
 """
+
 from __future__ import annotations
 
 import binascii
@@ -78,15 +79,24 @@ class ImageInfo:
                 t = tuple(int(v) for v in t)
             elif t is not None and not isinstance(t, int):
                 raise TypeError("transparency")
-            mode, pal_mode = meta.get("mode", ""), meta.get("palette_mode", "")  # index_palette: api.py
+            mode, pal_mode = (
+                meta.get("mode", ""),
+                meta.get("palette_mode", ""),
+            )  # index_palette: api.py
             if not isinstance(mode, str) or not isinstance(pal_mode, str):
                 raise TypeError("mode")
             palette = b64decode(meta.get("palette", ""), validate=True)
         except (TypeError, ValueError, KeyError, AttributeError, binascii.Error) as e:
             raise FormatError(f"corrupt flowzip metadata ({e})") from None
-        if palette and not (pal_mode in _PALETTE_ENTRY and mode in _PALETTE_MODES
-                            and len(palette) % len(pal_mode) == 0 and len(palette) <= 256 * len(pal_mode)):
-            raise FormatError(f"corrupt flowzip metadata (a {pal_mode or 'mode-less'} palette of {len(palette)} bytes)")
+        if palette and not (
+            pal_mode in _PALETTE_ENTRY
+            and mode in _PALETTE_MODES
+            and len(palette) % len(pal_mode) == 0
+            and len(palette) <= 256 * len(pal_mode)
+        ):
+            raise FormatError(
+                f"corrupt flowzip metadata (a {pal_mode or 'mode-less'} palette of {len(palette)} bytes)"
+            )
         return cls(mode, pal_mode, palette, t, attached)
 
     def check_fits(self, a: np.ndarray) -> None:
@@ -96,7 +106,9 @@ class ImageInfo:
         channels, nbytes = a.shape[2], a.dtype.itemsize
         fits = _MODE_LAYOUT.get(self.mode[:4] if self.mode.startswith("I;16") else self.mode)
         if self.mode and fits != (channels, nbytes):
-            raise FormatError(f"corrupt flowzip metadata (mode {self.mode!r} on {channels} channels of {8 * nbytes} bits)")
+            raise FormatError(
+                f"corrupt flowzip metadata (mode {self.mode!r} on {channels} channels of {8 * nbytes} bits)"
+            )
         if self.mode == "1" and int(a.max(initial=0)) > 1:
             raise FormatError("corrupt flowzip metadata (mode '1' on samples above 1)")
 
@@ -165,17 +177,23 @@ def from_index_plane(plane: np.ndarray, palette: np.ndarray) -> np.ndarray:
 def check_array(a: np.ndarray) -> np.ndarray:
     """Validate an image array; returns it as (H, W, C) uint8 or uint16, C-contiguous."""
     if not isinstance(a, np.ndarray):
-        raise UnsupportedImageError(f"expected a numpy array or a PIL image, got {type(a).__name__}")
+        raise UnsupportedImageError(
+            f"expected a numpy array or a PIL image, got {type(a).__name__}"
+        )
     if a.dtype == bool:
         a = a.astype(np.uint8)
     if a.dtype.kind == "u" and a.dtype.itemsize == 2:
         a = a.astype(np.uint16)  # big-endian input
     if a.dtype not in (np.uint8, np.uint16):
-        raise UnsupportedImageError(f"unsupported dtype {a.dtype}: flowzip codes uint8 and uint16 images")
+        raise UnsupportedImageError(
+            f"unsupported dtype {a.dtype}: flowzip codes uint8 and uint16 images"
+        )
     if a.ndim == 2:
         a = a[:, :, None]
     if a.ndim != 3 or not 1 <= a.shape[2] <= 4:
-        raise UnsupportedImageError(f"unsupported shape {a.shape}: expected (H, W) or (H, W, C) with C in 1..4")
+        raise UnsupportedImageError(
+            f"unsupported shape {a.shape}: expected (H, W) or (H, W, C) with C in 1..4"
+        )
     if a.shape[0] < 1 or a.shape[1] < 1:
         raise UnsupportedImageError(f"empty image {a.shape[:2]}")
     if a.size > MAX_SUBPIXELS:
@@ -200,8 +218,17 @@ def from_planes(planes: np.ndarray, bytes_per_sample: int) -> np.ndarray:
 _DIRECT_MODES = {"RGB", "L", "RGBA", "LA"}
 _PALETTE_ENTRY = {"RGB", "RGBA"}  # a palette's own mode: 3 or 4 bytes an entry
 # each mode's (channels, bytes per sample) as coded
-_MODE_LAYOUT = {"RGB": (3, 1), "L": (1, 1), "RGBA": (4, 1), "LA": (2, 1), "P": (1, 1), "PA": (2, 1), "1": (1, 1),
-                "I;16": (1, 2), "I": (1, 2)}
+_MODE_LAYOUT = {
+    "RGB": (3, 1),
+    "L": (1, 1),
+    "RGBA": (4, 1),
+    "LA": (2, 1),
+    "P": (1, 1),
+    "PA": (2, 1),
+    "1": (1, 1),
+    "I;16": (1, 2),
+    "I": (1, 2),
+}
 _PALETTE_MODES = {"P", "PA"}
 _SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
 
@@ -215,7 +242,11 @@ def check_pil_source(im) -> None:
     for t in getattr(im, "tile", None) or ():
         args = t.args if hasattr(t, "args") else t[3]
         rawmode = args[0] if isinstance(args, tuple) and args else args
-        if isinstance(rawmode, str) and ";16" in rawmode and im.mode not in _SIXTEEN_BIT_MODES | {"I"}:
+        if (
+            isinstance(rawmode, str)
+            and ";16" in rawmode
+            and im.mode not in _SIXTEEN_BIT_MODES | {"I"}
+        ):
             raise UnsupportedImageError(
                 f"{rawmode} image: Pillow reads it as 8-bit {im.mode}; 16-bit colour is supported as numpy arrays"
             )
@@ -227,14 +258,18 @@ def attached_of(im) -> Attached:
     exif = im.info.get("exif") or b""
     if not isinstance(exif, bytes):  # an Image.Exif, as some callers set it
         exif = exif.tobytes() if hasattr(exif, "tobytes") else b""
-    exif = exif[len(_EXIF_PREFIX):] if exif.startswith(_EXIF_PREFIX) else exif
+    exif = exif[len(_EXIF_PREFIX) :] if exif.startswith(_EXIF_PREFIX) else exif
     chunks = getattr(im, "text", None) or {}  # PNG files only (iTXt values carry lang and tkey)
-    text = tuple(TextChunk(str(k), str(v), getattr(v, "lang", None) or "", getattr(v, "tkey", None) or "")
-                 for k, v in chunks.items())
+    text = tuple(
+        TextChunk(str(k), str(v), getattr(v, "lang", None) or "", getattr(v, "tkey", None) or "")
+        for k, v in chunks.items()
+    )
     return Attached(bytes(icc), bytes(exif), text)
 
 
-_EXIF_PREFIX = b"Exif\x00\x00"  # JPEG's APP1 marker; Pillow's im.info["exif"] has it, PNG's eXIf not
+_EXIF_PREFIX = (
+    b"Exif\x00\x00"  # JPEG's APP1 marker; Pillow's im.info["exif"] has it, PNG's eXIf not
+)
 
 
 def save_options(attached: Attached, fmt: str) -> tuple[dict, Attached]:
@@ -290,9 +325,13 @@ def _pil_pixels(im) -> tuple[np.ndarray, ImageInfo]:
     if mode == "I":
         a = np.asarray(im)
         if a.size and (a.min() < 0 or a.max() > 65535):
-            raise UnsupportedImageError("mode I image with values outside 0..65535 is not supported")
+            raise UnsupportedImageError(
+                "mode I image with values outside 0..65535 is not supported"
+            )
         return a.astype(np.uint16), ImageInfo(mode, transparency=transparency)
-    raise UnsupportedImageError(f"unsupported image mode {mode!r} (supported: RGB, L, RGBA, LA, P, PA, 1, I;16, I)")
+    raise UnsupportedImageError(
+        f"unsupported image mode {mode!r} (supported: RGB, L, RGBA, LA, P, PA, 1, I;16, I)"
+    )
 
 
 def to_pil(a: np.ndarray, info: ImageInfo):
@@ -308,7 +347,9 @@ def to_pil(a: np.ndarray, info: ImageInfo):
     elif mode == "I":
         im = Image.fromarray(arr.astype(np.int32), "I")
     elif mode in _PALETTE_MODES:
-        im = Image.frombytes(mode, (arr.shape[1], arr.shape[0]), np.ascontiguousarray(arr).tobytes())
+        im = Image.frombytes(
+            mode, (arr.shape[1], arr.shape[0]), np.ascontiguousarray(arr).tobytes()
+        )
         if info.palette:
             im.putpalette(info.palette, info.palette_mode or "RGB")
     elif mode:

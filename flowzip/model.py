@@ -18,6 +18,7 @@ see :mod:`flowzip.priors`) come from an integer network of the part decoded befo
 The model holds only integers: :meth:`IntFlowModel.load` reads an exported ``.npz``
 (weights as integers plus a JSON config); training lives in :mod:`flowzip.train`.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,7 +54,9 @@ def anchor_mask(height: int, width: int) -> torch.Tensor:
     return ((y + x) % 2 == 0).view(1, 1, height, width)
 
 
-def checkerboard_context(context: torch.Tensor, z: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
+def checkerboard_context(
+    context: torch.Tensor, z: torch.Tensor, anchors: torch.Tensor
+) -> torch.Tensor:
     """What the second pass's prior sees: the context, the anchors' values (zeros elsewhere)
     and the anchor mask itself. Integer in, integer out (float in, float out for training)."""
     m = anchors.to(z.dtype).expand(z.shape[0], 1, *z.shape[2:])
@@ -142,7 +145,9 @@ class IntFlowModel:
                     )
                 )
                 net = IntConvNet.from_params(params, f"{p}.coupling", backend)
-                steps.append(AffineCoupling(c // 2, net) if scales else AdditiveCoupling(c // 2, net))
+                steps.append(
+                    AffineCoupling(c // 2, net) if scales else AdditiveCoupling(c // 2, net)
+                )
             self.levels.append(Composite(steps))
         passes = ("", "b") if config.checkerboard else ("",)
         self.priors = {
@@ -161,7 +166,9 @@ class IntFlowModel:
 
     # -- the bijection -------------------------------------------------------------
 
-    def forward(self, x: torch.Tensor, stack=None, emit: Callable[[Latent], None] | None = None) -> list[Latent]:
+    def forward(
+        self, x: torch.Tensor, stack=None, emit: Callable[[Latent], None] | None = None
+    ) -> list[Latent]:
         """Pixels (N, C, H, W) uint8 or int64 -> latents with contexts, in encode order.
 
         A bits-back model (``config.bits_back``) codes its scale layers on ``stack`` (a
@@ -193,7 +200,9 @@ class IntFlowModel:
         return Latent(name, h[:, :half], h[:, half:])
 
     def inverse(
-        self, pop: Callable[[str, torch.Tensor | None, tuple[int, ...]], torch.Tensor], shape: tuple[int, ...],
+        self,
+        pop: Callable[[str, torch.Tensor | None, tuple[int, ...]], torch.Tensor],
+        shape: tuple[int, ...],
         stack=None,
     ) -> torch.Tensor:
         """Rebuild pixels (int64) from latents that ``pop(name, context, shape)`` supplies

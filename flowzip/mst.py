@@ -19,6 +19,7 @@ Example:
     >>> x2.tolist(), r_d.tolist()
     ([5, -3, 0], [1, 0, 511])
 """
+
 from __future__ import annotations
 
 from decimal import Decimal, localcontext
@@ -42,7 +43,11 @@ def _numerators() -> tuple[int, ...]:
     with localcontext() as ctx:
         ctx.prec = 50
         return tuple(
-            int((Decimal(SCALE_DENOM) * Decimal(2) ** (Decimal(q) / (1 << LOG2_SCALE_FRAC_BITS))).to_integral_value())
+            int(
+                (
+                    Decimal(SCALE_DENOM) * Decimal(2) ** (Decimal(q) / (1 << LOG2_SCALE_FRAC_BITS))
+                ).to_integral_value()
+            )
             for q in range(-MAX_LOG2_SCALE_Q, MAX_LOG2_SCALE_Q + 1)
         )
 
@@ -96,26 +101,34 @@ def _flat(t) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(t), dtype=np.int64).reshape(-1)
 
 
-def _fused(kernel, a: torch.Tensor, b: torch.Tensor, numer: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _fused(
+    kernel, a: torch.Tensor, b: torch.Tensor, numer: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     out, rest, ok = kernel(_flat(a), _flat(b), _flat(numer), MST_VALUE_LIMIT)
     if not ok:
         raise FormatError("scale layer out of its exact range (corrupt data)")
     return torch.from_numpy(out).view(a.shape), torch.from_numpy(rest).view(a.shape)
 
 
-def mst_forward(x: torch.Tensor, r_d: torch.Tensor, numer: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def mst_forward(
+    x: torch.Tensor, r_d: torch.Tensor, numer: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``(y, r_e)`` from ``x`` and the borrowed ``r_d`` in ``[0, R)`` (all int64, same shape):
     ``v = R x + r_d``, ``y = floor(v / S)``, ``r_e = v mod S``."""
     return _fused(_mst_forward, x, r_d, numer)
 
 
-def mst_inverse(y: torch.Tensor, r_e: torch.Tensor, numer: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def mst_inverse(
+    y: torch.Tensor, r_e: torch.Tensor, numer: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``(x, r_d)`` from ``y`` and the popped ``r_e`` in ``[0, S)``: undoes :func:`mst_forward`
     (``v = S y + r_e``, ``x = floor(v / R)``, ``r_d = v mod R``)."""
     return _fused(_mst_inverse, y, r_e, numer)
 
 
-def quantized_scale_forward(x: torch.Tensor, numer: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def quantized_scale_forward(
+    x: torch.Tensor, numer: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The scale without bits-back (``r_d = 0``): ``y = floor(R x / S)``, and ``x``'s place
     ``j`` among the ``count`` integers that map to ``y`` (``count`` is 1 when ``R >= S``: then
     ``y`` alone gives ``x``). Coding ``j`` uniformly costs about ``log2(S / R)`` when ``R < S``

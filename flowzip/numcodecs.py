@@ -17,6 +17,7 @@ Example:
     >>> codec.get_config()
     {'id': 'flowzip', 'model': 'default', 'tile': 64}
 """
+
 from __future__ import annotations
 
 import os
@@ -57,7 +58,8 @@ class Flowzip(Codec):
     def encode(self, buf) -> bytes:
         if not isinstance(buf, np.ndarray) or buf.ndim < 2:
             raise UnsupportedImageError(
-                "flowzip codes image chunks: an ndarray (H, W), (H, W, C) or (N, H, W, C), not flat bytes")
+                "flowzip codes image chunks: an ndarray (H, W), (H, W, C) or (N, H, W, C), not flat bytes"
+            )
         if self._compressor is None:
             from .api import Compressor
 
@@ -71,7 +73,9 @@ class Flowzip(Codec):
         if self._decompressor is None:
             from .api import Decompressor
 
-            self._decompressor = Decompressor(models=[self.model] if self.model.endswith(".npz") else [])
+            self._decompressor = Decompressor(
+                models=[self.model] if self.model.endswith(".npz") else []
+            )
         images = [self._decompressor.decompress(part) for part in split_files(data)]
         decoded = images[0] if len(images) == 1 else np.stack(images)
         return ndarray_copy(decoded, out)

@@ -19,6 +19,7 @@ Example:
     >>> im.getpixel((4, 2))
     (40, 200)
 """
+
 from __future__ import annotations
 
 import functools
@@ -42,7 +43,9 @@ def _accept(prefix: bytes) -> bool | str:
     if not container.is_flowzip(prefix):
         return False
     if len(prefix) > 8 and prefix[8] not in container.READABLE_VERSIONS:
-        return f"flowzip format version {prefix[8]}: this flowzip reads {container.READABLE_VERSIONS}"
+        return (
+            f"flowzip format version {prefix[8]}: this flowzip reads {container.READABLE_VERSIONS}"
+        )
     return True
 
 
@@ -52,8 +55,10 @@ def _mode(header: container.Header) -> str:
 
     mode = header.meta.get("mode") or default_mode(header.channels, header.bytes_per_sample)
     if mode is None:
-        raise UnsupportedImageError(f"{header.channels}-channel 16-bit image: no Pillow mode holds it; "
-                                    "read it with flowzip.imread")
+        raise UnsupportedImageError(
+            f"{header.channels}-channel 16-bit image: no Pillow mode holds it; "
+            "read it with flowzip.imread"
+        )
     return mode
 
 
@@ -120,12 +125,17 @@ def _save(im: Image.Image, fp: IO[bytes], filename: str | bytes) -> None:
 
     options = im.encoderinfo
     model = options.get("model", "default")
-    compressor = _compressor(model if isinstance(model, str) else os.fspath(model),
-                             options.get("tile", DEFAULT_TILE), options.get("threads"))
+    compressor = _compressor(
+        model if isinstance(model, str) else os.fspath(model),
+        options.get("tile", DEFAULT_TILE),
+        options.get("threads"),
+    )
     try:
         data = compressor.compress(im)
     except UnsupportedImageError as e:
-        raise ValueError(str(e)) from None  # what Pillow's own plugins raise for a mode they cannot write
+        raise ValueError(
+            str(e)
+        ) from None  # what Pillow's own plugins raise for a mode they cannot write
     fp.write(data)
 
 
@@ -133,7 +143,9 @@ def register(*, models=()) -> None:
     """Register the format with Pillow (``import flowzip`` calls it). Pillow's registry is
     process-wide; call again with ``models`` (trained ``.npz`` paths) for files that need
     them besides the shipped ones."""
-    decoder = type("FlowzipDecoder", (FlowzipDecoder,), {"models": tuple(os.fspath(m) for m in models)})
+    decoder = type(
+        "FlowzipDecoder", (FlowzipDecoder,), {"models": tuple(os.fspath(m) for m in models)}
+    )
     Image.register_open(FORMAT, FlowzipImageFile, _accept)
     Image.register_decoder("flowzip", decoder)
     Image.register_save(FORMAT, _save)

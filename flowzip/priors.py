@@ -8,6 +8,7 @@ A prior network ends in an integer accumulator; its outputs are rounded to
 
 :mod:`flowzip.entropy.tables` turns these two integers into a frozen CDF table.
 """
+
 from __future__ import annotations
 
 import torch

@@ -8,6 +8,7 @@ Example:
     >>> [m.name for m in MODELS if m.default]
     ['idf-base-v4']
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -92,7 +93,7 @@ MODELS: tuple[ModelEntry, ...] = (
         file="idf-bb-v1.npz",
         sha256="74e14b46e2a532840776be54a9794e22a603873b0dba8f31b6f661207016cebf",
         description="idf-base-v2 with scale layers (iFlow's MST, bits-back) in levels 1-2, "
-                    "trained 5,000 steps more; about 25% slower than the default",
+        "trained 5,000 steps more; about 25% slower than the default",
         bits_back=True,
         dev_bpsp=3.583,
         speed_mpx_s=(0.409, 0.402),
@@ -102,7 +103,7 @@ MODELS: tuple[ModelEntry, ...] = (
         file="idf-bb-v4.npz",
         sha256="cb79b7199ee27b4bdce99f8b1aeee92643232a9cd527f6702a2c05174ccdf0aa",
         description="idf-bb-v1 trained 15,000 steps more, the last 5,000 on what a tile pays "
-                    "(scale pops its earlier latents do not fund are charged); about 25% slower than the default",
+        "(scale pops its earlier latents do not fund are charged); about 25% slower than the default",
         bits_back=True,
         dev_bpsp=3.549,
         speed_mpx_s=(0.394, 0.414),
@@ -112,7 +113,7 @@ MODELS: tuple[ModelEntry, ...] = (
         file="idf-bb-v5.npz",
         sha256="ffb2498bff7eee2256e5cc15a47a404ca222537861448ea55a1400b3d1e0bdcd",
         description="max ratio: idf-bb-v4 trained 5,000 steps more on what a tile pays, fresh crops; "
-                    "about 25% slower than the default",
+        "about 25% slower than the default",
         bits_back=True,
         dev_bpsp=3.538,
         speed_mpx_s=(0.416, 0.399),
@@ -173,7 +174,9 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def load_weights_file(path: Path | str, model_id: str, backend: str | None = None, sha256: str | None = None) -> CodecModel:
+def load_weights_file(
+    path: Path | str, model_id: str, backend: str | None = None, sha256: str | None = None
+) -> CodecModel:
     """Load a weights ``.npz`` (keys ``rgb/...`` and ``gray/...``) as a :class:`CodecModel`."""
     from .model import IntFlowModel  # torch: with the first model, not with ``import flowzip``
     from .threads import install_fork_handlers
@@ -182,7 +185,9 @@ def load_weights_file(path: Path | str, model_id: str, backend: str | None = Non
     path = Path(path)
     digest = sha256_file(path)
     if sha256 is not None and digest != sha256:
-        raise UnknownModelError(f"weights of model {model_id!r} are damaged (sha256 mismatch): {path}")
+        raise UnknownModelError(
+            f"weights of model {model_id!r} are damaged (sha256 mismatch): {path}"
+        )
     be = get_backend(backend)
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -211,21 +216,30 @@ def resolve(model: str | os.PathLike) -> tuple[str, Path, str | None]:
     if path.suffix == ".npz" or path.exists():
         if not path.is_file():
             missing = not path.exists()
-            raise UnknownModelError(f"model file not found: {path}" if missing else f"{path}: not a model file (a folder?)")
+            raise UnknownModelError(
+                f"model file not found: {path}"
+                if missing
+                else f"{path}: not a model file (a folder?)"
+            )
         return path.stem, path, None
     known = ", ".join(m.name for m in MODELS)
-    raise UnknownModelError(f"unknown model {name!r} (shipped models: {known}; or give a .npz path)")
+    raise UnknownModelError(
+        f"unknown model {name!r} (shipped models: {known}; or give a .npz path)"
+    )
 
 
-def load_model(model: str | os.PathLike = "default", backend: str | None = None,
-               sha256: str | None = None) -> CodecModel:
+def load_model(
+    model: str | os.PathLike = "default", backend: str | None = None, sha256: str | None = None
+) -> CodecModel:
     """Load a shipped model by name (or ``"default"``) or a trained model from a path;
     ``sha256`` pins the weights (an unpickled Compressor loads the ones it was made with)."""
     model_id, path, expected = resolve(model)
     if not path.is_file():
         raise UnknownModelError(f"weights of model {model_id!r} are missing: {path}")
     if sha256 is not None and expected not in (None, sha256):
-        raise UnknownModelError(f"model {model_id!r} here is not the one the object was made with (sha256)")
+        raise UnknownModelError(
+            f"model {model_id!r} here is not the one the object was made with (sha256)"
+        )
     return load_weights_file(path, model_id, backend, sha256 or expected)
 
 

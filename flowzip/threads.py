@@ -24,6 +24,7 @@ Example:
     >>> torch.get_num_threads() == before
     True
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -45,7 +46,9 @@ def check_threads(threads: int | None) -> int | None:
 
     most = numba.config.NUMBA_NUM_THREADS
     if threads > most:
-        raise ValueError(f"threads={threads}: numba's pool has {most} (set NUMBA_NUM_THREADS to allow more)")
+        raise ValueError(
+            f"threads={threads}: numba's pool has {most} (set NUMBA_NUM_THREADS to allow more)"
+        )
     return threads
 
 

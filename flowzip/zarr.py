@@ -16,6 +16,7 @@ Example:
     >>> int(z[9, 3, 1])
     186
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,7 +58,9 @@ class FlowzipCodec(ArrayBytesCodec):
         import asyncio
 
         decoded = await asyncio.to_thread(self._codec.decode, chunk_bytes.as_numpy_array())
-        decoded = decoded.reshape(chunk_spec.shape).astype(chunk_spec.dtype.to_native_dtype(), copy=False)
+        decoded = decoded.reshape(chunk_spec.shape).astype(
+            chunk_spec.dtype.to_native_dtype(), copy=False
+        )
         return chunk_spec.prototype.nd_buffer.from_numpy_array(decoded)
 
     def compute_encoded_size(self, input_byte_length: int, chunk_spec) -> int:
@@ -67,7 +70,9 @@ class FlowzipCodec(ArrayBytesCodec):
 def _register() -> None:
     from zarr.registry import register_codec
 
-    register_codec(NAME, FlowzipCodec)  # importing this module is enough even without the entry point
+    register_codec(
+        NAME, FlowzipCodec
+    )  # importing this module is enough even without the entry point
 
 
 _register()

@@ -18,6 +18,7 @@ Example:
     >>> get_backend("reference").name
     'reference'
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -51,7 +52,11 @@ def _gpu_found() -> bool:
     try:
         driver = ctypes.CDLL("nvcuda.dll" if os.name == "nt" else "libcuda.so.1")
         count = ctypes.c_int(0)
-        return driver.cuInit(0) == 0 and driver.cuDeviceGetCount(ctypes.byref(count)) == 0 and count.value > 0
+        return (
+            driver.cuInit(0) == 0
+            and driver.cuDeviceGetCount(ctypes.byref(count)) == 0
+            and count.value > 0
+        )
     except (OSError, AttributeError):
         return False
 
@@ -75,8 +80,11 @@ def resolve_backend_name(name: str | None = None) -> str:
     if chosen not in BACKENDS or not _usable(chosen):
         hint = ""
         if chosen == "cuda":
-            hint = (" (no usable CUDA GPU here; NUMBA_ENABLE_CUDASIM=1 runs it on numba's simulator)"
-                    if _installed("numba_cuda") else " (install it with: pip install \"flowzip[cuda]\")")
+            hint = (
+                " (no usable CUDA GPU here; NUMBA_ENABLE_CUDASIM=1 runs it on numba's simulator)"
+                if _installed("numba_cuda")
+                else ' (install it with: pip install "flowzip[cuda]")'
+            )
         raise BackendUnavailableError(
             f"unknown or unavailable backend {chosen!r}{hint}; available: {', '.join(available_backends())}"
         )

@@ -6,6 +6,7 @@ ReLU together. Before every layer the accumulator bound is checked from the true
 input, exactly as the reference checks it, so every backend refuses the same inputs; the
 backend may then pick a narrower integer type where the bound allows it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,7 +34,9 @@ class PreparedLayer:
     weights: dict  # integer dtype -> weights in the kernel's layout (host or device array)
     biases: dict  # integer dtype -> bias
     wide: bool  # the vector-of-accumulators loop order (else a dot product per output)
-    out_channels: int  # the kernel's outputs: the layer's, or more (zero weights) where that runs faster
+    out_channels: (
+        int  # the kernel's outputs: the layer's, or more (zero weights) where that runs faster
+    )
 
     @property
     def k(self) -> int:
@@ -57,18 +60,22 @@ class ChannelsLastRunner:
             weight, bias = layer.weight, layer.bias
             co = self.padded_outputs(weight.shape[0]) if i == len(layers) - 1 else weight.shape[0]
             if co > weight.shape[0]:
-                weight = np.concatenate([weight, np.zeros((co - weight.shape[0],) + weight.shape[1:], weight.dtype)])
+                weight = np.concatenate(
+                    [weight, np.zeros((co - weight.shape[0],) + weight.shape[1:], weight.dtype)]
+                )
                 bias = np.concatenate([bias, np.zeros(co - bias.shape[0], bias.dtype)])
             wide = co > self.narrow_max_out
             # wide: (k, k, Ci, Co), outputs innermost; narrow: (Co, k, k, Ci), inputs innermost
             w = weight.transpose((2, 3, 1, 0) if wide else (0, 2, 3, 1))
-            prepared.append(PreparedLayer(
-                layer,
-                {dt: self.upload(np.ascontiguousarray(w.astype(dt))) for dt in self.dtypes},
-                {dt: self.upload(bias.astype(dt)) for dt in self.dtypes},
-                wide,
-                co,
-            ))
+            prepared.append(
+                PreparedLayer(
+                    layer,
+                    {dt: self.upload(np.ascontiguousarray(w.astype(dt))) for dt in self.dtypes},
+                    {dt: self.upload(bias.astype(dt)) for dt in self.dtypes},
+                    wide,
+                    co,
+                )
+            )
         return prepared
 
     def accumulator_dtype(self, bound: int):

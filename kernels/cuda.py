@@ -12,6 +12,7 @@ Example (on the simulator)::
 
     NUMBA_ENABLE_CUDASIM=1 flowzip compress --backend cuda small.png
 """
+
 from __future__ import annotations
 
 import functools
@@ -25,7 +26,9 @@ from ._channels_last import ChannelsLastRunner, requantize
 try:
     from numba import config, cuda
 except ImportError as e:  # pragma: no cover - depends on the install
-    raise BackendUnavailableError(f"the cuda backend needs numba-cuda: pip install \"flowzip[cuda]\" ({e})") from None
+    raise BackendUnavailableError(
+        f'the cuda backend needs numba-cuda: pip install "flowzip[cuda]" ({e})'
+    ) from None
 
 _requantize = cuda.jit(device=True)(requantize)
 THREADS_2D = (16, 16)
@@ -40,7 +43,9 @@ def _blocks(shape, threads):
 def load_backend():
     """The cuda backend, or :class:`BackendUnavailableError` saying what is missing."""
     if not (config.ENABLE_CUDASIM or cuda.is_available()):
-        raise BackendUnavailableError("the cuda backend found no CUDA GPU (NUMBA_ENABLE_CUDASIM=1 runs it on the simulator)")
+        raise BackendUnavailableError(
+            "the cuda backend found no CUDA GPU (NUMBA_ENABLE_CUDASIM=1 runs it on the simulator)"
+        )
     return CudaBackend()
 
 
@@ -61,6 +66,7 @@ def conv_layer(a, w, b, shift, relu, out, pad_out, max_abs):
     out[y + pad_out, x + pad_out, co] = r
     cuda.atomic.max(max_abs, 0, abs(r))
 
+
 @cuda.jit
 def lift_forward(x_in, mat, frac_bits, out):
     """out = x + round(M x / 2**frac_bits) at pixel (n, y, x); arrays (N, C, H, W)."""
@@ -75,6 +81,7 @@ def lift_forward(x_in, mat, frac_bits, out):
         for j in range(c_n):
             s += mat[i, j] * x_in[n, j, y, xx]
         out[n, i, y, xx] = x_in[n, i, y, xx] + (s >> frac_bits)
+
 
 @cuda.jit
 def lift_inverse(y_in, mat, frac_bits, lower, out):
@@ -92,6 +99,7 @@ def lift_inverse(y_in, mat, frac_bits, lower, out):
         for j in range(lo, hi):
             s += mat[i, j] * out[n, j, y, xx]
         out[n, i, y, xx] = y_in[n, i, y, xx] - (s >> frac_bits)
+
 
 class CudaBackend(ChannelsLastRunner):
     name = "cuda"
@@ -121,12 +129,15 @@ class CudaBackend(ChannelsLastRunner):
         n, _, h, w = x.shape
         xd = cuda.to_device(np.ascontiguousarray(x.numpy()))
         out = cuda.device_array_like(xd)
-        kernel[_blocks((w, n * h), THREADS_2D), THREADS_2D](xd, cuda.to_device(np.ascontiguousarray(mat.numpy())), *args, out)
+        kernel[_blocks((w, n * h), THREADS_2D), THREADS_2D](
+            xd, cuda.to_device(np.ascontiguousarray(mat.numpy())), *args, out
+        )
         return torch.from_numpy(out.copy_to_host())
 
     def lift_forward(self, x: torch.Tensor, mat: torch.Tensor, frac_bits: int) -> torch.Tensor:
         return self._lift(lift_forward, x, mat, frac_bits)
 
-    def lift_inverse(self, y: torch.Tensor, mat: torch.Tensor, frac_bits: int, lower: bool) -> torch.Tensor:
+    def lift_inverse(
+        self, y: torch.Tensor, mat: torch.Tensor, frac_bits: int, lower: bool
+    ) -> torch.Tensor:
         return self._lift(lift_inverse, y, mat, frac_bits, lower)
-

@@ -21,6 +21,7 @@ Example:
     >>> BACKEND.run_net(BACKEND.prepare_net([layer]), torch.ones(1, 1, 2, 2, dtype=torch.int64)).tolist()
     [[[[4, 4], [4, 4]]]]
 """
+
 from __future__ import annotations
 
 import numba as nb
@@ -159,7 +160,9 @@ class NumbaBackend(ChannelsLastRunner):
         return torch.from_numpy(out)
 
     @staticmethod
-    def lift_inverse(y: torch.Tensor, mat: torch.Tensor, frac_bits: int, lower: bool) -> torch.Tensor:
+    def lift_inverse(
+        y: torch.Tensor, mat: torch.Tensor, frac_bits: int, lower: bool
+    ) -> torch.Tensor:
         """Undo :meth:`lift_forward`."""
         ya = np.ascontiguousarray(y.numpy())
         out = np.empty_like(ya)

@@ -7,6 +7,7 @@ stays far below 0.5 and rounding recovers the exact value (DESIGN.md section 1).
 Requantization is an exact floor division by a power of two. Slow, simple, the ground truth
 that the other backends must match integer for integer.
 """
+
 from __future__ import annotations
 
 import torch
@@ -24,7 +25,11 @@ class ReferenceBackend:
     @staticmethod
     def prepare_net(layers):
         return [
-            (layer, torch.from_numpy(layer.weight.astype("float64")), torch.from_numpy(layer.bias.astype("float64")))
+            (
+                layer,
+                torch.from_numpy(layer.weight.astype("float64")),
+                torch.from_numpy(layer.bias.astype("float64")),
+            )
             for layer in layers
         ]
 
@@ -37,7 +42,11 @@ class ReferenceBackend:
             a = torch.round(F.conv2d(a, weight, None, padding=weight.shape[-1] // 2))
             a += bias.view(1, -1, 1, 1)
             if i < len(prepared) - 1:
-                a = torch.clamp_min(_shift_round(a, layer.shift), 0.0) if layer.shift > 0 else torch.clamp_min(a * float(2 ** -layer.shift), 0.0)
+                a = (
+                    torch.clamp_min(_shift_round(a, layer.shift), 0.0)
+                    if layer.shift > 0
+                    else torch.clamp_min(a * float(2**-layer.shift), 0.0)
+                )
         return a.long()
 
     @staticmethod
@@ -47,7 +56,9 @@ class ReferenceBackend:
         return x + _shift_round(mix, frac_bits).long()
 
     @staticmethod
-    def lift_inverse(y: torch.Tensor, mat: torch.Tensor, frac_bits: int, lower: bool) -> torch.Tensor:
+    def lift_inverse(
+        y: torch.Tensor, mat: torch.Tensor, frac_bits: int, lower: bool
+    ) -> torch.Tensor:
         """Undo :meth:`lift_forward`, channel after channel in dependency order."""
         x = y.clone()
         m = mat.double()

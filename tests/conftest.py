@@ -1,5 +1,6 @@
 """Shared fixtures: the tiny frozen test model keeps the suite fast; a few tests use the
 shipped model end to end."""
+
 from __future__ import annotations
 
 from pathlib import Path

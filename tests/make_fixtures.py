@@ -9,6 +9,7 @@ path of the current format is pinned even where a classic path would be smaller)
 
     FLOWZIP_REGENERATE_FIXTURES=1 python tests/make_fixtures.py
 """
+
 from __future__ import annotations
 
 import os
@@ -43,10 +44,14 @@ class Case:
 # format 4: metadata that travels with the pixels (a fixed stand-in profile: real ones carry a date)
 ATTACHED = flowzip.Attached(
     icc_profile=bytes(range(256)) * 3,
-    exif=bytes.fromhex("4d4d002a00000008000101120003000000010006000000000000"),  # big-endian, Orientation 6
-    text=(flowzip.TextChunk("Comment", "made for flowzip's fixtures"),
-          flowzip.TextChunk("Title", "\u6771\u4eac, caf\u00e9", "ja", "Tokyo"),
-          flowzip.TextChunk("parameters", "steps: 20, " * 150)),
+    exif=bytes.fromhex(
+        "4d4d002a00000008000101120003000000010006000000000000"
+    ),  # big-endian, Orientation 6
+    text=(
+        flowzip.TextChunk("Comment", "made for flowzip's fixtures"),
+        flowzip.TextChunk("Title", "\u6771\u4eac, caf\u00e9", "ja", "Tokyo"),
+        flowzip.TextChunk("parameters", "steps: 20, " * 150),
+    ),
 )
 
 
@@ -64,7 +69,11 @@ def _cases():
     yield "tiny-rgb-photo", TINY, urban.crop((10, 20, 58, 60))
     yield "tiny-l", TINY, photo.convert("L")
     yield "tiny-rgba", TINY, photo.convert("RGBA").crop((0, 0, 37, 29))
-    yield "tiny-p", TINY, photo.convert("P", palette=Image.Palette.ADAPTIVE, colors=16).crop((3, 5, 40, 31))
+    yield (
+        "tiny-p",
+        TINY,
+        photo.convert("P", palette=Image.Palette.ADAPTIVE, colors=16).crop((3, 5, 40, 31)),
+    )
     yield "tiny-u16", TINY, rng.integers(0, 65536, (9, 70)).astype(np.uint16)
     yield "tiny-1x1", TINY, np.array([[[7, 200, 33]]], dtype=np.uint8)
     yield "tiny-bb-rgb-photo", TINY_BB, urban.crop((10, 20, 74, 76))
@@ -82,17 +91,33 @@ def _cases():
     draw.ellipse((60, 30, 140, 95), fill=(210, 40, 40))
     draw.text((12, 70), "flowzip", fill=(0, 0, 0))
     yield "tiny-graphic", TINY, drawing
-    ramp = np.clip(np.arange(70)[None, :, None] * 3 + np.arange(60)[:, None, None] + rng.integers(0, 9, (60, 70, 3)),
-                   0, 255).astype(np.uint8)
+    ramp = np.clip(
+        np.arange(70)[None, :, None] * 3
+        + np.arange(60)[:, None, None]
+        + rng.integers(0, 9, (60, 70, 3)),
+        0,
+        255,
+    ).astype(np.uint8)
     yield "tiny-ramp", TINY, ramp
     yield "tiny-noise", TINY, rng.integers(0, 256, (40, 50, 3)).astype(np.uint8)
-    yield "tiny-mixed", TINY, Image.fromarray(np.concatenate([np.asarray(drawing)[:64, :128],
-                                                               np.asarray(urban.crop((0, 0, 128, 64)))], axis=0))
+    yield (
+        "tiny-mixed",
+        TINY,
+        Image.fromarray(
+            np.concatenate(
+                [np.asarray(drawing)[:64, :128], np.asarray(urban.crop((0, 0, 128, 64)))], axis=0
+            )
+        ),
+    )
     # shipped models: the files name their model, so each shipped model gets its own
     # (the "default-" files were made when idf-base-v1 was the default)
     yield Case("tiny-rgb-attached", TINY, urban.crop((10, 20, 58, 60)), ATTACHED)
-    yield Case("tiny-p-attached", TINY, photo.convert("P", palette=Image.Palette.ADAPTIVE, colors=16).crop((3, 5, 40, 31)),
-               flowzip.Attached(icc_profile=ATTACHED.icc_profile[:300]))
+    yield Case(
+        "tiny-p-attached",
+        TINY,
+        photo.convert("P", palette=Image.Palette.ADAPTIVE, colors=16).crop((3, 5, 40, 31)),
+        flowzip.Attached(icc_profile=ATTACHED.icc_profile[:300]),
+    )
     yield "default-rgb", "idf-base-v1", urban.crop((0, 0, 96, 80))
     yield "default-indexed", "idf-base-v1", photo
     for entry in flowzip.registry.MODELS:
@@ -102,12 +127,16 @@ def _cases():
 
 def main() -> int:
     if os.environ.get("FLOWZIP_REGENERATE_FIXTURES") != "1":
-        print("refusing: set FLOWZIP_REGENERATE_FIXTURES=1 (and bump the format version)", file=sys.stderr)
+        print(
+            "refusing: set FLOWZIP_REGENERATE_FIXTURES=1 (and bump the format version)",
+            file=sys.stderr,
+        )
         return 1
     OUT.mkdir(parents=True, exist_ok=True)
     for case in cases():
-        data = flowzip.Compressor(case.model, tile=64, flow_only=case.flow_only).compress(case.image,
-                                                                                       attached=case.attached)
+        data = flowzip.Compressor(case.model, tile=64, flow_only=case.flow_only).compress(
+            case.image, attached=case.attached
+        )
         (OUT / f"{case.name}.fz").write_bytes(data)
         decoded = flowzip.Decompressor(models=[TINY, TINY_BB]).decode(data)
         np.save(OUT / f"{case.name}.npy", decoded.array)

@@ -5,6 +5,7 @@ with them, so regenerating one breaks them on purpose):
     python tests/make_tiny_model.py bits-back  # tests/fixtures/tiny-bb-v1.npz (scale layers
                                                # from level 1: bits-back coding)
 """
+
 from __future__ import annotations
 
 import sys
@@ -15,17 +16,22 @@ import numpy as np
 import torch
 
 from flowzip.model import FlowConfig
-from flowzip.train.run import CropSampler, load_folder
 from flowzip.train.bundle import bundle
 from flowzip.train.model import FloatFlow
+from flowzip.train.run import CropSampler, load_folder
 
 HERE = Path(__file__).parent
 DATA = HERE.parent.parent / "shared" / "data" / "train"
 
 
-def train_tiny(channels: int, out: Path, steps: int = 150, scale_from_level: int | None = None) -> None:
+def train_tiny(
+    channels: int, out: Path, steps: int = 150, scale_from_level: int | None = None
+) -> None:
     torch.manual_seed(0)
-    model = FloatFlow(FlowConfig(channels, levels=3, couplings=1, hidden=8, scale_from_level=scale_from_level), seed=0)
+    model = FloatFlow(
+        FlowConfig(channels, levels=3, couplings=1, hidden=8, scale_from_level=scale_from_level),
+        seed=0,
+    )
     sampler = CropSampler(load_folder(DATA, channels, limit=3), 32, seed=0)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     for _ in range(steps):

@@ -1,4 +1,5 @@
 """The whole codec through the public API, with the tiny model: every mode, size and error."""
+
 from __future__ import annotations
 
 import subprocess
@@ -16,9 +17,17 @@ from .conftest import TINY_MODEL, photo_crop
 
 @pytest.mark.parametrize(
     "shape,dtype",
-    [((1, 1), np.uint8), ((5, 7, 3), np.uint8), ((1, 1, 3), np.uint8), ((70, 3), np.uint8),
-     ((33, 65, 4), np.uint8), ((9, 13, 2), np.uint8), ((17, 9), np.uint16), ((6, 11, 3), np.uint16),
-     ((4, 4, 4), np.uint16)],
+    [
+        ((1, 1), np.uint8),
+        ((5, 7, 3), np.uint8),
+        ((1, 1, 3), np.uint8),
+        ((70, 3), np.uint8),
+        ((33, 65, 4), np.uint8),
+        ((9, 13, 2), np.uint8),
+        ((17, 9), np.uint16),
+        ((6, 11, 3), np.uint16),
+        ((4, 4, 4), np.uint16),
+    ],
 )
 def test_random_arrays_roundtrip(compressor, decompressor, rng, shape, dtype):
     a = rng.integers(0, np.iinfo(dtype).max + 1, shape).astype(dtype)
@@ -86,8 +95,14 @@ def test_one_shot_api_and_header(rng):
 
 
 def test_bad_images_are_refused(compressor):
-    for bad in [np.zeros((4, 4), np.float32), np.zeros((4, 4, 5), np.uint8), np.zeros((0, 4), np.uint8),
-                np.zeros((2, 2, 2, 2), np.uint8), 12, np.zeros((3, 3), np.int16)]:
+    for bad in [
+        np.zeros((4, 4), np.float32),
+        np.zeros((4, 4, 5), np.uint8),
+        np.zeros((0, 4), np.uint8),
+        np.zeros((2, 2, 2, 2), np.uint8),
+        12,
+        np.zeros((3, 3), np.int16),
+    ]:
         with pytest.raises(UnsupportedImageError):
             compressor.compress(bad)
     with pytest.raises(UnsupportedImageError):
@@ -134,7 +149,11 @@ def test_same_bytes_with_one_and_two_threads(tmp_path):
     )
     digests = {
         subprocess.run(
-            [sys.executable, "-c", code, str(n)], cwd=tmp_path, capture_output=True, text=True, check=True
+            [sys.executable, "-c", code, str(n)],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         for n in (1, 2)
     }
@@ -162,7 +181,9 @@ def test_memory_is_bounded_by_tiling(tmp_path):
         f"flowzip.Compressor(r'{TINY_MODEL}').compress(a)\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
     peak_kib = int(out.stdout.strip())
     assert peak_kib < 2 * 1024 * 1024, f"peak RSS {peak_kib / 1024:.0f} MiB"
 
@@ -178,7 +199,9 @@ def test_sixteen_bit_colour_png_is_refused_not_truncated(tmp_path, compressor):
     import zlib
 
     def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
 
     raw = b"\x00" + bytes([0x12, 0x34, 0x56, 0x78, 0x9A, 0xBC])  # one 16-bit RGB pixel
     png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 16, 2, 0, 0, 0))
@@ -200,8 +223,15 @@ def test_tampered_metadata_is_a_format_error(compressor, decompressor):
 
     data = compressor.compress(Image.new("P", (4, 4)))
     header, streams = container.read(data)
-    for meta in ({"mode": "P", "palette": 5}, {"mode": "P", "palette": "z!"}, {"transparency": {"x": 1}},
-                 {"mode": 7}, {"mode": "RGB"}, {"index_palette": "AAAA"}, {"index_palette": 3}):
+    for meta in (
+        {"mode": "P", "palette": 5},
+        {"mode": "P", "palette": "z!"},
+        {"transparency": {"x": 1}},
+        {"mode": 7},
+        {"mode": "RGB"},
+        {"index_palette": "AAAA"},
+        {"index_palette": 3},
+    ):
         bad = container.write(container.Header(**{**header.__dict__, "meta": meta}), streams)
         with pytest.raises(FlowzipError):
             decompressor.decompress_image(bad)
@@ -237,7 +267,9 @@ def test_index_out_of_palette_is_a_format_error(compressor, decompressor):
     a[0, 0] = 255  # two colours: indices 0 and 1
     header, streams = container.read(compressor.compress(a))
     one_colour = base64.b64encode(bytes(3)).decode()
-    bad = container.write(container.Header(**{**header.__dict__, "meta": {"index_palette": one_colour}}), streams)
+    bad = container.write(
+        container.Header(**{**header.__dict__, "meta": {"index_palette": one_colour}}), streams
+    )
     with pytest.raises(FormatError):
         decompressor.decompress(bad)
 

@@ -1,6 +1,7 @@
 """Format 4: the metadata an image file carries travels with its pixels (ICC profile, EXIF,
 PNG text), and everything that decides the decoded image is under the image CRC, so a
 forged header (its own CRC recomputed) fails instead of decoding to another image."""
+
 from __future__ import annotations
 
 import base64
@@ -28,7 +29,9 @@ def png_with_metadata() -> Image.Image:
     info.add_itxt("Title", "\u6771\u4eac", "ja", "Tokyo")
     info.add_text("parameters", "x" * 3000, zip=True)
     buf = io.BytesIO()
-    Image.fromarray(photo_crop()[:24, :32]).save(buf, "PNG", icc_profile=ICC, exif=b"Exif\x00\x00" + EXIF, pnginfo=info)
+    Image.fromarray(photo_crop()[:24, :32]).save(
+        buf, "PNG", icc_profile=ICC, exif=b"Exif\x00\x00" + EXIF, pnginfo=info
+    )
     return Image.open(io.BytesIO(buf.getvalue()))
 
 
@@ -38,11 +41,18 @@ def test_png_metadata_travels_and_comes_back(compressor, decompressor):
     attached = flowzip.read_header(data).attached
     assert attached.icc_profile == ICC and attached.exif == EXIF
     assert [(t.keyword, t.text[:5], t.language, t.translated_keyword) for t in attached.text] == [
-        ("Comment", "caf\u00e9", "", ""), ("Title", "\u6771\u4eac", "ja", "Tokyo"), ("parameters", "xxxxx", "", "")]
+        ("Comment", "caf\u00e9", "", ""),
+        ("Title", "\u6771\u4eac", "ja", "Tokyo"),
+        ("parameters", "xxxxx", "", ""),
+    ]
     decoded = decompressor.decode(data)
     assert decoded.attached == attached
     im = decoded.to_pil()
-    assert im.info["icc_profile"] == ICC and im.info["exif"] == b"Exif\x00\x00" + EXIF and im.info["Comment"] == "caf\u00e9"
+    assert (
+        im.info["icc_profile"] == ICC
+        and im.info["exif"] == b"Exif\x00\x00" + EXIF
+        and im.info["Comment"] == "caf\u00e9"
+    )
     # written back as PNG, every chunk is there again (text of 1 KB and more deflated, as zTXt)
     options, kept = save_options(decoded.attached, "PNG")
     buf = io.BytesIO()
@@ -67,13 +77,21 @@ def test_metadata_the_format_cannot_hold_is_refused_before_the_work(compressor):
     from flowzip.errors import UnsupportedImageError
 
     with pytest.raises(UnsupportedImageError, match="--strip"):
-        compressor.compress(np.zeros((4, 4), np.uint8), attached=flowzip.Attached(exif=bytes(container.MAX_ATTACHED)))
+        compressor.compress(
+            np.zeros((4, 4), np.uint8),
+            attached=flowzip.Attached(exif=bytes(container.MAX_ATTACHED)),
+        )
     with pytest.raises(UnsupportedImageError, match="keyword"):
-        compressor.compress(np.zeros((4, 4), np.uint8), attached=flowzip.Attached(text=(flowzip.TextChunk("a\0b", "x"),)))
+        compressor.compress(
+            np.zeros((4, 4), np.uint8),
+            attached=flowzip.Attached(text=(flowzip.TextChunk("a\0b", "x"),)),
+        )
 
 
 def test_tiff_keeps_the_profile_only():
-    options, kept = save_options(flowzip.Attached(ICC, EXIF, (flowzip.TextChunk("a", "b"),) * 2), "TIFF")
+    options, kept = save_options(
+        flowzip.Attached(ICC, EXIF, (flowzip.TextChunk("a", "b"),) * 2), "TIFF"
+    )
     assert options == {"icc_profile": ICC} and kept == flowzip.Attached(ICC)
     assert save_options(flowzip.Attached(), "PNG") == ({"icc_profile": None}, flowzip.Attached())
 
@@ -94,8 +112,11 @@ def test_forged_metadata_fails_the_image_checksum(compressor, decompressor):
     gray = compressor.compress(np.zeros((6, 5), np.uint8))
     rgb = compressor.compress(photo_crop()[:8, :8])
     forgeries = [
-        (p_data, {"meta": swapped}), (p_data, {"meta": dict(meta, mode="L")}),
-        (rgb, {"meta": {"mode": "P"}}), (gray, {"ndim": 3}), (gray, {"meta": {"mode": "1"}}),
+        (p_data, {"meta": swapped}),
+        (p_data, {"meta": dict(meta, mode="L")}),
+        (rgb, {"meta": {"mode": "P"}}),
+        (gray, {"ndim": 3}),
+        (gray, {"meta": {"mode": "1"}}),
         (rgb, {"attached": flowzip.Attached(icc_profile=b"forged")}),
     ]
     for data, change in forgeries:
@@ -115,11 +136,19 @@ def test_older_files_refuse_a_mode_their_samples_cannot_be(decompressor):
     ImageInfo.from_meta({}).check_fits(np.zeros((2, 2, 3), np.uint16))
 
 
-@pytest.mark.parametrize("palette_mode,length", [("RGB", 771), ("RGB", 1024), ("RGB", 7), ("RGBA", 1028), ("XYZ", 3)])
+@pytest.mark.parametrize(
+    "palette_mode,length", [("RGB", 771), ("RGB", 1024), ("RGB", 7), ("RGBA", 1028), ("XYZ", 3)]
+)
 def test_a_palette_longer_than_its_mode_holds_is_a_format_error(palette_mode, length):
     """Issue 17, item 4: no PIL image that fails only when used."""
-    meta = {"mode": "P", "palette_mode": palette_mode, "palette": base64.b64encode(bytes(length)).decode()}
+    meta = {
+        "mode": "P",
+        "palette_mode": palette_mode,
+        "palette": base64.b64encode(bytes(length)).decode(),
+    }
     with pytest.raises(FormatError, match="palette"):
         ImageInfo.from_meta(meta)
-    ok = ImageInfo.from_meta({"mode": "PA", "palette_mode": "RGBA", "palette": base64.b64encode(bytes(1024)).decode()})
+    ok = ImageInfo.from_meta(
+        {"mode": "PA", "palette_mode": "RGBA", "palette": base64.b64encode(bytes(1024)).decode()}
+    )
     assert len(ok.palette) == 1024

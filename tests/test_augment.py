@@ -1,5 +1,6 @@
 """Augmented training crops (flowzip.train.augment): the mix, each kind's structure, the
 block grid, determinism, and the plain crops of the shipped models' runs unchanged."""
+
 from __future__ import annotations
 
 import hashlib
@@ -34,8 +35,10 @@ def photo() -> np.ndarray:
 
 def test_without_a_mix_the_crops_are_those_of_the_shipped_models_runs():
     # hashes of the crops CropSampler drew before augmentation existed (seed 5, 32x32)
-    for channels, want in ((3, "94861a5d8626da82118a1f1dec2f0c9067146f96a54538ca2a64a794a660e221"),
-                           (1, "9647390cffa43da0ac26a7f0b64a06ff59d69c5f13ccba5a63e44ad48516e514")):
+    for channels, want in (
+        (3, "94861a5d8626da82118a1f1dec2f0c9067146f96a54538ca2a64a794a660e221"),
+        (1, "9647390cffa43da0ac26a7f0b64a06ff59d69c5f13ccba5a63e44ad48516e514"),
+    ):
         assert _hash(CropSampler(load_folder(IMAGES, channels), 32, seed=5)) == want
 
 
@@ -59,8 +62,14 @@ def test_parse_none_default_and_mixes():
     mix = AugmentMix.parse(" jpeg=3, clean=1 ")
     assert (mix.jpeg, mix.clean, mix.chroma) == (0.75, 0.25, 0.0)
     assert AugmentMix.parse(mix.spec()) == mix
-    for bad, message in [("jpg=1", "kinds"), ("jpeg", "kinds"), ("jpeg=x", "not a number"),
-                         ("jpeg=-1", "not negative"), ("jpeg=nan", "finite"), ("clean=0", "sum to 0")]:
+    for bad, message in [
+        ("jpg=1", "kinds"),
+        ("jpeg", "kinds"),
+        ("jpeg=x", "not a number"),
+        ("jpeg=-1", "not negative"),
+        ("jpeg=nan", "finite"),
+        ("clean=0", "sum to 0"),
+    ]:
         with pytest.raises(ValueError, match=message):
             AugmentMix.parse(bad)
 
@@ -77,17 +86,27 @@ def test_resample_matrices_follow_the_tools_conventions():
             m = resample_matrix(n_in, n_out, kernel)
             assert m.shape == (n_out, n_in) and np.allclose(m.sum(axis=1), 1)
     rng = np.random.default_rng(0)
-    for shape, (h, w), cosited in [((37, 29), (20, 50), False), ((37, 29, 3), (74, 58), False), ((40, 30, 2), (20, 15), True)]:
+    for shape, (h, w), cosited in [
+        ((37, 29), (20, 50), False),
+        ((37, 29, 3), (74, 58), False),
+        ((40, 30, 2), (20, 15), True),
+    ]:
         x = rng.random(shape)  # resize (gathered taps) is the two matrices' product
-        want = np.einsum("ih,hw...,jw->ij...", resample_matrix(shape[0], h, "bicubic"), x,
-                         resample_matrix(shape[1], w, "bicubic", cosited))
+        want = np.einsum(
+            "ih,hw...,jw->ij...",
+            resample_matrix(shape[0], h, "bicubic"),
+            x,
+            resample_matrix(shape[1], w, "bicubic", cosited),
+        )
         assert np.allclose(augment.resize(x, h, w, "bicubic", (False, cosited)), want, atol=1e-12)
     centred = resample_matrix(12, 6, "triangle")[2]  # output 2 sits between inputs 4 and 5
     assert np.allclose(centred[3:7] * 8, [1, 3, 3, 1])
     cosited = resample_matrix(12, 6, "triangle", cosited=True)[2]  # on input 4
     assert np.allclose(cosited[3:6] * 4, [1, 2, 1])
     up = resample_matrix(6, 12, "triangle", cosited=True)
-    assert np.allclose(up[4], np.eye(6)[2]) and np.allclose(up[5, 2:4], 0.5)  # co-sited, then halfway
+    assert np.allclose(up[4], np.eye(6)[2]) and np.allclose(
+        up[5, 2:4], 0.5
+    )  # co-sited, then halfway
     fancy = resample_matrix(6, 12, "triangle")[5]  # libjpeg's fancy upsampling: 3/4 near, 1/4 far
     assert np.allclose(fancy[2:4], [0.75, 0.25])
 
@@ -116,14 +135,30 @@ def _chroma_detail(rgb: np.ndarray, axis: int | None) -> float:
 def test_chroma_subsampling_takes_the_chroma_detail_away(photo):
     before = _chroma_detail(photo, None)
     replicated = ChromaPipeline("420", up="box")(photo)
-    assert _chroma_detail(replicated, None) < 0.15 * before  # constant chroma per 2x2 (up to RGB rounding)
-    assert np.abs(augment.rgb_to_ycbcr(replicated)[..., 0] - augment.rgb_to_ycbcr(photo)[..., 0]).mean() < 1
-    side = ChromaPipeline("422", up="box")(photo)  # pairs along a row share their chroma, rows do not
+    assert (
+        _chroma_detail(replicated, None) < 0.15 * before
+    )  # constant chroma per 2x2 (up to RGB rounding)
+    assert (
+        np.abs(
+            augment.rgb_to_ycbcr(replicated)[..., 0] - augment.rgb_to_ycbcr(photo)[..., 0]
+        ).mean()
+        < 1
+    )
+    side = ChromaPipeline("422", up="box")(
+        photo
+    )  # pairs along a row share their chroma, rows do not
     assert _chroma_detail(side, 1) < 0.15 * _chroma_detail(photo, 1)
     assert _chroma_detail(side, None) > 0.4 * before
-    for pipeline in [ChromaPipeline("420", "bt709", False, True, "bicubic", "bicubic"), ChromaPipeline()]:
+    for pipeline in [
+        ChromaPipeline("420", "bt709", False, True, "bicubic", "bicubic"),
+        ChromaPipeline(),
+    ]:
         out = pipeline(photo)
-        assert out.dtype == np.uint8 and out.shape == photo.shape and _chroma_detail(out, None) < 0.6 * before
+        assert (
+            out.dtype == np.uint8
+            and out.shape == photo.shape
+            and _chroma_detail(out, None) < 0.6 * before
+        )
 
 
 def test_jpeg_crops_are_cut_on_the_block_grid(photo):
@@ -144,7 +179,9 @@ def test_jpeg_crops_are_cut_on_the_block_grid(photo):
 def test_resampled_and_noisy_crops(photo):
     rng = np.random.default_rng(1)
     flat = np.full((200, 200, 3), 128, np.uint8)
-    noisy = np.stack([augmented_crop(flat, 32, AugmentMix.parse("noise=1"), rng) for _ in range(20)]).astype(float)
+    noisy = np.stack(
+        [augmented_crop(flat, 32, AugmentMix.parse("noise=1"), rng) for _ in range(20)]
+    ).astype(float)
     assert 0.2 < noisy.std() < 3.5 and abs(noisy.mean() - 128) < 0.5
     crops = [augmented_crop(photo, 48, AugmentMix.parse("resample=1"), rng) for _ in range(12)]
     assert all(c.shape == (48, 48, 3) and c.dtype == np.uint8 for c in crops)
@@ -157,21 +194,55 @@ def test_resampled_and_noisy_crops(photo):
 def test_a_run_records_its_mix_and_resumes_only_with_it(tmp_path):
     data = load_folder(IMAGES, 1)
     config = FlowConfig(1, levels=2, couplings=1, hidden=4)
-    run = FlowRun(tmp_path / "run", config, steps=2, batch=2, crop=16, threads=1, augment=AugmentMix.parse("default"))
+    run = FlowRun(
+        tmp_path / "run",
+        config,
+        steps=2,
+        batch=2,
+        crop=16,
+        threads=1,
+        augment=AugmentMix.parse("default"),
+    )
     train_flow(run, data, None)
-    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)["augment"] == run.augment.spec()
+    assert (
+        torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)["augment"]
+        == run.augment.spec()
+    )
     for other in (None, AugmentMix.parse("jpeg=1")):
         with pytest.raises(ValueError, match="augment"):
-            train_flow(FlowRun(tmp_path / "run", config, steps=3, batch=2, crop=16, threads=1, augment=other), data, None)
-    _, history = train_flow(FlowRun(tmp_path / "run", config, steps=3, batch=2, crop=16, threads=1, augment=run.augment),
-                            data, None)
+            train_flow(
+                FlowRun(
+                    tmp_path / "run", config, steps=3, batch=2, crop=16, threads=1, augment=other
+                ),
+                data,
+                None,
+            )
+    _, history = train_flow(
+        FlowRun(
+            tmp_path / "run", config, steps=3, batch=2, crop=16, threads=1, augment=run.augment
+        ),
+        data,
+        None,
+    )
     assert history[-1]["step"] == 3
 
 
 def test_train_with_augmentation_end_to_end(tmp_path):
     out = tmp_path / "aug.npz"
-    result = train(TrainOptions(data=IMAGES, out=out, init=str(TINY_MODEL), steps=3, gray_steps=2, batch=2,
-                                crop=32, threads=1, eval_images=0, augment="default"))
+    result = train(
+        TrainOptions(
+            data=IMAGES,
+            out=out,
+            init=str(TINY_MODEL),
+            steps=3,
+            gray_steps=2,
+            batch=2,
+            crop=32,
+            threads=1,
+            eval_images=0,
+            augment="default",
+        )
+    )
     assert result.model_path == out and out.is_file()
     ckpt = torch.load(tmp_path / "aug.run" / "rgb" / "checkpoint.pt", weights_only=False)
     assert ckpt["augment"] == AugmentMix.parse("default").spec()
@@ -181,7 +252,20 @@ def test_train_with_augmentation_end_to_end(tmp_path):
 
 
 def test_python_m_flowzip_train_refuses_a_bad_mix(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "flowzip.train", "--data", str(IMAGES), "--out", str(tmp_path / "r"),
-                           "--augment", "jpeg=lots"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flowzip.train",
+            "--data",
+            str(IMAGES),
+            "--out",
+            str(tmp_path / "r"),
+            "--augment",
+            "jpeg=lots",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "not a number" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "r").exists()

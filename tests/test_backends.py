@@ -1,6 +1,7 @@
 """Every compute backend gives the same integers: the same bytes for one image, and a file
 made by any backend decodes with any other. The cuda kernels run under numba's CUDA
 simulator (in a subprocess: the simulator is chosen when numba is first imported)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -26,7 +27,9 @@ def images(rng) -> dict[str, np.ndarray]:
     return {
         "rgb": photo,
         "gray": photo[:40, :56, 1].copy(),
-        "rgba": np.concatenate([photo[:24, :32], rng.integers(0, 256, (24, 32, 1), dtype=np.uint8)], axis=2),
+        "rgba": np.concatenate(
+            [photo[:24, :32], rng.integers(0, 256, (24, 32, 1), dtype=np.uint8)], axis=2
+        ),
         "uint16": rng.integers(0, 2**16, (9, 13), dtype=np.uint16),
     }
 
@@ -39,11 +42,16 @@ def test_default_backend_is_numba():
 @pytest.mark.parametrize("kind", ["rgb", "gray", "rgba", "uint16"])
 def test_cpu_backends_write_the_same_bytes_and_read_each_other(kind, rng):
     image = images(rng)[kind]
-    files = {be: flowzip.Compressor(TINY_MODEL, backend=be, tile=32).compress(image) for be in CPU_BACKENDS}
+    files = {
+        be: flowzip.Compressor(TINY_MODEL, backend=be, tile=32).compress(image)
+        for be in CPU_BACKENDS
+    }
     assert files["reference"] == files["numba"]
     for made_by, data in files.items():
         for reader in CPU_BACKENDS:
-            assert np.array_equal(flowzip.decompress(data, models=[TINY_MODEL], backend=reader), image), (made_by, reader)
+            assert np.array_equal(
+                flowzip.decompress(data, models=[TINY_MODEL], backend=reader), image
+            ), (made_by, reader)
 
 
 @pytest.mark.parametrize("outputs", range(1, 10))
@@ -56,10 +64,14 @@ def test_net_outputs_every_count_same_integers(outputs):
     rng = np.random.default_rng(outputs)
     layers = [
         IntConvLayer(rng.integers(-900, 900, (16, 3, 3, 3)), rng.integers(-99, 99, 16), 6),
-        IntConvLayer(rng.integers(-900, 900, (outputs, 16, 3, 3)), rng.integers(-99, 99, outputs), 0),
+        IntConvLayer(
+            rng.integers(-900, 900, (outputs, 16, 3, 3)), rng.integers(-99, 99, outputs), 0
+        ),
     ]
     x = torch.from_numpy(rng.integers(-200, 200, (1, 3, 9, 11)))
-    results = [get_backend(be).run_net(get_backend(be).prepare_net(layers), x) for be in CPU_BACKENDS]
+    results = [
+        get_backend(be).run_net(get_backend(be).prepare_net(layers), x) for be in CPU_BACKENDS
+    ]
     assert results[0].shape == (1, outputs, 9, 11)
     assert torch.equal(results[0], results[1])
 
@@ -74,8 +86,19 @@ def test_shipped_model_same_bytes_on_every_cpu_backend():
 def test_cuda_without_gpu_or_package_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("NUMBA_ENABLE_CUDASIM", raising=False)
     proc = subprocess.run(
-        [sys.executable, "-m", "flowzip", "compress", "--backend", "cuda", "-c", str(TINY_MODEL.parent / "images" / "lenna-96x80.png")],
-        capture_output=True, text=True, env={**os.environ, "NUMBA_ENABLE_CUDASIM": "0"},
+        [
+            sys.executable,
+            "-m",
+            "flowzip",
+            "compress",
+            "--backend",
+            "cuda",
+            "-c",
+            str(TINY_MODEL.parent / "images" / "lenna-96x80.png"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NUMBA_ENABLE_CUDASIM": "0"},
     )
     assert proc.returncode != 0
     assert "cuda" in proc.stderr and "Traceback" not in proc.stderr
@@ -107,7 +130,11 @@ print("simulated cuda ok")
 def test_cuda_kernels_under_the_simulator():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     proc = subprocess.run(
-        [sys.executable, "-c", SIMULATED], cwd=root, capture_output=True, text=True, timeout=600,
+        [sys.executable, "-c", SIMULATED],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={**os.environ, "NUMBA_ENABLE_CUDASIM": "1"},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -116,10 +143,15 @@ def test_cuda_kernels_under_the_simulator():
 
 def test_version_and_models_name_the_backend(monkeypatch):
     monkeypatch.delenv("FLOWZIP_BACKEND", raising=False)
-    version = subprocess.run([sys.executable, "-m", "flowzip", "--version"], capture_output=True, text=True).stdout
+    version = subprocess.run(
+        [sys.executable, "-m", "flowzip", "--version"], capture_output=True, text=True
+    ).stdout
     assert "backend numba" in version and "reference" in version
-    models = subprocess.run([sys.executable, "-m", "flowzip", "models", "--backend", "reference"],
-                            capture_output=True, text=True).stdout
+    models = subprocess.run(
+        [sys.executable, "-m", "flowzip", "models", "--backend", "reference"],
+        capture_output=True,
+        text=True,
+    ).stdout
     assert "backend reference (available: numba, reference" in models
 
 
@@ -145,8 +177,12 @@ class FakeDriver:
 
 
 @pytest.mark.skipif(not HAS_NUMBA_CUDA, reason="numba-cuda (the cuda extra) is not installed")
-@pytest.mark.parametrize("init_status, devices, listed", [(0, 1, True), (0, 0, False), (100, 0, False)])
-def test_cuda_is_available_only_with_a_working_driver_and_a_device(monkeypatch, init_status, devices, listed):
+@pytest.mark.parametrize(
+    "init_status, devices, listed", [(0, 1, True), (0, 0, False), (100, 0, False)]
+)
+def test_cuda_is_available_only_with_a_working_driver_and_a_device(
+    monkeypatch, init_status, devices, listed
+):
     import ctypes
 
     from flowzip import kernels
@@ -156,7 +192,9 @@ def test_cuda_is_available_only_with_a_working_driver_and_a_device(monkeypatch, 
     monkeypatch.setenv("NUMBA_ENABLE_CUDASIM", "0")
     kernels._gpu_found.cache_clear()
     try:
-        assert kernels.resolve_backend_name("numba") == "numba" and driver.loads == 0, "picking numba starts no driver"
+        assert kernels.resolve_backend_name("numba") == "numba" and driver.loads == 0, (
+            "picking numba starts no driver"
+        )
         assert ("cuda" in kernels.available_backends()) is listed
         monkeypatch.setenv("NUMBA_ENABLE_CUDASIM", "1")  # the simulator needs no GPU
         assert "cuda" in kernels.available_backends()

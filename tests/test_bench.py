@@ -1,5 +1,6 @@
 """The benchmark (flowzip.benchmark, ``python -m bench``) on two tiny images with the tiny
 model: records, verification, report, cache and resume, bad input, missing libraries."""
+
 from __future__ import annotations
 
 import argparse
@@ -57,20 +58,28 @@ def test_records_report_cache_and_resume(photos, tmp_path, capsys):
         for codec in ("png", "webp", "flowzip:tiny-v1")
     }
     for r in records:
-        assert BASE_FIELDS <= r.keys()
+        assert r.keys() >= BASE_FIELDS
         assert r["verified"] is True and r["error"] is None
         assert r["bpsp"] == pytest.approx(8 * r["bytes"] / (r["H"] * r["W"] * r["C"]))
         assert (r["H"], r["W"]) == (20, 24) and r["C"] == (1 if "gray" in r["image"] else 3)
         assert r["enc_mpps"] > 0 and r["dec_mpps"] > 0
         if r["codec"].startswith("flowzip"):
-            assert FLOWZIP_FIELDS <= r.keys() and r["seed_bytes"] == 0
+            assert r.keys() >= FLOWZIP_FIELDS and r["seed_bytes"] == 0
             model_bytes = r["model_bpsp"] * r["H"] * r["W"] * r["C"] / 8
             assert r["header_bytes"] + model_bytes + r["padding_bytes"] == pytest.approx(r["bytes"])
         else:
             assert not FLOWZIP_FIELDS & r.keys()
 
     report = (out / "report.md").read_text()
-    for words in ("Set photos", "flowzip:tiny-v1", "webp", "Model load", "broken.png", "## Machine", "## Versions"):
+    for words in (
+        "Set photos",
+        "flowzip:tiny-v1",
+        "webp",
+        "Model load",
+        "broken.png",
+        "## Machine",
+        "## Versions",
+    ):
         assert words in report
     if "not installed" not in report.split("| matplotlib |")[1].split("\n")[0]:
         for plot in ("bpsp.png", "bpsp_vs_decode.png", "model_vs_file.png"):
@@ -92,7 +101,9 @@ def test_records_report_cache_and_resume(photos, tmp_path, capsys):
     assert "2 computed, 4 from the cache" in capsys.readouterr().err
 
     # a changed image is measured again with every codec
-    Image.open(photos / "lenna.png").transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(photos / "lenna.png")
+    Image.open(photos / "lenna.png").transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(
+        photos / "lenna.png"
+    )
     assert bench(*args) == 0
     assert "3 computed, 3 from the cache" in capsys.readouterr().err
 
@@ -101,7 +112,9 @@ def test_missing_library_is_reported_not_fatal(photos, tmp_path, monkeypatch, ca
     monkeypatch.setitem(sys.modules, "imagecodecs", None)  # import imagecodecs now fails
     out = tmp_path / "out"
     # --max-images 2 takes broken.png (skipped) and lenna.png, in path order
-    assert bench(photos, "-o", out, "--codecs", "png,jpegls,jxl-e7,jpeg2000", "--max-images", "2") == 0
+    assert (
+        bench(photos, "-o", out, "--codecs", "png,jpegls,jxl-e7,jpeg2000", "--max-images", "2") == 0
+    )
     assert "jpegls unavailable" in capsys.readouterr().err
     assert [(r["image"], r["codec"]) for r in load(out)] == [("photos/lenna.png", "png")]
     report = (out / "report.md").read_text()
@@ -149,7 +162,9 @@ def test_sets_by_file_name_prefix(tmp_path):
     images, problems = benchmark.discover([str(folder)], max_images=2)
     assert not problems
     assert [(i.dataset, i.key) for i in images] == [
-        ("dev", "dev/plain.png"), ("dev/set14", "dev/set14_a.png"), ("dev/set14", "dev/set14_b.png"),
+        ("dev", "dev/plain.png"),
+        ("dev/set14", "dev/set14_a.png"),
+        ("dev/set14", "dev/set14_b.png"),
         ("dev/urban", "dev/urban_1.png"),
     ]
     images, _ = benchmark.discover([str(folder)], max_images=None, sets="folder")
@@ -168,7 +183,9 @@ def test_add_arguments_fits_a_subcommand(photos, tmp_path):
     parser = argparse.ArgumentParser(prog="flowzip")
     sub = parser.add_subparsers(dest="command", required=True)
     benchmark.add_arguments(sub.add_parser("bench"))
-    args = parser.parse_args(["bench", str(photos), "-o", str(tmp_path / "o"), "--codecs", "png", "-q"])
+    args = parser.parse_args(
+        ["bench", str(photos), "-o", str(tmp_path / "o"), "--codecs", "png", "-q"]
+    )
     assert benchmark.run(args, command="flowzip bench ...") == 0
     assert "`flowzip bench ...`" in (tmp_path / "o" / "report.md").read_text()
 
@@ -177,7 +194,10 @@ def test_python_m_bench(photos, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, "-m", "bench", str(photos), "-o", str(out), "--codecs", "png", "-q"],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert len(load(out)) == 2
@@ -188,14 +208,29 @@ def test_python_m_bench(photos, tmp_path):
 
 
 def _record(image: str, codec: str, nbytes: int, **extra) -> benchmark.Record:
-    return benchmark.Record(image=image, dataset=image.split("/")[0], codec=codec, H=8, W=8, C=3, mode="RGB",
-                            bytes=nbytes, bpsp=8 * nbytes / 192, enc_mpps=1.0, dec_mpps=1.0, verified=True, **extra)
+    return benchmark.Record(
+        image=image,
+        dataset=image.split("/")[0],
+        codec=codec,
+        H=8,
+        W=8,
+        C=3,
+        mode="RGB",
+        bytes=nbytes,
+        bpsp=8 * nbytes / 192,
+        enc_mpps=1.0,
+        dec_mpps=1.0,
+        verified=True,
+        **extra,
+    )
 
 
 def test_tile_paths_are_read_defensively_and_cached_entries_without_them_load():
     from types import SimpleNamespace
 
-    stats = SimpleNamespace(nbytes=100, header_bytes=20, bits_theoretical=600.0, escapes=0, model_bpsp=3.0)
+    stats = SimpleNamespace(
+        nbytes=100, header_bytes=20, bits_theoretical=600.0, escapes=0, model_bpsp=3.0
+    )
     assert benchmark._flowzip_fields(stats)["tile_paths"] is None  # a flowzip without the field
     stats.tile_paths = {"flow": 3, "palette": 1}
     assert benchmark._flowzip_fields(stats)["tile_paths"] == {"flow": 3, "palette": 1}
@@ -214,19 +249,48 @@ def test_tile_paths_are_read_defensively_and_cached_entries_without_them_load():
 
 def test_report_gives_tile_path_shares_and_the_worst_image_against_png():
     records = [
-        _record("s/a.png", "png", 100), _record("s/b.png", "png", 100),
-        _record("s/a.png", "flowzip:m", 80, model_bpsp=3.0, header_bytes=10, escapes=0, padding_bytes=1.0,
-                seed_bytes=0, tile_paths={"flow": 3, "predictive": 1}),
-        _record("s/b.png", "flowzip:m", 130, model_bpsp=5.0, header_bytes=10, escapes=0, padding_bytes=1.0,
-                seed_bytes=0, tile_paths={"flow": 4}),
+        _record("s/a.png", "png", 100),
+        _record("s/b.png", "png", 100),
+        _record(
+            "s/a.png",
+            "flowzip:m",
+            80,
+            model_bpsp=3.0,
+            header_bytes=10,
+            escapes=0,
+            padding_bytes=1.0,
+            seed_bytes=0,
+            tile_paths={"flow": 3, "predictive": 1},
+        ),
+        _record(
+            "s/b.png",
+            "flowzip:m",
+            130,
+            model_bpsp=5.0,
+            header_bytes=10,
+            escapes=0,
+            padding_bytes=1.0,
+            seed_bytes=0,
+            tile_paths={"flow": 4},
+        ),
         _record("t/c.png", "png", 100),
-        _record("t/c.png", "flowzip:m", 90, model_bpsp=3.5, header_bytes=10, escapes=0, padding_bytes=1.0,
-                seed_bytes=0),  # cached before tile paths were recorded
+        _record(
+            "t/c.png",
+            "flowzip:m",
+            90,
+            model_bpsp=3.5,
+            header_bytes=10,
+            escapes=0,
+            padding_bytes=1.0,
+            seed_bytes=0,
+        ),  # cached before tile paths were recorded
     ]
     names = ["flowzip:m", "png"]
     text = "\n".join(benchmark._set_section("Set s", records[:4], names))
-    assert ("- flowzip:m: tiles: flow 87.5%, predictive 12.5% (8 tiles); "
-            "worst against PNG: `s/b.png`, 130.0% of PNG's bytes") in text
+    assert (
+        "- flowzip:m: tiles: flow 87.5%, predictive 12.5% (8 tiles); "
+        "worst against PNG: `s/b.png`, 130.0% of PNG's bytes"
+    ) in text
     text = "\n".join(benchmark._set_section("Set t", records[4:], names))
     assert "tiles: coding paths not recorded; worst against PNG: `t/c.png`, 90.0%" in text
     text = "\n".join(benchmark._set_section("All sets", records, names))
@@ -234,7 +298,9 @@ def test_report_gives_tile_path_shares_and_the_worst_image_against_png():
     # without PNG in the run there is no ratio
     assert "worst" not in "\n".join(benchmark._set_section("Set s", records[2:4], ["flowzip:m"]))
     overview = "\n".join(benchmark._overview(records, ["s", "t"], names))
-    assert "| s | 2 | 4.375 | **4.167** |" in overview and "| t | 1 | **3.750** | 4.167 |" in overview
+    assert (
+        "| s | 2 | 4.375 | **4.167** |" in overview and "| t | 1 | **3.750** | 4.167 |" in overview
+    )
 
 
 def test_sets_folder_gives_one_set_per_folder(tmp_path):
@@ -248,12 +314,21 @@ def test_sets_folder_gives_one_set_per_folder(tmp_path):
             Image.new("RGB", (6, 4), (len(name), 0, 0)).save(folder / file)
         dirs.append(folder)
     out = tmp_path / "out"
-    assert bench(*dirs, "-o", out, "--codecs", "png", "--sets", "folder", "--max-images", "2", "-q") == 0
-    assert {(r["dataset"], r["image"].split("/")[0]) for r in load(out)} == {("dev-420", "dev-420"),
-                                                                                ("generated", "generated")}
+    assert (
+        bench(*dirs, "-o", out, "--codecs", "png", "--sets", "folder", "--max-images", "2", "-q")
+        == 0
+    )
+    assert {(r["dataset"], r["image"].split("/")[0]) for r in load(out)} == {
+        ("dev-420", "dev-420"),
+        ("generated", "generated"),
+    }
     assert len(load(out)) == 4
     report = (out / "report.md").read_text()
-    assert "## Set dev-420" in report and "## Set generated" in report and "## Set dev-420/" not in report
+    assert (
+        "## Set dev-420" in report
+        and "## Set generated" in report
+        and "## Set dev-420/" not in report
+    )
     glance = report.split("## Sets at a glance")[1].split("## Set ")[0]
     assert glance.count("| dev-420 | 2 |") == 1 and glance.count("| generated | 2 |") == 1
 
@@ -288,11 +363,29 @@ def test_graphics_generator_is_deterministic(tmp_path, capsys):
         assert len(np.unique(a[name].reshape(-1, 3), axis=0)) > 2, name  # not blank
     assert "gen_ui_0.png" in capsys.readouterr().out
     # another seed, other pixels; the same (seed, kind, k) whatever the count
-    assert graphics.main([str(tmp_path / "c"), "--count-per-kind", "2", "--scale", "0.15", "--seed", "4",
-                          "--kinds", "chart"]) == 0
-    assert not np.array_equal(np.asarray(Image.open(tmp_path / "c" / "gen_chart_0.png")), a["gen_chart_0.png"])
-    assert np.array_equal(np.asarray(graphics.render("chart", 1, seed=4, scale=0.15)),
-                          np.asarray(Image.open(tmp_path / "c" / "gen_chart_1.png")))
+    assert (
+        graphics.main(
+            [
+                str(tmp_path / "c"),
+                "--count-per-kind",
+                "2",
+                "--scale",
+                "0.15",
+                "--seed",
+                "4",
+                "--kinds",
+                "chart",
+            ]
+        )
+        == 0
+    )
+    assert not np.array_equal(
+        np.asarray(Image.open(tmp_path / "c" / "gen_chart_0.png")), a["gen_chart_0.png"]
+    )
+    assert np.array_equal(
+        np.asarray(graphics.render("chart", 1, seed=4, scale=0.15)),
+        np.asarray(Image.open(tmp_path / "c" / "gen_chart_1.png")),
+    )
     # an existing non-empty folder needs --force; the repository is refused
     assert graphics.main([str(tmp_path / "a"), *args]) == 1
     assert "not empty" in capsys.readouterr().err
@@ -310,7 +403,9 @@ def test_variants_are_deterministic_with_the_expected_sizes(tmp_path, capsys):
     yy, xx = np.mgrid[:37, :50]
     smooth = np.stack([xx * 5, yy * 6, (xx + yy) * 3], axis=-1).astype(np.uint8)
     Image.fromarray(smooth).save(src / "set14_smooth.png")
-    Image.fromarray(rng.integers(0, 256, size=(20, 31, 3), dtype=np.uint8)).save(src / "urban_noise.png")
+    Image.fromarray(rng.integers(0, 256, size=(20, 31, 3), dtype=np.uint8)).save(
+        src / "urban_noise.png"
+    )
     Image.fromarray(rng.integers(0, 256, size=(16, 16), dtype=np.uint8)).save(src / "gray.png")
     (src / "notes.txt").write_text("ignored")
     for out in ("a", "b"):
@@ -326,34 +421,45 @@ def test_variants_are_deterministic_with_the_expected_sizes(tmp_path, capsys):
     # 4:2:0 keeps the luma (up to YCbCr rounding) and changes the noise's colours
     src_noise = np.asarray(Image.open(src / "urban_noise.png"))
     v420 = _pixels(tmp_path / "a" / "dev-420")["urban_noise.png"]
+
     def luma(a: np.ndarray) -> np.ndarray:
         return np.asarray(Image.fromarray(a).convert("L"), dtype=int)
 
     assert np.abs(luma(v420) - luma(src_noise)).mean() < 6 and not np.array_equal(v420, src_noise)
-    j90, j95 = (_pixels(tmp_path / "a" / s)["set14_smooth.png"] for s in ("dev-jpeg90", "dev-jpeg95"))
+    j90, j95 = (
+        _pixels(tmp_path / "a" / s)["set14_smooth.png"] for s in ("dev-jpeg90", "dev-jpeg95")
+    )
     assert not np.array_equal(j90, j95)
     # the up2 set is the centre crop: its pixels at even places are near the source's
     up = _pixels(tmp_path / "a" / "dev-up2")["set14_smooth.png"].astype(int)
-    crop = smooth[(37 - 18) // 2:(37 - 18) // 2 + 18, (50 - 25) // 2:(50 - 25) // 2 + 25].astype(int)
+    crop = smooth[
+        (37 - 18) // 2 : (37 - 18) // 2 + 18, (50 - 25) // 2 : (50 - 25) // 2 + 25
+    ].astype(int)
     assert np.abs(up[::2, ::2] - crop).max() <= 8
     # only the sets asked for; a non-empty set folder needs --force
     assert variants.main([str(tmp_path / "c"), "--src", str(src), "--sets", "dev-up2"]) == 0
     assert [p.name for p in (tmp_path / "c").iterdir()] == ["dev-up2"]
     assert variants.main([str(tmp_path / "a"), "--src", str(src), "--sets", "dev-420"]) == 1
     assert "not empty" in capsys.readouterr().err
-    assert variants.main([str(tmp_path / "a"), "--src", str(src), "--sets", "dev-420", "--force"]) == 0
+    assert (
+        variants.main([str(tmp_path / "a"), "--src", str(src), "--sets", "dev-420", "--force"]) == 0
+    )
 
 
 def test_augment_mix_statistics_and_fit(tmp_path):
     mix = _script("augment_mix")
     rng = np.random.default_rng(0)
-    photo = np.asarray(Image.open(FIXTURES / "images" / "urban051-256.png").convert("RGB"))[:64, :64]
+    photo = np.asarray(Image.open(FIXTURES / "images" / "urban051-256.png").convert("RGB"))[
+        :64, :64
+    ]
     plain = mix.crop_statistics(photo)
     from flowzip.train.augment import ChromaPipeline, jpeg_round_trip, resize
 
     assert mix.crop_statistics(ChromaPipeline(up="box")(photo))["chroma"] < 0.3 * plain["chroma"]
     assert mix.crop_statistics(jpeg_round_trip(photo, 40))["blocks"] > plain["blocks"] + 0.1
-    up = np.clip(np.floor(resize(photo[:32, :32], 64, 64, "bicubic") + 0.5), 0, 255).astype(np.uint8)
+    up = np.clip(np.floor(resize(photo[:32, :32], 64, 64, "bicubic") + 0.5), 0, 255).astype(
+        np.uint8
+    )
     assert mix.crop_statistics(up)["fine"] < 0.7 * plain["fine"]
     # a target made of two kinds' histograms in known proportions is fitted back
     columns = rng.random((12, 4))
@@ -364,7 +470,23 @@ def test_augment_mix_statistics_and_fit(tmp_path):
     sets = tmp_path / "dev"
     sets.mkdir()
     Image.fromarray(photo).save(sets / "a.png")
-    assert mix.main(["--train", str(FIXTURES / "images"), "--sets", str(sets), "--crops", "8",
-                     "--try", "clean=1,jpeg=1"], say=lines.append) == 0
-    assert any(line.startswith("fit 1 (all sets)") for line in lines) and any("try 1" in line for line in lines)
+    assert (
+        mix.main(
+            [
+                "--train",
+                str(FIXTURES / "images"),
+                "--sets",
+                str(sets),
+                "--crops",
+                "8",
+                "--try",
+                "clean=1,jpeg=1",
+            ],
+            say=lines.append,
+        )
+        == 0
+    )
+    assert any(line.startswith("fit 1 (all sets)") for line in lines) and any(
+        "try 1" in line for line in lines
+    )
     assert mix.main(["--sets", str(tmp_path / "missing")], say=lines.append) == 1

@@ -1,5 +1,6 @@
 """The modular scale transform on the ANS stack: exact, cheap, and never borrowing bits the
 stack does not hold."""
+
 from __future__ import annotations
 
 import hashlib
@@ -8,8 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-from flowzip.entropy.bitsback import (LAYOUT, LISTED, MIN_BORROW_LOG2, STANDARD, ScaleCoder, max_chunk_log2,
-                                      standard_chunk_flags)
+from flowzip.entropy.bitsback import (
+    LAYOUT,
+    LISTED,
+    MIN_BORROW_LOG2,
+    STANDARD,
+    ScaleCoder,
+    max_chunk_log2,
+    standard_chunk_flags,
+)
 from flowzip.entropy.stack import AnsStack, uniform
 from flowzip.errors import FormatError, StackUnderflowError
 from flowzip.mst import SCALE_NUMERATORS, mst_forward, mst_inverse, scale_numerator
@@ -32,8 +40,12 @@ def random_scale_input(shape, seed=0):
 def test_numerator_table_is_frozen():
     """R = round(256 * 2**(q/64)) for q in -128..128: part of the format."""
     assert len(SCALE_NUMERATORS) == 257
-    assert SCALE_NUMERATORS[0] == 64 and SCALE_NUMERATORS[128] == 256 and SCALE_NUMERATORS[-1] == 1024
-    assert SCALE_NUMERATORS[128 + 64] == 512 and SCALE_NUMERATORS[128 + 1] == 259  # 256 * 2**(1/64) = 258.78
+    assert (
+        SCALE_NUMERATORS[0] == 64 and SCALE_NUMERATORS[128] == 256 and SCALE_NUMERATORS[-1] == 1024
+    )
+    assert (
+        SCALE_NUMERATORS[128 + 64] == 512 and SCALE_NUMERATORS[128 + 1] == 259
+    )  # 256 * 2**(1/64) = 258.78
     digest = hashlib.sha256(np.array(SCALE_NUMERATORS, dtype="<i4").tobytes()).hexdigest()
     assert digest == "f446d110899040fd47f8f2fb60be518322aff192acd1a675da731e403b249dca"
 
@@ -91,7 +103,9 @@ def test_chunks_without_bits_back_cost_little_more():
     first = numer.reshape(-1)[: coder.seed_elements].double()
     expansion = float(torch.log2(first / 256).clamp_min(0).sum())
     assert coder.seed_bits == pytest.approx(expansion, rel=0.1)
-    assert stack.bits - coder.model_bits == pytest.approx(coder.seed_bits, abs=160)  # + the chunk list
+    assert stack.bits - coder.model_bits == pytest.approx(
+        coder.seed_bits, abs=160
+    )  # + the chunk list
 
 
 def test_a_nearly_dry_stack_borrows_no_tiny_chunks():
@@ -127,7 +141,12 @@ def test_a_full_stack_uses_the_standard_chunks_and_a_small_one_lists_them():
     coder.scale_forward(x, numer)
     assert coder.seed_elements > 0
     assert int(full.pop(LAYOUT, 1)[0]) == STANDARD and int(seeded.pop(LAYOUT, 1)[0]) == LISTED
-    assert standard_chunk_flags(768) == [9, 8] and standard_chunk_flags((1 << 21) + 3) == [20, 20, 1, 0]
+    assert standard_chunk_flags(768) == [9, 8] and standard_chunk_flags((1 << 21) + 3) == [
+        20,
+        20,
+        1,
+        0,
+    ]
 
 
 def test_corrupt_chunk_layouts_are_refused():
@@ -152,7 +171,9 @@ def test_the_fused_transform_is_the_formula_for_every_sign_and_the_range_edges()
     r_d = torch.from_numpy(rng.integers(0, 2**62, n)) % numer
     y, r_e = mst_forward(x, r_d, numer)
     v = numer * x + r_d
-    assert torch.equal(y, torch.div(v, 256, rounding_mode="floor")) and torch.equal(r_e, torch.remainder(v, 256))
+    assert torch.equal(y, torch.div(v, 256, rounding_mode="floor")) and torch.equal(
+        r_e, torch.remainder(v, 256)
+    )
     back, r_d_back = mst_inverse(y, r_e, numer)
     assert torch.equal(back, x) and torch.equal(r_d_back, r_d)
     edge = torch.tensor([2**40 - 1, -(2**40) + 1])

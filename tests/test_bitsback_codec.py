@@ -1,21 +1,20 @@
 """A bits-back model (scale layers from level 1) through the whole codec, with the tiny
 bits-back test model: round trips of every size and mode, the same bytes on every CPU
 backend, corrupt files refused, and the file within reach of the model's code length."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 import flowzip
-from flowzip.codec import coding_order, seed_tile
-from flowzip.codec import TileEncoder
+from flowzip.codec import TileEncoder, coding_order, seed_tile
 from flowzip.errors import FlowzipError
 from flowzip.image import plane_groups, tile_grid
 from flowzip.registry import load_model
 
 from .conftest import TINY_BB_MODEL, photo_crop
 from .test_api import damaged_copies
-
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +34,14 @@ def test_tiny_bb_model_has_scale_layers():
 
 @pytest.mark.parametrize(
     "shape,dtype",
-    [((1, 1, 3), np.uint8), ((5, 7, 3), np.uint8), ((1, 1), np.uint8), ((40, 70, 3), np.uint8),
-     ((33, 65, 4), np.uint8), ((17, 9), np.uint16)],
+    [
+        ((1, 1, 3), np.uint8),
+        ((5, 7, 3), np.uint8),
+        ((1, 1), np.uint8),
+        ((40, 70, 3), np.uint8),
+        ((33, 65, 4), np.uint8),
+        ((17, 9), np.uint16),
+    ],
 )
 def test_random_arrays_roundtrip(bb_compressor, bb_decompressor, rng, shape, dtype):
     a = rng.integers(0, np.iinfo(dtype).max + 1, shape).astype(dtype)
@@ -59,7 +64,9 @@ def test_same_bytes_on_every_cpu_backend(backend, bb_compressor):
     a = photo_crop()[:48, :40]
     data = flowzip.Compressor(TINY_BB_MODEL, tile=64, backend=backend).compress(a)
     assert data == bb_compressor.compress(a)
-    assert np.array_equal(flowzip.Decompressor(models=[TINY_BB_MODEL], backend=backend).decompress(data), a)
+    assert np.array_equal(
+        flowzip.Decompressor(models=[TINY_BB_MODEL], backend=backend).decompress(data), a
+    )
 
 
 def test_corrupt_bits_back_files_raise_flowzip_errors(bb_compressor, bb_decompressor):
@@ -86,7 +93,9 @@ def test_later_tiles_borrow_from_the_tiles_before_them():
     assert flowzip.read_header(encoded.data).first_tile == 5  # the noisy corner: the busiest tile
     assert np.array_equal(flowzip.decompress(encoded.data), image)
     s = encoded.stats
-    assert s.nbytes - s.header_bytes <= s.bits_theoretical / 8 * 1.005 + 64  # no seed: the noise funds the rest
+    assert (
+        s.nbytes - s.header_bytes <= s.bits_theoretical / 8 * 1.005 + 64
+    )  # no seed: the noise funds the rest
 
 
 def test_seed_tile_is_the_busiest():

@@ -1,5 +1,6 @@
 """Checkerboard (two-pass) priors: every factored-out latent is coded as anchors under the
 coarser context, then the rest under a prior that also sees the anchors."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,8 +26,13 @@ def perturbed(config: FlowConfig, seed: int, scale: float = 0.02) -> FloatFlow:
 @pytest.fixture(scope="module")
 def checkerboard_model(tmp_path_factory):
     path = tmp_path_factory.mktemp("cb") / "cb.npz"
-    write_bundle({kind: perturbed(FlowConfig(c, couplings=1, hidden=8, checkerboard=True), c).export()
-                  for kind, c in (("rgb", 3), ("gray", 1))}, path)
+    write_bundle(
+        {
+            kind: perturbed(FlowConfig(c, couplings=1, hidden=8, checkerboard=True), c).export()
+            for kind, c in (("rgb", 3), ("gray", 1))
+        },
+        path,
+    )
     return path
 
 
@@ -39,13 +45,15 @@ def code_length(flow: IntFlowModel, x: torch.Tensor) -> float:
     enc = LatentEncoder()
     for latent in reversed(flow.forward(x)):
         for positions, mu_q, scale_idx in flow.prior_passes(latent.name, latent.context, latent.z):
-            pick = (lambda t: t.numpy()) if positions is None else (lambda t: t[positions].numpy())  # noqa: E731
+            pick = (lambda t: t.numpy()) if positions is None else (lambda t: t[positions].numpy())
             enc.encode(pick(latent.z), pick(mu_q), pick(scale_idx))
     return enc.bits
 
 
 def test_integer_model_codes_what_the_float_model_predicts():
-    model = perturbed(FlowConfig(3, levels=2, couplings=1, hidden=8, top_splits=1, checkerboard=True), 0, 0.01)
+    model = perturbed(
+        FlowConfig(3, levels=2, couplings=1, hidden=8, top_splits=1, checkerboard=True), 0, 0.01
+    )
     x = torch.randint(100, 140, (1, 3, 16, 16))
     with torch.no_grad():
         float_bits = float(model(x))
@@ -55,7 +63,9 @@ def test_integer_model_codes_what_the_float_model_predicts():
 
 def test_warm_start_from_a_plain_model_codes_the_same_bits():
     plain = perturbed(FlowConfig(3, levels=2, couplings=1, hidden=8, top_splits=1), 1)
-    board = FloatFlow(FlowConfig(3, levels=2, couplings=1, hidden=8, top_splits=1, checkerboard=True))
+    board = FloatFlow(
+        FlowConfig(3, levels=2, couplings=1, hidden=8, top_splits=1, checkerboard=True)
+    )
     board.load_warm(plain.state_dict())
     x = torch.randint(0, 256, (2, 3, 16, 16))
     with torch.no_grad():
@@ -67,7 +77,10 @@ def test_warm_start_from_a_plain_model_codes_the_same_bits():
 @pytest.mark.parametrize("shape", [(37, 23, 3), (16, 16), (1, 1, 3), (5, 7, 4)])
 def test_roundtrip_and_same_bytes_on_every_cpu_backend(checkerboard_model, shape):
     image = np.random.default_rng(sum(shape)).integers(0, 256, shape, dtype=np.uint8)
-    files = [flowzip.compress(image, model=checkerboard_model, backend=be) for be in ("reference", "numba")]
+    files = [
+        flowzip.compress(image, model=checkerboard_model, backend=be)
+        for be in ("reference", "numba")
+    ]
     assert files[0] == files[1]
     assert np.array_equal(flowzip.decompress(files[0], models=[checkerboard_model]), image)
 

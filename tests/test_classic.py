@@ -1,4 +1,5 @@
 """The classic paths (flowzip.classic) and the per-tile choice between them and the flow."""
+
 from __future__ import annotations
 
 import io
@@ -23,12 +24,26 @@ def _tiles(rng):
     yield "noise4", rng.integers(0, 256, (23, 19, 4), dtype=np.uint8)
     # 16-bit RGB and RGBA: six and eight byte planes (the palette key, the colour cache's)
     yield "planes6", rng.integers(0, 3, (20, 30, 6), dtype=np.uint8) * 120
-    yield "planes8", np.concatenate([rng.integers(0, 2, (20, 30, 4), dtype=np.uint8) * 255,
-                                     rng.integers(0, 256, (20, 30, 4), dtype=np.uint8)], axis=2)
+    yield (
+        "planes8",
+        np.concatenate(
+            [
+                rng.integers(0, 2, (20, 30, 4), dtype=np.uint8) * 255,
+                rng.integers(0, 256, (20, 30, 4), dtype=np.uint8),
+            ],
+            axis=2,
+        ),
+    )
     yield "two-colours", (rng.integers(0, 2, (30, 40, 3)) * 255).astype(np.uint8)
-    yield "gradient", np.broadcast_to(np.arange(64, dtype=np.uint8)[None, :, None] * 4, (20, 64, 3)).copy()
+    yield (
+        "gradient",
+        np.broadcast_to(np.arange(64, dtype=np.uint8)[None, :, None] * 4, (20, 64, 3)).copy(),
+    )
     yield "walk", (np.cumsum(rng.integers(-3, 4, (33, 45, 2)), axis=1) % 256).astype(np.uint8)
-    yield "extremes", np.array([[[0, 255, 0], [255, 0, 255]], [[255, 255, 255], [0, 0, 0]]], np.uint8)
+    yield (
+        "extremes",
+        np.array([[[0, 255, 0], [255, 0, 255]], [[255, 255, 255], [0, 0, 0]]], np.uint8),
+    )
     yield "photo", photo_crop()[:40, :50]
     yield "drawing", _drawing(64, 96)
 
@@ -51,7 +66,12 @@ def test_every_path_round_trips_exactly(rng, rgb):
         for transform in range(3 if use_rgb else 1):
             for runs in (False, True):
                 for mixing in (False, True):  # format 3's single context set, format 4's mixing
-                    paths.append((classic.PREDICTIVE, *classic.encode_predictive(tile, transform, runs, mixing=mixing)))
+                    paths.append(
+                        (
+                            classic.PREDICTIVE,
+                            *classic.encode_predictive(tile, transform, runs, mixing=mixing),
+                        )
+                    )
         for kind, payload, bits in paths:
             decoded = classic.decode(kind, payload, tile.shape, use_rgb)
             assert decoded.dtype == np.uint8 and np.array_equal(decoded, tile), (name, kind)
@@ -172,7 +192,7 @@ def test_modes_through_classic_paths():
         data = flowzip.Compressor(TINY_MODEL, tile=64).compress(src)
         back = flowzip.Decompressor(models=[TINY_MODEL]).decompress_image(data)
         assert back.mode == src.mode and np.array_equal(np.asarray(back), np.asarray(src)), mode
-    u16 = (np.arange(70 * 90, dtype=np.uint16).reshape(70, 90) * 7)
+    u16 = np.arange(70 * 90, dtype=np.uint16).reshape(70, 90) * 7
     data = flowzip.Compressor(TINY_MODEL, tile=64).compress(u16)
     assert np.array_equal(flowzip.Decompressor(models=[TINY_MODEL]).decompress(data), u16)
 
@@ -203,7 +223,12 @@ def test_png_floor_matches_png_filters(fixed):
     png = raw.getvalue()
     ihdr = png[8 : 8 + 25]
     idat = zlib.compress(filtered)
-    chunk = len(idat).to_bytes(4, "big") + b"IDAT" + idat + zlib.crc32(b"IDAT" + idat).to_bytes(4, "big")
+    chunk = (
+        len(idat).to_bytes(4, "big")
+        + b"IDAT"
+        + idat
+        + zlib.crc32(b"IDAT" + idat).to_bytes(4, "big")
+    )
     iend = (0).to_bytes(4, "big") + b"IEND" + zlib.crc32(b"IEND").to_bytes(4, "big")
     ours = Image.open(io.BytesIO(png[:8] + ihdr + chunk + iend))
     assert np.array_equal(np.asarray(ours), tile)
@@ -216,10 +241,20 @@ def test_info_lists_the_tiles_per_path(tmp_path):
 
     path = tmp_path / "mixed.fz"
     path.write_bytes(flowzip.Compressor(TINY_MODEL, tile=64).compress(_drawing(64, 128)))
-    text = subprocess.run([sys.executable, "-m", "flowzip", "info", str(path)], capture_output=True, text=True,
-                          check=True).stdout
+    text = subprocess.run(
+        [sys.executable, "-m", "flowzip", "info", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     paths = flowzip.read_tile_paths(path.read_bytes())
     assert all(f"{name} {n}" in text for name, n in paths.items())
-    record = json.loads(subprocess.run([sys.executable, "-m", "flowzip", "info", "--json", str(path)],
-                                       capture_output=True, text=True, check=True).stdout)
+    record = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "flowzip", "info", "--json", str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     assert record["tile_paths"] == paths and record["format_version"] == flowzip.FORMAT_VERSION

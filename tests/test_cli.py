@@ -1,4 +1,5 @@
 """The flowzip command as a user runs it: a subprocess per call."""
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,11 @@ PHOTO = FIXTURES / "images" / "lenna-96x80.png"
 
 def flowzip(*args: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "flowzip", *args], cwd=cwd, input=stdin, capture_output=True, timeout=300,
+        [sys.executable, "-m", "flowzip", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        timeout=300,
     )
 
 
@@ -76,7 +81,9 @@ def test_output_name_stdout_and_rm(work):
     p = flowzip("compress", "-", "-c", "-m", str(TINY_MODEL), cwd=work, stdin=PHOTO.read_bytes())
     assert p.returncode == 0 and p.stdout == (work / "x.fz").read_bytes()
     p = flowzip("compress", "photo.png", "--rm", "-m", str(TINY_MODEL), cwd=work)
-    assert p.returncode == 0 and not (work / "photo.png").exists() and (work / "photo.png.fz").exists()
+    assert (
+        p.returncode == 0 and not (work / "photo.png").exists() and (work / "photo.png.fz").exists()
+    )
 
 
 def test_info_test_models(work):
@@ -111,7 +118,9 @@ def test_bad_inputs_give_one_line_errors(work):
     assert_clean_error(flowzip("test", "flipped.fz", *m, cwd=work), "flipped.fz")
     assert_clean_error(flowzip("compress", "text.png", *m, cwd=work), "not a readable image")
     assert_clean_error(flowzip("compress", "missing.png", *m, cwd=work), "no such file")
-    assert_clean_error(flowzip("compress", "photo.png", "-m", "no-such-model", cwd=work), "unknown model")
+    assert_clean_error(
+        flowzip("compress", "photo.png", "-m", "no-such-model", cwd=work), "unknown model"
+    )
     # a file with flow tiles names the model it needs (one of classic tiles only needs none)
     import flowzip as fz
 
@@ -141,7 +150,9 @@ def test_arrays_pillow_cannot_hold_fail_cleanly(work):
     assert_clean_error(p, "deep.fz", "numpy")
     assert sorted(x.name for x in work.iterdir()) == ["deep.fz", "photo.png"]
     np.save(work / "model.npy", np.zeros(2))
-    assert_clean_error(flowzip("compress", "photo.png", "-m", "model.npy", cwd=work), "not a flowzip model")
+    assert_clean_error(
+        flowzip("compress", "photo.png", "-m", "model.npy", cwd=work), "not a flowzip model"
+    )
 
 
 def test_info_names_the_files_format_version_and_tiles(tmp_path):
@@ -149,5 +160,9 @@ def test_info_names_the_files_format_version_and_tiles(tmp_path):
     v2 = FIXTURES / "v2" / "tiny-rgb.fz"  # the same, one stream
     for path, version, streams in ((v1, 1, 4), (v2, 2, 1)):
         rec = json.loads(flowzip("info", str(path), "--json", cwd=tmp_path).stdout)
-        assert (rec["format_version"], rec["tile_count"], rec["stream_count"]) == (version, 4, streams)
+        assert (rec["format_version"], rec["tile_count"], rec["stream_count"]) == (
+            version,
+            4,
+            streams,
+        )
         assert f"flowzip v{version} " in flowzip("info", str(path), cwd=tmp_path).stdout.decode()

@@ -1,4 +1,5 @@
 """The CLI's -r (into folders), -j N (files in parallel) and -T N (threads per file)."""
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,13 @@ def test_recursive_compress_then_decompress(tmp_path, capfd):
     err = capfd.readouterr().err
     assert status == 1  # broken.png: one error line, the others done
     assert [line for line in err.splitlines() if "broken.png" in line] == [
-        line for line in err.splitlines() if line.startswith("flowzip: ")]
-    assert _fz_files(tmp_path) == ["a.png.fz", "sub/b.tif.fz", "sub/deeper/c.png.fz"]  # no .txt, no hidden
+        line for line in err.splitlines() if line.startswith("flowzip: ")
+    ]
+    assert _fz_files(tmp_path) == [
+        "a.png.fz",
+        "sub/b.tif.fz",
+        "sub/deeper/c.png.fz",
+    ]  # no .txt, no hidden
     originals = {p: np.asarray(Image.open(tmp_path / p)) for p in ("a.png", "sub/deeper/c.png")}
     for p in originals:
         (tmp_path / p).unlink()
@@ -53,14 +59,34 @@ def test_jobs_and_threads_write_the_same_files(tmp_path):
     for folder in ("one", "two"):
         (tmp_path / folder / "sub" / "old.png.fz").unlink()
         (tmp_path / folder / "sub" / "broken.png").unlink()
-    assert main(["compress", "-r", "-q", "-T", "1", "-m", str(TINY_MODEL), str(tmp_path / "one")]) == 0
+    assert (
+        main(["compress", "-r", "-q", "-T", "1", "-m", str(TINY_MODEL), str(tmp_path / "one")]) == 0
+    )
     # a user's shell: a fresh process, three files over two worker processes
-    out = subprocess.run([sys.executable, "-m", "flowzip", "compress", "-r", "-j", "2", "-T", "1", "-m",
-                          str(TINY_MODEL), str(tmp_path / "two")], capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flowzip",
+            "compress",
+            "-r",
+            "-j",
+            "2",
+            "-T",
+            "1",
+            "-m",
+            str(TINY_MODEL),
+            str(tmp_path / "two"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.returncode == 0, out.stderr
     assert sorted(line.split(":")[0] for line in out.stderr.splitlines()) == sorted(
-        str(tmp_path / "two" / p) for p in ("a.png", "sub/b.tif", "sub/deeper/c.png"))
+        str(tmp_path / "two" / p) for p in ("a.png", "sub/b.tif", "sub/deeper/c.png")
+    )
     assert _fz_files(tmp_path / "one") == _fz_files(tmp_path / "two")
     for p in _fz_files(tmp_path / "one"):
         assert (tmp_path / "one" / p).read_bytes() == (tmp_path / "two" / p).read_bytes()

@@ -1,6 +1,7 @@
 """The command's edges found by a review: odd input names, modes one output format cannot
 hold, output paths that cannot be written, and contradictory flags. Each is one clear line
 and nothing left behind, or a lossless success."""
+
 from __future__ import annotations
 
 import shutil
@@ -21,7 +22,9 @@ def test_any_input_name_decodes_when_the_output_is_named(tmp_path):
     assert_clean_error(flowzip("decompress", "data.bin", *M, cwd=tmp_path), "data.bin", "-o OUT")
     p = flowzip("decompress", "data.bin", *M, "-o", "back.png", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    assert np.array_equal(np.asarray(Image.open(tmp_path / "back.png")), np.asarray(Image.open(PHOTO)))
+    assert np.array_equal(
+        np.asarray(Image.open(tmp_path / "back.png")), np.asarray(Image.open(PHOTO))
+    )
     shutil.copy(tmp_path / "data.bin", tmp_path / "UPPER.FZ")
     assert flowzip("decompress", "UPPER.FZ", *M, cwd=tmp_path).returncode == 0
     assert (tmp_path / "UPPER.png").exists()
@@ -33,7 +36,9 @@ def test_mode_i_decodes_to_a_16_bit_png(tmp_path):
     assert flowzip("compress", "deep.tif", *M, cwd=tmp_path).returncode == 0
     p = flowzip("decompress", "deep.tif.fz", *M, cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    assert np.array_equal(np.asarray(Image.open(tmp_path / "deep.tif.png")).astype(np.int64), values)
+    assert np.array_equal(
+        np.asarray(Image.open(tmp_path / "deep.tif.png")).astype(np.int64), values
+    )
 
 
 def test_tiff_that_would_drop_transparency_is_refused(tmp_path):
@@ -41,14 +46,22 @@ def test_tiff_that_would_drop_transparency_is_refused(tmp_path):
     im.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255])
     im.save(tmp_path / "keyed.png", transparency=1)
     assert flowzip("compress", "keyed.png", *M, cwd=tmp_path).returncode == 0
-    assert_clean_error(flowzip("decompress", "keyed.png.fz", *M, "-o", "keyed.tif", cwd=tmp_path), "transparency")
+    assert_clean_error(
+        flowzip("decompress", "keyed.png.fz", *M, "-o", "keyed.tif", cwd=tmp_path), "transparency"
+    )
     assert not (tmp_path / "keyed.tif").exists()
 
 
 def test_unwritable_output_is_named_before_the_work(tmp_path):
     shutil.copy(PHOTO, tmp_path / "photo.png")
-    assert_clean_error(flowzip("compress", "photo.png", *M, "-o", "missing/x.fz", cwd=tmp_path), "missing/x.fz", "no such folder")
-    long_name = "x" * 248 + ".png"  # its .fz is 255 characters: legal, and so must be its temporary file
+    assert_clean_error(
+        flowzip("compress", "photo.png", *M, "-o", "missing/x.fz", cwd=tmp_path),
+        "missing/x.fz",
+        "no such folder",
+    )
+    long_name = (
+        "x" * 248 + ".png"
+    )  # its .fz is 255 characters: legal, and so must be its temporary file
     shutil.copy(PHOTO, tmp_path / long_name)
     p = flowzip("compress", long_name, *M, cwd=tmp_path)
     assert p.returncode == 0, p.stderr

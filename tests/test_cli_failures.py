@@ -1,6 +1,7 @@
 """The command when the world fails it: a full disk, a reader that goes away, Ctrl-C while
 the modules load, a huge declared image size, a killed earlier run's leftovers, a dangling
 symlink at the output, and a cuda backend with no GPU behind it."""
+
 from __future__ import annotations
 
 import os
@@ -33,25 +34,42 @@ def small(tmp_path: Path) -> Path:
 
 def test_a_full_disk_is_named_not_blamed_on_png(small):
     with open("/dev/full", "wb") as full:
-        proc = subprocess.run([sys.executable, "-m", "flowzip", "decompress", "-c", "x.fz"], cwd=small,
-                              stdout=full, stderr=subprocess.PIPE, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-m", "flowzip", "decompress", "-c", "x.fz"],
+            cwd=small,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            timeout=300,
+        )
     assert_clean_error(proc, "No space left on device")
     assert b"cannot hold" not in proc.stderr
     # a file that may not grow past 1 KB (as a nearly full disk): the cause, and no temporary left
     limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))  # noqa: E731
-    proc = subprocess.run([sys.executable, "-m", "flowzip", "decompress", "x.fz"], cwd=small,
-                          capture_output=True, timeout=300, preexec_fn=limit)
+    proc = subprocess.run(
+        [sys.executable, "-m", "flowzip", "decompress", "x.fz"],
+        cwd=small,
+        capture_output=True,
+        timeout=300,
+        preexec_fn=limit,
+    )
     assert_clean_error(proc, "x.png: cannot write (File too large)")
     assert not (small / "x.png").exists() and no_temp_files(small)
 
 
-@pytest.mark.parametrize("command", [("decompress", "-c", "x.fz"), ("info", "x.fz"), ("models", "--json")])
+@pytest.mark.parametrize(
+    "command", [("decompress", "-c", "x.fz"), ("info", "x.fz"), ("models", "--json")]
+)
 def test_a_reader_that_goes_away_ends_the_command_quietly(small, command):
     reader, writer = os.pipe()
     os.close(reader)  # as `| head` does once it has what it wants
     try:
-        proc = subprocess.run([sys.executable, "-m", "flowzip", *command], cwd=small, stdout=writer,
-                              stderr=subprocess.PIPE, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-m", "flowzip", *command],
+            cwd=small,
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            timeout=300,
+        )
     finally:
         os.close(writer)
     assert proc.returncode == 1 and proc.stderr == b"", proc.stderr.decode()
@@ -77,11 +95,19 @@ def test_pillow_bomb_warning_adds_no_lines(small):
     warn = "import PIL.Image; PIL.Image.MAX_IMAGE_PIXELS = 5000"
     proc = python_flowzip(warn, "compress", "photo.jpg", cwd=small)
     assert_clean_error(proc, "photo.jpg", "lossy")  # the one line the file deserves, no warning
-    proc = python_flowzip("import PIL.Image; PIL.Image.MAX_IMAGE_PIXELS = 1000", "compress", "photo.jpg", cwd=small)
+    proc = python_flowzip(
+        "import PIL.Image; PIL.Image.MAX_IMAGE_PIXELS = 1000", "compress", "photo.jpg", cwd=small
+    )
     assert_clean_error(proc, "photo.jpg", "image too large")
     # decompress --rm reads the PNG back (48x40 = 1920 px) before removing the .fz
-    proc = python_flowzip("import PIL.Image; PIL.Image.MAX_IMAGE_PIXELS = 1500", "decompress", "--rm", "-q", "x.fz",
-                          cwd=small)
+    proc = python_flowzip(
+        "import PIL.Image; PIL.Image.MAX_IMAGE_PIXELS = 1500",
+        "decompress",
+        "--rm",
+        "-q",
+        "x.fz",
+        cwd=small,
+    )
     assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode()
     assert (small / "x.png").exists() and not (small / "x.fz").exists()
 
@@ -100,7 +126,9 @@ def test_a_killed_runs_temporary_is_removed_by_the_next_run(small):
     proc = flowzip("decompress", "x.fz", "-q", cwd=small)
     assert proc.returncode == 0, proc.stderr.decode()
     assert Image.open(small / "x.png").size == (48, 40)
-    assert sorted(p.name for p in small.iterdir() if p.name.endswith(".tmp")) == sorted([live.name, ".x.png.123.tmp"])
+    assert sorted(p.name for p in small.iterdir() if p.name.endswith(".tmp")) == sorted(
+        [live.name, ".x.png.123.tmp"]
+    )
 
 
 def test_a_dangling_symlink_at_the_output_is_kept_without_f(small):
@@ -125,8 +153,14 @@ ctypes.CDLL = NoDriver"""
 def test_cuda_is_not_offered_without_a_gpu(small, monkeypatch):
     monkeypatch.setenv("NUMBA_ENABLE_CUDASIM", "0")
     version = python_flowzip(NO_CUDA_DRIVER, "--version", cwd=small)
-    assert version.returncode == 0 and b"available: numba, reference)" in version.stdout, version.stdout
+    assert version.returncode == 0 and b"available: numba, reference)" in version.stdout, (
+        version.stdout
+    )
     models = python_flowzip(NO_CUDA_DRIVER, "models", cwd=small)
-    assert models.returncode == 0 and "cuda" not in models.stdout.decode().splitlines()[-1], models.stdout
-    proc = python_flowzip(NO_CUDA_DRIVER, "decompress", "--backend", "cuda", "-c", "x.fz", cwd=small)
+    assert models.returncode == 0 and "cuda" not in models.stdout.decode().splitlines()[-1], (
+        models.stdout
+    )
+    proc = python_flowzip(
+        NO_CUDA_DRIVER, "decompress", "--backend", "cuda", "-c", "x.fz", cwd=small
+    )
     assert_clean_error(proc, "'cuda'", "available: numba, reference")

@@ -1,6 +1,7 @@
 """What a gzip, zstd or cjxl user types first, through the installed command: mode flags,
 levels, standard input to standard output, -c with one input, the source's mode and mtime
 on every output, metadata kept (or --strip), lossy input refused."""
+
 from __future__ import annotations
 
 import io
@@ -21,7 +22,9 @@ from .test_cli import PHOTO, assert_clean_error, flowzip, no_temp_files
 
 M = ("-m", str(TINY_MODEL))
 ICC = bytes(range(256)) * 2
-EXIF = b"Exif\x00\x00" + bytes.fromhex("4d4d002a00000008000101120003000000010006000000000000")  # Orientation 6
+EXIF = b"Exif\x00\x00" + bytes.fromhex(
+    "4d4d002a00000008000101120003000000010006000000000000"
+)  # Orientation 6
 MTIME = 1577934245  # 2020-01-02
 
 
@@ -29,9 +32,16 @@ def with_terminal(*args: str, cwd: Path, as_stdin: bool) -> subprocess.Completed
     """The command with a terminal as standard input (or output)."""
     leader, terminal = pty.openpty()
     try:
-        where = {"stdin": terminal} if as_stdin else {"stdout": terminal, "stdin": subprocess.DEVNULL}
-        return subprocess.run([sys.executable, "-m", "flowzip", *args], cwd=cwd, stderr=subprocess.PIPE,
-                              timeout=300, **where)
+        where = (
+            {"stdin": terminal} if as_stdin else {"stdout": terminal, "stdin": subprocess.DEVNULL}
+        )
+        return subprocess.run(
+            [sys.executable, "-m", "flowzip", *args],
+            cwd=cwd,
+            stderr=subprocess.PIPE,
+            timeout=300,
+            **where,
+        )
     finally:
         os.close(leader)
         os.close(terminal)
@@ -50,7 +60,9 @@ def tagged(tmp_path: Path) -> Path:
     info.add_text("Comment", "caf\u00e9")
     info.add_itxt("Title", "\u6771\u4eac", "ja", "Tokyo")
     info.add_text("parameters", "steps: 20, " * 200, zip=True)
-    Image.open(PHOTO).crop((0, 0, 40, 24)).save(tmp_path / "tagged.png", icc_profile=ICC, exif=EXIF, pnginfo=info)
+    Image.open(PHOTO).crop((0, 0, 40, 24)).save(
+        tmp_path / "tagged.png", icc_profile=ICC, exif=EXIF, pnginfo=info
+    )
     os.chmod(tmp_path / "tagged.png", 0o600)
     os.utime(tmp_path / "tagged.png", (MTIME, MTIME))
     return tmp_path / "tagged.png"
@@ -69,7 +81,11 @@ def test_mode_mtime_and_metadata_are_kept_both_ways(tagged):
     text = flowzip("info", "tagged.png.fz", cwd=work).stdout.decode()
     assert "metadata: ICC profile 512 B, EXIF 26 B, text Comment, Title, parameters" in text, text
     rec = json.loads(flowzip("info", "tagged.png.fz", "--json", cwd=work).stdout)
-    assert rec["attached"] == {"icc_profile": 512, "exif": 26, "text": ["Comment", "Title", "parameters"]}
+    assert rec["attached"] == {
+        "icc_profile": 512,
+        "exif": 26,
+        "text": ["Comment", "Title", "parameters"],
+    }
     os.rename(tagged, work / "original.png")
     p = flowzip("decompress", "tagged.png.fz", *M, cwd=work)
     assert p.returncode == 0, p.stderr
@@ -80,14 +96,18 @@ def test_mode_mtime_and_metadata_are_kept_both_ways(tagged):
     assert back.text == original.text and back.text["Title"].lang == "ja"
     # TIFF holds the profile, and the command says what it could not write
     p = flowzip("decompress", "tagged.png.fz", *M, "-o", "tagged.tif", cwd=work)
-    assert p.returncode == 0 and b"TIFF has no place for its EXIF, 3 text chunks" in p.stderr, p.stderr
+    assert p.returncode == 0 and b"TIFF has no place for its EXIF, 3 text chunks" in p.stderr, (
+        p.stderr
+    )
     assert Image.open(work / "tagged.tif").info["icc_profile"] == ICC
     assert attributes(work / "tagged.tif") == (0o600, MTIME)
 
 
 def test_strip_drops_the_metadata_either_way(tagged):
     work = tagged.parent
-    assert flowzip("compress", "tagged.png", *M, "--strip", "-o", "bare.fz", cwd=work).returncode == 0
+    assert (
+        flowzip("compress", "tagged.png", *M, "--strip", "-o", "bare.fz", cwd=work).returncode == 0
+    )
     assert "metadata: none" in flowzip("info", "bare.fz", cwd=work).stdout.decode()
     assert flowzip("compress", "tagged.png", *M, cwd=work).returncode == 0
     p = flowzip("decompress", "tagged.png.fz", *M, "--strip", "-o", "bare.png", cwd=work)
@@ -99,18 +119,34 @@ def test_strip_drops_the_metadata_either_way(tagged):
 def test_gzip_mode_flags_levels_keep_verbose_and_rm(tmp_path):
     shutil.copy(PHOTO, tmp_path / "photo.png")
     Image.open(PHOTO).crop((0, 0, 16, 16)).save(tmp_path / "small.png")
-    p = flowzip("-z", "-kv", "photo.png", *M, cwd=tmp_path)  # -z: zstd's compress; -v: the model and tiles
+    p = flowzip(
+        "-z", "-kv", "photo.png", *M, cwd=tmp_path
+    )  # -z: zstd's compress; -v: the model and tiles
     assert p.returncode == 0 and b"model tiny-v1, tiles" in p.stderr, p.stderr
     assert (tmp_path / "photo.png").exists()
     os.rename(tmp_path / "photo.png", tmp_path / "original.png")
-    p = flowzip("-d", "photo.png.fz", *M, "--rm", cwd=tmp_path)  # gunzip's -d, and --rm after a check
+    p = flowzip(
+        "-d", "photo.png.fz", *M, "--rm", cwd=tmp_path
+    )  # gunzip's -d, and --rm after a check
     assert p.returncode == 0, p.stderr
     assert not (tmp_path / "photo.png.fz").exists()
-    assert np.array_equal(np.asarray(Image.open(tmp_path / "photo.png")), np.asarray(Image.open(tmp_path / "original.png")))
+    assert np.array_equal(
+        np.asarray(Image.open(tmp_path / "photo.png")),
+        np.asarray(Image.open(tmp_path / "original.png")),
+    )
     # levels: each names a shipped model (1 the fastest, 9 the smallest files); last of -N / -m wins
-    assert flowzip("compress", "-q", "small.png", "--best", "-o", "best.fz", cwd=tmp_path).returncode == 0
-    assert flowzip("compress", "-9", "-q", "small.png", *M, "-o", "mine.fz", cwd=tmp_path).returncode == 0
-    ids = [json.loads(flowzip("-l", "--json", n, cwd=tmp_path).stdout)["model_id"] for n in ("best.fz", "mine.fz")]
+    assert (
+        flowzip("compress", "-q", "small.png", "--best", "-o", "best.fz", cwd=tmp_path).returncode
+        == 0
+    )
+    assert (
+        flowzip("compress", "-9", "-q", "small.png", *M, "-o", "mine.fz", cwd=tmp_path).returncode
+        == 0
+    )
+    ids = [
+        json.loads(flowzip("-l", "--json", n, cwd=tmp_path).stdout)["model_id"]
+        for n in ("best.fz", "mine.fz")
+    ]
     assert ids == ["idf-bb-v5", "tiny-v1"]
     p = flowzip("-dcq", "mine.fz", cwd=tmp_path)  # a cluster: -d -c -q
     assert p.returncode == 0 and p.stdout[:8] == b"\x89PNG\r\n\x1a\n" and p.stderr == b""
@@ -125,25 +161,39 @@ def test_standard_input_to_standard_output(tmp_path):
     p = flowzip("compress", *M, cwd=tmp_path, stdin=PHOTO.read_bytes())
     assert p.returncode == 0 and p.stdout[:4] == b"\x89FZP", p.stderr
     q = flowzip("decompress", *M, cwd=tmp_path, stdin=p.stdout)
-    assert q.returncode == 0 and np.array_equal(np.asarray(Image.open(io.BytesIO(q.stdout))), np.asarray(Image.open(PHOTO)))
+    assert q.returncode == 0 and np.array_equal(
+        np.asarray(Image.open(io.BytesIO(q.stdout))), np.asarray(Image.open(PHOTO))
+    )
     assert flowzip("info", cwd=tmp_path, stdin=p.stdout).stdout.startswith(b"-: flowzip v4")
     assert list(tmp_path.iterdir()) == []
     # a terminal: nothing to read, or nowhere to write binary data (refused before the work)
-    usage_error(with_terminal("compress", *M, cwd=tmp_path, as_stdin=True), "compress", "no input files")
+    usage_error(
+        with_terminal("compress", *M, cwd=tmp_path, as_stdin=True), "compress", "no input files"
+    )
     shutil.copy(PHOTO, tmp_path / "photo.png")
-    assert_clean_error(with_terminal("compress", "photo.png", "-c", *M, cwd=tmp_path, as_stdin=False), "terminal")
+    assert_clean_error(
+        with_terminal("compress", "photo.png", "-c", *M, cwd=tmp_path, as_stdin=False), "terminal"
+    )
 
 
 def test_usage_errors_name_the_command_and_come_before_any_work(tmp_path):
     shutil.copy(PHOTO, tmp_path / "photo.png")
     shutil.copy(PHOTO, tmp_path / "other.png")
-    usage_error(flowzip("compress", "photo.png", "--frobnicate", cwd=tmp_path), "compress", "--frobnicate")
+    usage_error(
+        flowzip("compress", "photo.png", "--frobnicate", cwd=tmp_path), "compress", "--frobnicate"
+    )
     usage_error(flowzip("decompress", "-x", "a.fz", cwd=tmp_path), "decompress", "-x")
     p = flowzip("compress", "-c", "photo.png", "other.png", *M, cwd=tmp_path)
     usage_error(p, "compress", "-c takes one input file")
     assert p.stdout == b""
-    usage_error(flowzip("compress", "-k", "--rm", "photo.png", cwd=tmp_path), "compress", "-k and --rm")
-    usage_error(flowzip("compress", "-o", "x.fz", "photo.png", "other.png", cwd=tmp_path), "compress", "-o takes one")
+    usage_error(
+        flowzip("compress", "-k", "--rm", "photo.png", cwd=tmp_path), "compress", "-k and --rm"
+    )
+    usage_error(
+        flowzip("compress", "-o", "x.fz", "photo.png", "other.png", cwd=tmp_path),
+        "compress",
+        "-o takes one",
+    )
     assert sorted(x.name for x in tmp_path.iterdir()) == ["other.png", "photo.png"]
     # files put back to back by hand are named as such, by info as by decompress
     one = flowzip("compress", "-c", "photo.png", *M, cwd=tmp_path).stdout

@@ -1,5 +1,6 @@
 """Container v4 (and v1 to v3, still read): parse what we write; refuse everything else with a
 FormatError."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -10,11 +11,26 @@ from flowzip import container
 from flowzip.errors import FormatError
 
 HEADER = container.Header(
-    width=300, height=7, channels=4, bytes_per_sample=2, ndim=3, tile=256, model_id="idf-base-v1",
-    model_hash=bytes(range(8)), pixel_crc=0xDEADBEEF, meta={"mode": "RGBA", "transparency": 3},
-    stream_sizes=(2, 12, 5), first_tile=1,
-    attached=container.Attached(b"profile" * 9, b"II*\x00exif", (container.TextChunk("Comment", "h\u00e9"),
-                                                                container.TextChunk("Title", "\u65e5", "ja", "T"))),
+    width=300,
+    height=7,
+    channels=4,
+    bytes_per_sample=2,
+    ndim=3,
+    tile=256,
+    model_id="idf-base-v1",
+    model_hash=bytes(range(8)),
+    pixel_crc=0xDEADBEEF,
+    meta={"mode": "RGBA", "transparency": 3},
+    stream_sizes=(2, 12, 5),
+    first_tile=1,
+    attached=container.Attached(
+        b"profile" * 9,
+        b"II*\x00exif",
+        (
+            container.TextChunk("Comment", "h\u00e9"),
+            container.TextChunk("Title", "\u65e5", "ja", "T"),
+        ),
+    ),
 )
 STREAMS = [b"\x00\x00", b"\x01" * 12, b"\x02" * 5]  # tile directory, flow stream, classic payloads
 # version 3: the same streams, no attached metadata
@@ -25,8 +41,11 @@ STREAMS_V2 = [b"\x01" * 12]
 # version 1: one stream per tile (300 x 7 in tiles of 256: two)
 HEADER_V1 = dataclasses.replace(HEADER_V3, stream_sizes=(8, 4), first_tile=0, version=1)
 STREAMS_V1 = [b"\x01" * 8, b"\x02" * 4]
-BOTH = pytest.mark.parametrize("header,streams", [(HEADER, STREAMS), (HEADER_V3, STREAMS), (HEADER_V2, STREAMS_V2),
-                                                 (HEADER_V1, STREAMS_V1)], ids=["v4", "v3", "v2", "v1"])
+BOTH = pytest.mark.parametrize(
+    "header,streams",
+    [(HEADER, STREAMS), (HEADER_V3, STREAMS), (HEADER_V2, STREAMS_V2), (HEADER_V1, STREAMS_V1)],
+    ids=["v4", "v3", "v2", "v1"],
+)
 
 
 @BOTH
@@ -83,14 +102,28 @@ def _resealed(data: bytearray) -> bytes:
 
 @pytest.mark.parametrize(
     "field,value",
-    [("width", 0), ("height", 0), ("channels", 5), ("bytes_per_sample", 3), ("ndim", 4), ("tile", 4),
-     ("tile", 4096), ("width", 2**31 - 1)],
+    [
+        ("width", 0),
+        ("height", 0),
+        ("channels", 5),
+        ("bytes_per_sample", 3),
+        ("ndim", 4),
+        ("tile", 4),
+        ("tile", 4096),
+        ("width", 2**31 - 1),
+    ],
 )
 def test_impossible_fields_are_refused(field, value):
     # write with consistent stream sizes, then patch the fixed fields behind the CRC's back
     data = bytearray(container.write(HEADER, STREAMS))
-    offsets = {"width": (12, "<I"), "height": (16, "<I"), "channels": (20, "<B"), "bytes_per_sample": (21, "<B"),
-               "ndim": (22, "<B"), "tile": (23, "<H")}
+    offsets = {
+        "width": (12, "<I"),
+        "height": (16, "<I"),
+        "channels": (20, "<B"),
+        "bytes_per_sample": (21, "<B"),
+        "ndim": (22, "<B"),
+        "tile": (23, "<H"),
+    }
     import struct
 
     off, fmt = offsets[field]
@@ -101,11 +134,15 @@ def test_impossible_fields_are_refused(field, value):
 
 def test_bomb_headers_are_refused_cheaply():
     """A tiny file that claims a huge image, or a stream count its tiles don't need, fails fast."""
-    big = container.Header(46000, 46000, 1, 1, 2, 1024, "m", bytes(8), 0, {}, (4,) * 2025, version=1)
+    big = container.Header(
+        46000, 46000, 1, 1, 2, 1024, "m", bytes(8), 0, {}, (4,) * 2025, version=1
+    )
     with pytest.raises(FormatError):
         container.read(container.write(big, [bytes(4)] * 2025))
     with pytest.raises(FormatError):
-        container.read(container.write(dataclasses.replace(big, stream_sizes=(4,), version=2), [bytes(4)]))
+        container.read(
+            container.write(dataclasses.replace(big, stream_sizes=(4,), version=2), [bytes(4)])
+        )
     # the writer refuses a stream count that does not match the version and tiles
     with pytest.raises(ValueError):
         container.write(dataclasses.replace(HEADER_V1, stream_sizes=(8,)), [b"\x01" * 8])
@@ -122,7 +159,9 @@ def test_first_tile_must_be_a_tile():
 
     data = bytearray(container.write(HEADER, STREAMS))
     end = 12 + struct.unpack_from("<H", data, 10)[0]
-    struct.pack_into("<I", data, end - 24, 2)  # the first-tile field, before the attached and stream lengths
+    struct.pack_into(
+        "<I", data, end - 24, 2
+    )  # the first-tile field, before the attached and stream lengths
     with pytest.raises(FormatError, match="corrupt flowzip header"):
         container.read(_resealed(data))
 
@@ -140,7 +179,9 @@ def test_nested_or_bad_metadata_is_a_format_error():
 
 def test_a_small_file_cannot_claim_millions_of_tiles():
     """Version 2's header does not grow with the tiles: their count is capped instead."""
-    many = container.Header(32768, 32768, 1, 1, 2, 8, "m", bytes(8), 0, {}, (4,), version=2)  # 2**24 tiles
+    many = container.Header(
+        32768, 32768, 1, 1, 2, 8, "m", bytes(8), 0, {}, (4,), version=2
+    )  # 2**24 tiles
     with pytest.raises(ValueError, match="tiles"):
         container.write(many, [bytes(4)])
     ok = dataclasses.replace(many, tile=128)  # 65,536 tiles: the most there may be
@@ -162,15 +203,22 @@ def test_reserved_flags_are_refused():
 def test_no_metadata_costs_no_header_bytes():
     bare = dataclasses.replace(HEADER, attached=container.Attached())
     assert len(container.write(bare, STREAMS)) == len(container.write(HEADER_V3, STREAMS))
-    assert container.write(bare, STREAMS)[9] == 0 and container.write(HEADER, STREAMS)[9] == container.ATTACHED_FLAG
+    assert (
+        container.write(bare, STREAMS)[9] == 0
+        and container.write(HEADER, STREAMS)[9] == container.ATTACHED_FLAG
+    )
 
 
 def test_attached_metadata_needs_version_4_and_is_bounded():
     with pytest.raises(ValueError, match="version 4"):
         container.write(dataclasses.replace(HEADER_V3, attached=HEADER.attached), STREAMS)
     with pytest.raises(ValueError, match="keyword"):
-        container.write(dataclasses.replace(HEADER, attached=container.Attached(text=(container.TextChunk("", "x"),))),
-                        STREAMS)
+        container.write(
+            dataclasses.replace(
+                HEADER, attached=container.Attached(text=(container.TextChunk("", "x"),))
+            ),
+            STREAMS,
+        )
     # a deflate bomb in the section (its CRCs fixed) is refused without inflating it all
     import struct
     import zlib
@@ -186,14 +234,24 @@ def test_attached_metadata_needs_version_4_and_is_bounded():
         container.read(bytes(data))
 
 
-@pytest.mark.parametrize("entries", [b"ICCP\x03\x00\x00\x00ab", b"XMP_\x01\x00\x00\x00x", b"TEXT\x01\x00\x00\x00k",
-                                     b"EXIF\x01\x00\x00\x00xEXIF\x01\x00\x00\x00x", b"TEXT\x05\x00\x00\x00\xff\x00\x00\x00x"])
+@pytest.mark.parametrize(
+    "entries",
+    [
+        b"ICCP\x03\x00\x00\x00ab",
+        b"XMP_\x01\x00\x00\x00x",
+        b"TEXT\x01\x00\x00\x00k",
+        b"EXIF\x01\x00\x00\x00xEXIF\x01\x00\x00\x00x",
+        b"TEXT\x05\x00\x00\x00\xff\x00\x00\x00x",
+    ],
+)
 def test_bad_attached_entries_are_format_errors(entries):
     import struct
     import zlib
 
     section = zlib.compress(entries)
-    data = bytearray(container.write(dataclasses.replace(HEADER, attached=container.Attached(b"x")), STREAMS))
+    data = bytearray(
+        container.write(dataclasses.replace(HEADER, attached=container.Attached(b"x")), STREAMS)
+    )
     end = 12 + struct.unpack_from("<H", data, 10)[0]
     old, _ = struct.unpack_from("<II", data, end - 20)
     struct.pack_into("<II", data, end - 20, len(section), zlib.crc32(section))
@@ -206,8 +264,15 @@ def test_the_image_checksum_covers_what_decides_the_image():
     """Version 4's CRC continues over shape, mode metadata and attached metadata; older ones
     cover the pixels only."""
     base = container.image_checksum(HEADER, 1234)
-    for change in ({"ndim": 2, "channels": 1}, {"meta": {"mode": "RGBa"}}, {"width": 301},
-                   {"attached": container.Attached(b"other")}, {"bytes_per_sample": 1}):
+    for change in (
+        {"ndim": 2, "channels": 1},
+        {"meta": {"mode": "RGBa"}},
+        {"width": 301},
+        {"attached": container.Attached(b"other")},
+        {"bytes_per_sample": 1},
+    ):
         assert container.image_checksum(dataclasses.replace(HEADER, **change), 1234) != base, change
-    assert container.image_checksum(dataclasses.replace(HEADER, tile=64, model_id="x"), 1234) == base
+    assert (
+        container.image_checksum(dataclasses.replace(HEADER, tile=64, model_id="x"), 1234) == base
+    )
     assert container.image_checksum(HEADER_V3, 1234) == 1234

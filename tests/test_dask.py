@@ -1,5 +1,6 @@
 """flowzip.dask on a real distributed.LocalCluster: 2 worker processes on the loopback
 interface, started and stopped here; one model load per worker; every output verified."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,8 +18,17 @@ from .conftest import TINY_MODEL  # noqa: E402
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None, silence_logs=40) as cluster, distributed.Client(cluster) as c:
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=40,
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
         yield c
 
 
@@ -44,8 +54,12 @@ def test_compress_and_decompress_files_on_two_workers(client, tmp_path):
     for i, r in enumerate(results[:6]):
         local = np.asarray(Image.open(tmp_path / "in" / f"img{i}.png"))
         assert r.stats.height == 16 + i
-        assert np.array_equal(flowzip.imread(tmp_path / "out" / f"img{i}.png.fz", models=[TINY_MODEL]), local)
-    arrays = flowzip.dask.decompress_files([r.output for r in results[:6]], models=[TINY_MODEL]).compute()
+        assert np.array_equal(
+            flowzip.imread(tmp_path / "out" / f"img{i}.png.fz", models=[TINY_MODEL]), local
+        )
+    arrays = flowzip.dask.decompress_files(
+        [r.output for r in results[:6]], models=[TINY_MODEL]
+    ).compute()
     assert [a.shape for a in arrays] == [(16 + i, 20, 3) for i in range(6)]
     # one model load per worker process, however many files it took
     loads = client.run(lambda: flowzip.dask._compressor.cache_info().misses)
@@ -56,6 +70,13 @@ def test_compress_and_decompress_files_on_two_workers(client, tmp_path):
 
 def test_compress_images_bag(client):
     rng = np.random.default_rng(2)
-    images = [rng.integers(0, 65536, (5, 7)).astype(np.uint16), rng.integers(0, 256, (9, 3, 4), dtype=np.uint8)]
-    data = flowzip.dask.compress_images(db.from_sequence(images, npartitions=2), model=str(TINY_MODEL)).compute()
-    assert all(np.array_equal(flowzip.decompress(d, models=[TINY_MODEL]), i) for d, i in zip(data, images))
+    images = [
+        rng.integers(0, 65536, (5, 7)).astype(np.uint16),
+        rng.integers(0, 256, (9, 3, 4), dtype=np.uint8),
+    ]
+    data = flowzip.dask.compress_images(
+        db.from_sequence(images, npartitions=2), model=str(TINY_MODEL)
+    ).compute()
+    assert all(
+        np.array_equal(flowzip.decompress(d, models=[TINY_MODEL]), i) for d, i in zip(data, images)
+    )

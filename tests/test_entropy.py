@@ -1,4 +1,5 @@
 """The frozen tables and the rANS coder: exactness, escapes, golden words."""
+
 from __future__ import annotations
 
 import hashlib
@@ -36,13 +37,18 @@ def _sample(rng, n):
 def test_roundtrip_with_escapes(rng):
     z, mu_q, sidx = _sample(rng, 20000)
     enc = LatentEncoder()
-    enc.encode(z[:5000].reshape(50, 100), mu_q[:5000].reshape(50, 100), sidx[:5000].reshape(50, 100))
+    enc.encode(
+        z[:5000].reshape(50, 100), mu_q[:5000].reshape(50, 100), sidx[:5000].reshape(50, 100)
+    )
     enc.encode(z[5000:], mu_q[5000:], sidx[5000:])
     assert enc.escapes > 100
     data = enc.finish()
     assert len(data) * 8 <= enc.bits * 1.001 + 64
     dec = LatentDecoder(data)
-    assert np.array_equal(dec.decode(mu_q[:5000].reshape(50, 100), sidx[:5000].reshape(50, 100)), z[:5000].reshape(50, 100))
+    assert np.array_equal(
+        dec.decode(mu_q[:5000].reshape(50, 100), sidx[:5000].reshape(50, 100)),
+        z[:5000].reshape(50, 100),
+    )
     assert np.array_equal(dec.decode(mu_q[5000:], sidx[5000:]), z[5000:])
     dec.finish()
 

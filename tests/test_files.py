@@ -1,4 +1,5 @@
 """Paths and binary file objects through compress/decompress, and imread/imwrite."""
+
 from __future__ import annotations
 
 import io

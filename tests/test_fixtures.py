@@ -1,5 +1,6 @@
 """Frozen files of every format version decode to their stored pixels, forever; today's
 encoder writes the current version's byte for byte (see tests/make_fixtures.py)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +9,6 @@ import pytest
 import flowzip
 
 from .conftest import FIXTURES, TINY_BB_MODEL, TINY_MODEL
-
 
 OLDER = {v: sorted((FIXTURES / f"v{v}").glob("*.fz")) for v in range(1, flowzip.FORMAT_VERSION)}
 CURRENT = sorted((FIXTURES / f"v{flowzip.FORMAT_VERSION}").glob("*.fz"))
@@ -28,8 +28,11 @@ def test_fixtures_exist():
     assert any(a.icc_profile and a.exif and any(t.language for t in a.text) for a in carried)
 
 
-@pytest.mark.parametrize("path", [p for files in OLDER.values() for p in files] + CURRENT,
-                         ids=lambda p: f"{p.parent.name}-{p.stem}")
+@pytest.mark.parametrize(
+    "path",
+    [p for files in OLDER.values() for p in files] + CURRENT,
+    ids=lambda p: f"{p.parent.name}-{p.stem}",
+)
 def test_file_decodes(path):
     data = path.read_bytes()
     header = flowzip.read_header(data)
@@ -40,7 +43,9 @@ def test_file_decodes(path):
     assert np.array_equal(decoded.array, expected)
 
 
-@pytest.mark.parametrize("path", [p for p in CURRENT if p.stem.startswith("tiny-")], ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", [p for p in CURRENT if p.stem.startswith("tiny-")], ids=lambda p: p.stem
+)
 def test_file_is_reproduced_by_the_encoder(path):
     """Today's encoder writes the same bytes, so a bitstream change cannot slip in unnoticed."""
     expected = np.load(path.with_suffix(".npy"))
@@ -48,5 +53,7 @@ def test_file_is_reproduced_by_the_encoder(path):
     decoded = flowzip.Decompressor(models=[model]).decode(path.read_bytes())
     image = decoded.to_pil() if decoded.header.meta.get("mode") else expected
     flow_only = "-flow-" in path.stem
-    again = flowzip.Compressor(model, tile=64, flow_only=flow_only).compress(image, attached=decoded.attached)
+    again = flowzip.Compressor(model, tile=64, flow_only=flow_only).compress(
+        image, attached=decoded.attached
+    )
     assert again == path.read_bytes()

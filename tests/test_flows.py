@@ -1,20 +1,22 @@
 """Every invertible piece passes the same exact round-trip test (nflows-style helper)."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
+from flowzip.entropy.bitsback import ScaleCoder
+from flowzip.entropy.stack import AnsStack, uniform
 from flowzip.flows.base import Composite, IntTransform
 from flowzip.flows.conv1x1 import LiftingConv1x1
 from flowzip.flows.coupling import AdditiveCoupling
 from flowzip.flows.intnet import IntConvNet
 from flowzip.flows.reshape import Squeeze
-from flowzip.flows.scale import MAX_LOG2_SCALE_Q, AffineCoupling
-from flowzip.entropy.bitsback import ScaleCoder
-from flowzip.entropy.stack import AnsStack, uniform
+from flowzip.flows.scale import AffineCoupling
 from flowzip.kernels import get_backend
 from flowzip.model import FlowConfig, IntFlowModel
+from flowzip.mst import MAX_LOG2_SCALE_Q
 from flowzip.train.model import FloatFlow
 
 BACKEND = get_backend("reference")
@@ -29,7 +31,9 @@ def prefilled_stack(bits: int, seed: int = 0) -> AnsStack:
     return stack
 
 
-def assert_exact_roundtrip(t: IntTransform, x: torch.Tensor, stack: AnsStack | None = None) -> torch.Tensor:
+def assert_exact_roundtrip(
+    t: IntTransform, x: torch.Tensor, stack: AnsStack | None = None
+) -> torch.Tensor:
     """inverse(forward(x)) == x exactly; a scale layer also leaves the stack word for word as it was."""
     stack = stack if stack is not None else prefilled_stack(0)
     before = stack.words().copy()
@@ -46,8 +50,16 @@ def random_net(cin: int, cout: int, seed: int, backend=BACKEND) -> IntConvNet:
     params = {"n.num_layers": np.array(2), "n.out_frac_bits": np.array(20)}
     w0 = torch.randint(-2000, 2000, (8, cin, 3, 3), generator=g).numpy()
     w1 = torch.randint(-2000, 2000, (cout, 8, 3, 3), generator=g).numpy()
-    params.update({"n.0.weight": w0, "n.0.bias": np.zeros(8, np.int64), "n.0.shift": np.array(4),
-                   "n.1.weight": w1, "n.1.bias": np.full(cout, 12345, np.int64), "n.1.shift": np.array(0)})
+    params.update(
+        {
+            "n.0.weight": w0,
+            "n.0.bias": np.zeros(8, np.int64),
+            "n.0.shift": np.array(4),
+            "n.1.weight": w1,
+            "n.1.bias": np.full(cout, 12345, np.int64),
+            "n.1.shift": np.array(0),
+        }
+    )
     return IntConvNet.from_params(params, "n", backend)
 
 
@@ -55,7 +67,11 @@ def random_lifting(c: int, seed: int, backend=BACKEND, diagonal: bool = False) -
     g = torch.Generator().manual_seed(seed)
     m = lambda: torch.randint(-9000, 9000, (c, c), generator=g)  # noqa: E731
     perm, lower, upper = torch.randperm(c, generator=g), m(), m()
-    diag = torch.randint(-MAX_LOG2_SCALE_Q, MAX_LOG2_SCALE_Q + 1, (c,), generator=g) if diagonal else None
+    diag = (
+        torch.randint(-MAX_LOG2_SCALE_Q, MAX_LOG2_SCALE_Q + 1, (c,), generator=g)
+        if diagonal
+        else None
+    )
     return LiftingConv1x1(perm, lower, upper, backend, diag)
 
 
@@ -84,7 +100,9 @@ def test_layers_roundtrip(shape, seed, backend):
         z = assert_exact_roundtrip(layer, x, prefilled_stack(4096, seed))
         assert not torch.equal(z, x), f"{type(layer).__name__} should change its input"
         # the same integers as the reference backend, given the same stack
-        assert torch.equal(z, ref.forward(x, ScaleCoder(prefilled_stack(4096, seed)))), f"{backend} differs from the reference"
+        assert torch.equal(z, ref.forward(x, ScaleCoder(prefilled_stack(4096, seed)))), (
+            f"{backend} differs from the reference"
+        )
     for bits in (0, 64, 100_000):  # seeded from nothing, from too little, and all bits-back
         assert_exact_roundtrip(Composite(layers), x, prefilled_stack(bits, seed))
 
@@ -147,7 +165,11 @@ def test_export_matches_float_model(scale_from_level):
     from flowzip.entropy.coder import LatentEncoder
 
     torch.manual_seed(0)
-    model = FloatFlow(FlowConfig(3, levels=2, couplings=1, hidden=8, top_splits=1, scale_from_level=scale_from_level))
+    model = FloatFlow(
+        FlowConfig(
+            3, levels=2, couplings=1, hidden=8, top_splits=1, scale_from_level=scale_from_level
+        )
+    )
     for p in model.parameters():
         p.data += 0.01 * torch.randn_like(p)
     for name, p in model.named_parameters():
@@ -160,7 +182,10 @@ def test_export_matches_float_model(scale_from_level):
     scales = ScaleCoder(prefilled_stack(200_000))
     enc = LatentEncoder()
     for latent in reversed(flow.forward(x, stack=scales)):
-        enc.encode(latent.z.numpy(), *(p.numpy() for p in flow.prior(latent.name, latent.context, tuple(latent.z.shape))))
+        enc.encode(
+            latent.z.numpy(),
+            *(p.numpy() for p in flow.prior(latent.name, latent.context, tuple(latent.z.shape))),
+        )
     assert (scales.model_bits != 0) == (scale_from_level is not None)
     int_bits = enc.bits + scales.model_bits
     assert abs(int_bits - float_bits) / float_bits < 0.01

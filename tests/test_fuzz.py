@@ -7,6 +7,7 @@ The long mode runs more cases and prints the counts::
 
     FLOWZIP_FUZZ_CASES=5000 python -m pytest tests/test_fuzz.py -s
 """
+
 from __future__ import annotations
 
 import json
@@ -88,9 +89,20 @@ def test_mutated_fixtures_decode_exactly_or_fail_cleanly():
     cpu = 60 + CASES // 4  # the child's whole budget, imports and numba's first calls included
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(CASES), str(SEED), str(ADDRESS_SPACE), str(cpu),
-         str(ROOT / "tests" / "fixtures")],
-        capture_output=True, text=True, env=env, timeout=4 * cpu,
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            str(CASES),
+            str(SEED),
+            str(ADDRESS_SPACE),
+            str(cpu),
+            str(ROOT / "tests" / "fixtures"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=4 * cpu,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])

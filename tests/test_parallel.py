@@ -1,6 +1,7 @@
 """Start-up, threads and processes: ``import flowzip`` stays light, ``threads=`` is exact,
 Compressor objects pickle, and Pools work with fork and spawn before and after the parent
 coded an image (GNU OpenMP pools across fork: flowzip/threads.py)."""
+
 from __future__ import annotations
 
 import os
@@ -21,12 +22,21 @@ from .conftest import TINY_MODEL, photo_crop
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _python(code: str, timeout: float = 240, args: list[str] | None = None, cwd: Path = ROOT) -> tuple[int, str]:
+def _python(
+    code: str, timeout: float = 240, args: list[str] | None = None, cwd: Path = ROOT
+) -> tuple[int, str]:
     """Run Python in a fresh process group: on a timeout the whole group (Pool workers
     included) is killed and the test fails rather than hangs."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, *(args or ["-c", code])], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, *(args or ["-c", code])],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=cwd,
+        start_new_session=True,
+    )
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -37,7 +47,8 @@ def _python(code: str, timeout: float = 240, args: list[str] | None = None, cwd:
 
 
 def test_import_and_quick_commands_do_not_load_torch_or_numba():
-    rc, out = _python(textwrap.dedent("""
+    rc, out = _python(
+        textwrap.dedent("""
         import sys, flowzip
         from flowzip.cli import main
         flowzip.MODELS, flowzip.FlowzipError, flowzip.__version__
@@ -48,7 +59,8 @@ def test_import_and_quick_commands_do_not_load_torch_or_numba():
         assert not heavy, heavy
         assert callable(flowzip.compress) and "torch" not in sys.modules
         print("light")
-    """))
+    """)
+    )
     assert rc == 0 and "light" in out, out
 
 
@@ -70,7 +82,9 @@ def test_threads_are_exactly_what_the_call_says():
         seen.append((torch.get_num_threads(), numba.get_num_threads()))
 
     before = (torch.get_num_threads(), numba.get_num_threads())
-    encoded = flowzip.Compressor(TINY_MODEL, tile=64, threads=1).encode(photo_crop(), progress=record)
+    encoded = flowzip.Compressor(TINY_MODEL, tile=64, threads=1).encode(
+        photo_crop(), progress=record
+    )
     flowzip.Decompressor(models=[TINY_MODEL], threads=1).decode(encoded.data, progress=record)
     assert seen and set(seen) == {(1, 1)}
     assert (torch.get_num_threads(), numba.get_num_threads()) == before  # put back
@@ -131,4 +145,9 @@ def test_pool_with_fork_and_spawn_before_and_after_the_parent_compressed(tmp_pat
     script.write_text(POOL_SCRIPT.format(root=str(ROOT)))
     rc, out = _python("", timeout=300, args=[str(script)], cwd=tmp_path)
     assert rc == 0, out
-    assert out.split("\n")[:4] == ["fork before ok", "spawn before ok", "fork after ok", "spawn after ok"]
+    assert out.split("\n")[:4] == [
+        "fork before ok",
+        "spawn before ok",
+        "fork after ok",
+        "spawn after ok",
+    ]

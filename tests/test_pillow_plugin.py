@@ -1,4 +1,5 @@
 """The Pillow plugin through Pillow's own API: Image.open (lazy), im.save, every mode."""
+
 from __future__ import annotations
 
 import io
@@ -56,16 +57,22 @@ def test_every_mode_saves_and_opens_through_pillow(tmp_path, rng):
 
 def test_open_is_lazy_header_only(tmp_path, rng, monkeypatch):
     im = Image.fromarray(rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)).convert(
-        "P", palette=Image.Palette.ADAPTIVE, colors=9)
+        "P", palette=Image.Palette.ADAPTIVE, colors=9
+    )
     im.info["transparency"] = 3
     path = tmp_path / "p.fz"
     im.save(path, model=TINY_MODEL)
     calls = []
-    monkeypatch.setattr(flowzip.api.Decompressor, "decode", lambda self, data, **kw: calls.append(1))
+    monkeypatch.setattr(
+        flowzip.api.Decompressor, "decode", lambda self, data, **kw: calls.append(1)
+    )
     with Image.open(path) as opened:
         assert (opened.size, opened.mode) == ((30, 20), "P")
         # Pillow's getpalette() loads the pixels; the palette object is there before that
-        assert bytes(opened.palette.palette) == bytes(im.getpalette()) and opened.info["transparency"] == 3
+        assert (
+            bytes(opened.palette.palette) == bytes(im.getpalette())
+            and opened.info["transparency"] == 3
+        )
         assert opened.info["flowzip_model"] == "tiny-v1"
     assert calls == []  # nothing decoded
 
@@ -85,7 +92,9 @@ def test_refusals(tmp_path, rng):
     with pytest.raises(ValueError, match="mode"):
         Image.new("CMYK", (4, 4)).save(tmp_path / "c.fz", model=TINY_MODEL)
     colour16 = tmp_path / "c16.fz"
-    colour16.write_bytes(flowzip.compress(rng.integers(0, 65536, (4, 5, 3)).astype(np.uint16), model=TINY_MODEL))
+    colour16.write_bytes(
+        flowzip.compress(rng.integers(0, 65536, (4, 5, 3)).astype(np.uint16), model=TINY_MODEL)
+    )
     with pytest.raises(flowzip.UnsupportedImageError, match="imread"):
         Image.open(colour16)
     assert flowzip.imread(colour16).shape == (4, 5, 3)
@@ -94,7 +103,10 @@ def test_refusals(tmp_path, rng):
         Image.open(io.BytesIO(data[:14]))  # truncated header
     newer = bytearray(data)
     newer[8] = 99
-    with pytest.raises(UnidentifiedImageError), pytest.warns(UserWarning, match="format version 99"):
+    with (
+        pytest.raises(UnidentifiedImageError),
+        pytest.warns(UserWarning, match="format version 99"),
+    ):
         Image.open(io.BytesIO(bytes(newer)))
     corrupt = bytearray(data)
     corrupt[-1] ^= 0xFF

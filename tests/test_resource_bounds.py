@@ -1,6 +1,7 @@
 """Forged headers (fields rewritten, the header CRC recomputed) must fail promptly and cleanly:
 what a decoder spends before it refuses a file follows the file's bytes, not the header's
 claims (docs/format.md, "Resource bounds")."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,7 +22,9 @@ from flowzip.errors import FormatError, StackUnderflowError
 from .conftest import FIXTURES, TINY_BB_MODEL, TINY_MODEL
 
 ROOT = Path(__file__).resolve().parent.parent
-CPU_SECONDS = 8  # the child's CPU limit: a fixed decoder refuses these in about 2.5 s, imports included
+CPU_SECONDS = (
+    8  # the child's CPU limit: a fixed decoder refuses these in about 2.5 s, imports included
+)
 HEADROOM = 512 << 20  # address space the child may map beyond a decode of a 1x1 file
 
 
@@ -36,7 +39,11 @@ def forged(path: Path, *, kinds: list[int] | None = None, payload: bytes = b"", 
     if header.version >= 3:
         kinds = kinds or [FLOW] * tiles
         directory = write_directory(kinds, [0 if k == FLOW else len(payload) for k in kinds])
-        streams = [directory, streams[1] if FLOW in kinds else b"", payload * (len(kinds) - kinds.count(FLOW))]
+        streams = [
+            directory,
+            streams[1] if FLOW in kinds else b"",
+            payload * (len(kinds) - kinds.count(FLOW)),
+        ]
     elif header.version == 1:
         streams = [streams[0]] + [b""] * (tiles - 1)
     header = dataclasses.replace(header, stream_sizes=tuple(len(s) for s in streams))
@@ -56,13 +63,30 @@ sys.exit(code)
 """
 
 
-def _decompress(tmp_path: Path, data: bytes, model: Path, address_space: int = 0) -> subprocess.CompletedProcess:
+def _decompress(
+    tmp_path: Path, data: bytes, model: Path, address_space: int = 0
+) -> subprocess.CompletedProcess:
     """``flowzip decompress`` of ``data`` in a child under a CPU-time and an address-space limit."""
     src = tmp_path / "in.fz"
     src.write_bytes(data)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    argv = [sys.executable, "-c", CHILD, str(address_space), str(CPU_SECONDS),
-            "decompress", "-q", "-f", "-T", "1", "-m", str(model), "-o", str(tmp_path / "out.tif"), str(src)]
+    argv = [
+        sys.executable,
+        "-c",
+        CHILD,
+        str(address_space),
+        str(CPU_SECONDS),
+        "decompress",
+        "-q",
+        "-f",
+        "-T",
+        "1",
+        "-m",
+        str(model),
+        "-o",
+        str(tmp_path / "out.tif"),
+        str(src),
+    ]
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
 
 
@@ -71,21 +95,28 @@ def address_space(tmp_path_factory) -> int:
     """What the child may map: a real decode's peak plus HEADROOM (torch alone maps hundreds of MB)."""
     if not Path("/proc/self/status").exists():
         pytest.skip("needs /proc to measure the address space")
-    done = _decompress(tmp_path_factory.mktemp("base"), (FIXTURES / "v4" / "tiny-bb-1x1.fz").read_bytes(),
-                       TINY_BB_MODEL)
+    done = _decompress(
+        tmp_path_factory.mktemp("base"),
+        (FIXTURES / "v4" / "tiny-bb-1x1.fz").read_bytes(),
+        TINY_BB_MODEL,
+    )
     assert done.returncode == 0, done.stderr
     return int(done.stdout.split("VmPeak")[1].split()[0]) * 1024 + HEADROOM
 
 
-@pytest.mark.parametrize("source,model,fields", [
-    # issue 17 item 1: a 1x1 bits-back file claiming 16384x16384 in 1024 tiles
-    ("v4/tiny-bb-1x1.fz", TINY_BB_MODEL, dict(width=16384, height=16384, tile=512)),
-    ("v2/tiny-bb-1x1.fz", TINY_BB_MODEL, dict(width=16384, height=16384, tile=512)),
-    ("v1/tiny-1x1.fz", TINY_MODEL, dict(width=4096, height=4096, tile=512)),
-    # item 2: a gray16 header claiming 32768x32768 (2 GiB of planes)
-    ("v4/tiny-u16.fz", TINY_MODEL, dict(width=32768, height=32768, tile=1024)),
-    ("v4/tiny-noise.fz", TINY_MODEL, dict(width=8192, height=16384, tile=256)),
-], ids=["bb-v4", "bb-v2", "v1", "u16-32768", "noise"])
+@pytest.mark.parametrize(
+    "source,model,fields",
+    [
+        # issue 17 item 1: a 1x1 bits-back file claiming 16384x16384 in 1024 tiles
+        ("v4/tiny-bb-1x1.fz", TINY_BB_MODEL, dict(width=16384, height=16384, tile=512)),
+        ("v2/tiny-bb-1x1.fz", TINY_BB_MODEL, dict(width=16384, height=16384, tile=512)),
+        ("v1/tiny-1x1.fz", TINY_MODEL, dict(width=4096, height=4096, tile=512)),
+        # item 2: a gray16 header claiming 32768x32768 (2 GiB of planes)
+        ("v4/tiny-u16.fz", TINY_MODEL, dict(width=32768, height=32768, tile=1024)),
+        ("v4/tiny-noise.fz", TINY_MODEL, dict(width=8192, height=16384, tile=256)),
+    ],
+    ids=["bb-v4", "bb-v2", "v1", "u16-32768", "noise"],
+)
 def test_a_forged_giant_fails_fast_in_one_line(tmp_path, address_space, source, model, fields):
     done = _decompress(tmp_path, forged(FIXTURES / source, **fields), model, address_space)
     assert done.returncode == 1, (done.returncode, done.stderr)  # not killed by either limit
@@ -98,12 +129,21 @@ def test_a_large_image_beyond_the_memory_limit_is_a_clean_error(tmp_path, addres
     planes (1 GiB) are more than the limit allows, which must say so in one line."""
     tile = np.zeros((1024, 1024, 1), np.uint8)
     payload = classic.encode_palette(tile)[0]
-    data = forged(FIXTURES / "v4" / "tiny-l.fz", kinds=[PALETTE] * 1024, payload=payload,
-                  width=32768, height=32768, tile=1024)
+    data = forged(
+        FIXTURES / "v4" / "tiny-l.fz",
+        kinds=[PALETTE] * 1024,
+        payload=payload,
+        width=32768,
+        height=32768,
+        tile=1024,
+    )
     assert len(data) < 20_000
     done = _decompress(tmp_path, data, TINY_MODEL, address_space)
     assert done.returncode == 1, (done.returncode, done.stderr)
-    assert done.stderr.count("\n") == 1 and "not enough memory to decode a 32768x32768 image" in done.stderr
+    assert (
+        done.stderr.count("\n") == 1
+        and "not enough memory to decode a 32768x32768 image" in done.stderr
+    )
 
 
 def test_forged_files_stay_fast_without_limits():
@@ -156,4 +196,6 @@ def test_valid_files_still_decode_under_the_checks(decompressor):
     """The checks refuse nothing a real encoder writes: the 1x1 files end on a nearly empty stack."""
     for name in ("tiny-1x1", "tiny-u16"):
         data = (FIXTURES / "v4" / f"{name}.fz").read_bytes()
-        assert np.array_equal(decompressor.decompress(data), np.load(FIXTURES / "v4" / f"{name}.npy"))
+        assert np.array_equal(
+            decompressor.decompress(data), np.load(FIXTURES / "v4" / f"{name}.npy")
+        )

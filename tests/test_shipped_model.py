@@ -1,4 +1,5 @@
 """The shipped models: registry integrity and a real end-to-end round trip."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """The bits-back codec layer: push/pop on one ANS stack, checked borrowing, BB-ANS."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,7 +19,9 @@ def peaked(n: int, at: int, weight: int) -> Codec:
 @pytest.mark.parametrize("n", [2, 3, 255, 256, 1000, 1 << 16])
 def test_uniform_tables_are_exact(n):
     f = uniform(n).freqs
-    assert f.size == n and f.min() >= 1 and int(f.sum()) == 1 << PRECISION and f.max() - f.min() <= 1
+    assert (
+        f.size == n and f.min() >= 1 and int(f.sum()) == 1 << PRECISION and f.max() - f.min() <= 1
+    )
 
 
 def test_codec_refuses_tables_that_are_not_integer_distributions():

@@ -1,5 +1,6 @@
 """`flowzip train`: fine-tuning a model on a folder and using it, and the integer import
 that fine-tuning starts from."""
+
 from __future__ import annotations
 
 import subprocess
@@ -30,21 +31,41 @@ def test_import_then_export_gives_the_same_integers(model):
 
 def test_fine_tune_then_use_the_model(tmp_path):
     out = tmp_path / "mine.npz"
-    result = train(TrainOptions(
-        data=FIXTURES / "images", dev=FIXTURES / "images", out=out, init=str(TINY_MODEL),
-        steps=12, gray_steps=4, batch=2, crop=32, threads=1, eval_images=2, lr=1e-3, checkerboard=True,
-    ))
+    result = train(
+        TrainOptions(
+            data=FIXTURES / "images",
+            dev=FIXTURES / "images",
+            out=out,
+            init=str(TINY_MODEL),
+            steps=12,
+            gray_steps=4,
+            batch=2,
+            crop=32,
+            threads=1,
+            eval_images=2,
+            lr=1e-3,
+            checkerboard=True,
+        )
+    )
     assert result.model_path == out and out.is_file()
     assert result.dev_images == 2 and 0 < result.dev_file_bpsp < 16
     assert set(result.dev_model_bpsp) == {"rgb", "gray"}
     assert (tmp_path / "mine.run" / "rgb" / "checkpoint.pt").is_file()
     with np.load(TINY_MODEL) as before, np.load(out) as after:
-        assert not np.array_equal(before["rgb/level0.step0.coupling.0.weight"], after["rgb/level0.step0.coupling.0.weight"])
+        assert not np.array_equal(
+            before["rgb/level0.step0.coupling.0.weight"],
+            after["rgb/level0.step0.coupling.0.weight"],
+        )
 
     with np.load(out) as z:  # the plain tiny model was warm-started into two-pass priors
-        assert '"checkerboard": true' in str(z["rgb/config"]) and "rgb/prior.split0b.num_layers" in z.files
+        assert (
+            '"checkerboard": true' in str(z["rgb/config"])
+            and "rgb/prior.split0b.num_layers" in z.files
+        )
     image = np.random.default_rng(0).integers(0, 256, (20, 28, 3), dtype=np.uint8)
-    data = flowzip.Compressor(out, flow_only=True).compress(image)  # noise would be stored: no model needed
+    data = flowzip.Compressor(out, flow_only=True).compress(
+        image
+    )  # noise would be stored: no model needed
     assert flowzip.read_header(data).model_id == "mine"
     assert np.array_equal(flowzip.decompress(data, models=[out]), image)
     with pytest.raises(flowzip.UnknownModelError, match="mine"):
@@ -56,11 +77,34 @@ def test_train_cli_refuses_bad_input_in_one_line(tmp_path):
     existing.write_bytes(b"keep me")
     cases = [
         (["flowzip", "train", str(FIXTURES / "images"), "-o", str(existing)], "already exists"),
-        (["flowzip", "train", str(tmp_path / "nope"), "-o", str(tmp_path / "x.npz")], "not a folder"),
-        (["flowzip", "train", str(FIXTURES / "images"), "-o", str(tmp_path / "x.npz"), "--init", "no-such-model"],
-         "unknown model"),
-        (["flowzip", "train", str(FIXTURES / "images"), "-o", str(tmp_path / "x.npz"), "--augment", "jpeg=x"],
-         "--augment"),
+        (
+            ["flowzip", "train", str(tmp_path / "nope"), "-o", str(tmp_path / "x.npz")],
+            "not a folder",
+        ),
+        (
+            [
+                "flowzip",
+                "train",
+                str(FIXTURES / "images"),
+                "-o",
+                str(tmp_path / "x.npz"),
+                "--init",
+                "no-such-model",
+            ],
+            "unknown model",
+        ),
+        (
+            [
+                "flowzip",
+                "train",
+                str(FIXTURES / "images"),
+                "-o",
+                str(tmp_path / "x.npz"),
+                "--augment",
+                "jpeg=x",
+            ],
+            "--augment",
+        ),
     ]
     for argv, message in cases:
         proc = subprocess.run([sys.executable, "-m", *argv], capture_output=True, text=True)

@@ -1,5 +1,6 @@
 """The numcodecs codec and the Zarr 3 serializer: chunk shapes and dtypes, config through
 JSON, entry points, and real Zarr directory stores reopened in a fresh process."""
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,9 @@ def _codec() -> Flowzip:
     return Flowzip(model=str(TINY_MODEL), tile=32)
 
 
-@pytest.mark.parametrize("shape", [(9, 13), (9, 13, 1), (9, 13, 2), (9, 13, 3), (9, 13, 4), (3, 9, 13, 3), (2, 5, 6, 1)])
+@pytest.mark.parametrize(
+    "shape", [(9, 13), (9, 13, 1), (9, 13, 2), (9, 13, 3), (9, 13, 4), (3, 9, 13, 3), (2, 5, 6, 1)]
+)
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 def test_chunks_roundtrip(shape, dtype):
     rng = np.random.default_rng(len(shape) * 10 + shape[-1])
@@ -81,10 +84,15 @@ def _entry_point_dist(folder: Path) -> Path:
     entry_points = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]
     dist = folder / "flowzip_entry_points-0.0.dist-info"
     dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: flowzip-entry-points\nVersion: 0.0\n")
-    (dist / "entry_points.txt").write_text("".join(
-        f"[{group}]\n" + "".join(f"{name} = {target}\n" for name, target in names.items())
-        for group, names in entry_points.items()))
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: flowzip-entry-points\nVersion: 0.0\n"
+    )
+    (dist / "entry_points.txt").write_text(
+        "".join(
+            f"[{group}]\n" + "".join(f"{name} = {target}\n" for name, target in names.items())
+            for group, names in entry_points.items()
+        )
+    )
     return folder
 
 
@@ -105,26 +113,58 @@ def test_zarr_directory_store_reopened_in_a_fresh_process(tmp_path, zarr_format)
     image = rng.integers(0, 256, (18, 30, 3), dtype=np.uint8)
     image[:, :15] = 200  # flat half: classic tiles beside flow tiles
     store = tmp_path / f"images-v{zarr_format}.zarr"
-    kwargs = ({"compressors": _codec(), "filters": None} if zarr_format == 2
-              else {"serializer": FlowzipCodec(model=str(TINY_MODEL), tile=32), "compressors": None})
-    z = zarr.create_array(store=str(store), shape=image.shape, chunks=(10, 10, 3), dtype="uint8",
-                          zarr_format=zarr_format, **kwargs)
+    kwargs = (
+        {"compressors": _codec(), "filters": None}
+        if zarr_format == 2
+        else {"serializer": FlowzipCodec(model=str(TINY_MODEL), tile=32), "compressors": None}
+    )
+    z = zarr.create_array(
+        store=str(store),
+        shape=image.shape,
+        chunks=(10, 10, 3),
+        dtype="uint8",
+        zarr_format=zarr_format,
+        **kwargs,
+    )
     z[:] = image
-    assert any("flowzip" in p.read_text() for p in store.iterdir() if p.is_file() and "zarr" in p.name)
+    assert any(
+        "flowzip" in p.read_text() for p in store.iterdir() if p.is_file() and "zarr" in p.name
+    )
     np.save(tmp_path / "expected.npy", image)
     script = tmp_path / "read.py"
     script.write_text(READER)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(_entry_point_dist(tmp_path / "ep")), str(ROOT)])}
-    out = subprocess.run([sys.executable, str(script), str(store), str(tmp_path / "expected.npy")],
-                         capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
-    assert out.returncode == 0 and out.stdout.split() == ["read", str(zarr_format)], out.stderr[-2000:]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(_entry_point_dist(tmp_path / "ep")), str(ROOT)]),
+    }
+    out = subprocess.run(
+        [sys.executable, str(script), str(store), str(tmp_path / "expected.npy")],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0 and out.stdout.split() == ["read", str(zarr_format)], out.stderr[
+        -2000:
+    ]
 
 
 def test_partial_write_decodes_only_what_it_touches(tmp_path):
     store = tmp_path / "p.zarr"
-    z = zarr.create_array(store=str(store), shape=(20, 20), chunks=(10, 10), dtype="uint16",
-                          compressors=_codec(), filters=None, zarr_format=2, fill_value=7)
+    z = zarr.create_array(
+        store=str(store),
+        shape=(20, 20),
+        chunks=(10, 10),
+        dtype="uint16",
+        compressors=_codec(),
+        filters=None,
+        zarr_format=2,
+        fill_value=7,
+    )
     z[12:14, 12:14] = 65535
     back = zarr.open_array(str(store), mode="r")[:]
     assert (back == 65535).sum() == 4 and (back == 7).sum() == 396
-    assert sorted(p.name for p in store.iterdir() if not p.name.startswith(".")) == ["1.1"]  # one chunk stored
+    assert sorted(p.name for p in store.iterdir() if not p.name.startswith(".")) == [
+        "1.1"
+    ]  # one chunk stored

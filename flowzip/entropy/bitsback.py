@@ -33,14 +33,23 @@ Example:
     >>> ScaleCoder(stack).scale_inverse(y, numer).equal(x) and stack.bits == 0
     True
 """
+
 from __future__ import annotations
 
 import numpy as np
 import torch
 
 from ..errors import FormatError
-from ..mst import (SCALE_DENOM, SCALE_DENOM_BITS, SCALE_NUMERATORS, mst_forward, mst_inverse, preimage_count,
-                   quantized_scale_forward, quantized_scale_inverse)
+from ..mst import (
+    SCALE_DENOM,
+    SCALE_DENOM_BITS,
+    SCALE_NUMERATORS,
+    mst_forward,
+    mst_inverse,
+    preimage_count,
+    quantized_scale_forward,
+    quantized_scale_inverse,
+)
 from .stack import PRECISION, AnsStack, Codec, uniform_max_bits
 
 MAX_CHUNK_LOG2 = 20
@@ -125,7 +134,9 @@ class ScaleCoder:
                 coded = count > 1
                 self.stack.push_uniform(j[coded].numpy(), count[coded].numpy())
                 flags.append(seed_flag + k)
-                self.seed_bits += float(np.log2(count.numpy()).sum() - (SCALE_DENOM_BITS - log2_r[start:stop]).sum())
+                self.seed_bits += float(
+                    np.log2(count.numpy()).sum() - (SCALE_DENOM_BITS - log2_r[start:stop]).sum()
+                )
                 self.seed_elements += stop - start
                 start = stop
                 continue
@@ -174,7 +185,9 @@ class ScaleCoder:
                 j[coded] = torch.from_numpy(self.stack.pop_uniform(count[coded].numpy()))
                 x[start:stop] = quantized_scale_inverse(ys[start:stop], j, rs[start:stop])
             else:
-                r_e = torch.from_numpy(self.stack.pop_uniform(np.full(stop - start, SCALE_DENOM, np.int32)))
+                r_e = torch.from_numpy(
+                    self.stack.pop_uniform(np.full(stop - start, SCALE_DENOM, np.int32))
+                )
                 x[start:stop], r_d = mst_inverse(ys[start:stop], r_e, rs[start:stop])
                 self.stack.push_uniform(r_d.numpy(), sizes[start:stop])
             stop = start

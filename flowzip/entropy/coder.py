@@ -22,6 +22,7 @@ Example:
     [3, -1, 900, 0]
     >>> dec.finish()
 """
+
 from __future__ import annotations
 
 import numpy as np

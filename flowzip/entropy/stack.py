@@ -28,6 +28,7 @@ Example:
     ...
     flowzip.errors.StackUnderflowError: borrowing 1 symbol(s) of up to 8.0 bits each needs 8.0 bits on the stack; it holds 0
 """
+
 from __future__ import annotations
 
 import functools
@@ -56,7 +57,11 @@ class Codec:
         import constriction
 
         # constriction builds cdf_k = sum(w_j, j < k) + k from w = freq - 1: exactly our table
-        object.__setattr__(self, "model", constriction.stream.model.Categorical((f - 1).astype(np.float64), perfect=False))
+        object.__setattr__(
+            self,
+            "model",
+            constriction.stream.model.Categorical((f - 1).astype(np.float64), perfect=False),
+        )
 
     @property
     def max_bits(self) -> float:
@@ -111,8 +116,11 @@ class AnsStack:
     def __init__(self, words: np.ndarray | None = None):
         import constriction
 
-        self._coder = constriction.stream.stack.AnsCoder() if words is None else \
-            constriction.stream.stack.AnsCoder(np.asarray(words, dtype=np.uint32))
+        self._coder = (
+            constriction.stream.stack.AnsCoder()
+            if words is None
+            else constriction.stream.stack.AnsCoder(np.asarray(words, dtype=np.uint32))
+        )
 
     @property
     def bits(self) -> int:
@@ -172,7 +180,9 @@ class AnsStack:
         if isinstance(sizes, (int, np.integer)):
             self._coder.encode_reverse(symbols, _uniform_model(int(sizes)))
         else:
-            self._coder.encode_reverse(symbols, _uniform_family(), np.ascontiguousarray(sizes, dtype=np.int32))
+            self._coder.encode_reverse(
+                symbols, _uniform_family(), np.ascontiguousarray(sizes, dtype=np.int32)
+            )
 
     def pop_uniform(self, sizes: np.ndarray) -> np.ndarray:
         """Pop symbols pushed by :meth:`push_uniform` (one per entry of ``sizes``; the
@@ -200,8 +210,14 @@ class AnsStack:
         return self.pop_uniform(sizes)
 
 
-def push_bits_back(stack: AnsStack, x: np.ndarray, posterior: Callable[[np.ndarray], Codec],
-                   likelihood: Callable[[np.ndarray], Codec], prior: Codec, latents: int) -> np.ndarray:
+def push_bits_back(
+    stack: AnsStack,
+    x: np.ndarray,
+    posterior: Callable[[np.ndarray], Codec],
+    likelihood: Callable[[np.ndarray], Codec],
+    prior: Codec,
+    latents: int,
+) -> np.ndarray:
     """Code ``x`` with ``latents`` latent symbols y: pop y from q(y|x), push x under p(x|y),
     push y under p(y). Returns y. The stack must hold the bits the pop takes."""
     y = stack.borrow(posterior(x), latents)
@@ -210,8 +226,14 @@ def push_bits_back(stack: AnsStack, x: np.ndarray, posterior: Callable[[np.ndarr
     return y
 
 
-def pop_bits_back(stack: AnsStack, count: int, posterior: Callable[[np.ndarray], Codec],
-                  likelihood: Callable[[np.ndarray], Codec], prior: Codec, latents: int) -> np.ndarray:
+def pop_bits_back(
+    stack: AnsStack,
+    count: int,
+    posterior: Callable[[np.ndarray], Codec],
+    likelihood: Callable[[np.ndarray], Codec],
+    prior: Codec,
+    latents: int,
+) -> np.ndarray:
     """Undo :func:`push_bits_back`: pop y, pop ``count`` symbols x, push y back under q(y|x)."""
     y = stack.pop(prior, latents)
     x = stack.pop(likelihood(y), count)

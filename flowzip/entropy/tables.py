@@ -22,6 +22,7 @@ Example:
     >>> int(f.sum()) == 2 ** PRECISION and int(f.min()) >= 1
     True
 """
+
 from __future__ import annotations
 
 import hashlib

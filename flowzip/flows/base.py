@@ -12,6 +12,7 @@ Example:
     >>> torch.equal(Squeeze().inverse(Squeeze().forward(x)), x)
     True
 """
+
 from __future__ import annotations
 
 import torch

@@ -8,6 +8,7 @@ A lifting step adds to each channel a rounded fixed-point combination of the cha
 depends on; the inverse subtracts them again, channel after channel. Without a diagonal the
 convolution is volume-preserving and needs no stack.
 """
+
 from __future__ import annotations
 
 import torch
@@ -21,16 +22,26 @@ LIFT_FRAC_BITS = 12
 
 
 class LiftingConv1x1(IntTransform):
-    def __init__(self, perm: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, backend,
-                 log2_diag_q: torch.Tensor | None = None):
+    def __init__(
+        self,
+        perm: torch.Tensor,
+        lower: torch.Tensor,
+        upper: torch.Tensor,
+        backend,
+        log2_diag_q: torch.Tensor | None = None,
+    ):
         self.perm = perm.long()
         # per-channel R of the diagonal factor (None: volume-preserving, no stack needed)
-        self.diag_numer = None if log2_diag_q is None else scale_numerator(log2_diag_q.long()).view(1, -1, 1, 1)
+        self.diag_numer = (
+            None if log2_diag_q is None else scale_numerator(log2_diag_q.long()).view(1, -1, 1, 1)
+        )
         self.inv_perm = torch.argsort(self.perm)
         self.lower = torch.tril(lower.long(), -1)
         self.upper = torch.triu(upper.long(), 1)
         self.backend = backend
-        self._mat_l1 = max(int(m.abs().sum(dim=1).max()) for m in (self.lower, self.upper)) if len(perm) else 0
+        self._mat_l1 = (
+            max(int(m.abs().sum(dim=1).max()) for m in (self.lower, self.upper)) if len(perm) else 0
+        )
 
     def _check_range(self, x: torch.Tensor) -> None:
         # The first step's sums are below max|x| * L1; it grows |x| by at most a factor

@@ -3,6 +3,7 @@
 ``z_b = x_b + t(x_a)`` where ``t`` is an integer network rounded to whole numbers and
 clamped to ``+-MAX_SHIFT``; ``x_a`` passes unchanged, so the inverse subtracts the same ``t``.
 """
+
 from __future__ import annotations
 
 import torch

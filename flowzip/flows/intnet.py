@@ -17,6 +17,7 @@ Example:
     >>> net.rounded(torch.tensor([[[[3, -3]]]])).tolist()
     [[[[2, -1]]]]
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,7 +41,9 @@ class IntConvLayer:
     @cached_property
     def _norms(self) -> tuple[int, int]:
         """(largest L1 norm of one output channel's weights, largest |bias|), computed once."""
-        return int(np.abs(self.weight).sum(axis=(1, 2, 3)).max()), int(np.abs(self.bias).max(initial=0))
+        return int(np.abs(self.weight).sum(axis=(1, 2, 3)).max()), int(
+            np.abs(self.bias).max(initial=0)
+        )
 
     def accumulator_bound(self, max_abs_input: int) -> int:
         """An upper bound on |acc| and on every partial sum of it, for inputs up to ``max_abs_input``.
@@ -52,7 +55,9 @@ class IntConvLayer:
         l1, bias = self._norms
         bound = max_abs_input * l1 + bias
         if bound >= EXACT_LIMIT:
-            raise FormatError("integer network out of its exact range (corrupt data, or an input this model cannot code)")
+            raise FormatError(
+                "integer network out of its exact range (corrupt data, or an input this model cannot code)"
+            )
         return bound
 
 

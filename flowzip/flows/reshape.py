@@ -1,4 +1,5 @@
 """Squeeze (space-to-depth 2x2), the multi-scale reshape of RealNVP (Dinh et al. 2017)."""
+
 from __future__ import annotations
 
 import torch

@@ -39,17 +39,18 @@ Example (a 1x1 convolution that is only its diagonal: scales 2, 1, 1/2 and 2**0.
     >>> torch.equal(conv.inverse(y, ScaleCoder(stack)), x) and stack.is_empty()
     True
 """
+
 from __future__ import annotations
 
 from typing import Protocol
 
 import torch
 
-from ..mst import (LOG2_SCALE_FRAC_BITS, MAX_LOG2_SCALE_Q, SCALE_DENOM, SCALE_DENOM_BITS, SCALE_NUMERATORS,  # noqa: F401
-                   scale_numerator)
+from ..mst import LOG2_SCALE_FRAC_BITS, scale_numerator
 from .base import IntTransform
 from .coupling import MAX_SHIFT
 from .intnet import IntConvNet, shift_round
+
 
 class ScaleStack(Protocol):
     """What a scale layer needs from the coder: the MST of ``x`` by ``R / S``, elementwise,

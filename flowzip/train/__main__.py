@@ -10,6 +10,7 @@ Progress (loss, dev bpsp) goes to stderr; a checkpoint is written every few minu
 :mod:`flowzip.train.augment` (chroma subsampling, JPEG, resampling, noise); the default,
 ``none``, draws plain crops, as every shipped model was trained.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,16 +36,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--couplings", type=int, default=4)
     ap.add_argument("--hidden", type=int, default=64)
     ap.add_argument("--checkerboard", action="store_true", help="two-pass (checkerboard) priors")
-    ap.add_argument("--scale-from-level", type=int, metavar="N",
-                    help="scale layers (iFlow's MST, bits-back) in levels N and up; an --init run without "
-                    "them starts with every scale at 1")
-    ap.add_argument("--charge-unfunded", action="store_true",
-                    help="train on what a tile pays: scale pops beyond the bits pushed before them in the "
-                    "same crop cost about what the codec's seed chunks cost")
-    ap.add_argument("--augment", default="none", metavar="MIX",
-                    help="training crops: none (plain, the default: how the shipped models were trained), "
-                    "default, or a mix such as clean=1,chroma=1,jpeg=1,resample=0.3,noise=0.2 "
-                    "(see flowzip.train.augment)")
+    ap.add_argument(
+        "--scale-from-level",
+        type=int,
+        metavar="N",
+        help="scale layers (iFlow's MST, bits-back) in levels N and up; an --init run without "
+        "them starts with every scale at 1",
+    )
+    ap.add_argument(
+        "--charge-unfunded",
+        action="store_true",
+        help="train on what a tile pays: scale pops beyond the bits pushed before them in the "
+        "same crop cost about what the codec's seed chunks cost",
+    )
+    ap.add_argument(
+        "--augment",
+        default="none",
+        metavar="MIX",
+        help="training crops: none (plain, the default: how the shipped models were trained), "
+        "default, or a mix such as clean=1,chroma=1,jpeg=1,resample=0.3,noise=0.2 "
+        "(see flowzip.train.augment)",
+    )
     ap.add_argument("--steps", type=int, default=20000)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--crop", type=int, default=64)
@@ -53,8 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--checkpoint-minutes", type=float, default=4.0)
     ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--init", type=Path, help="start from the weights of another run's checkpoint.pt (fine-tuning; "
-                    "the step count and learning-rate schedule start afresh)")
+    ap.add_argument(
+        "--init",
+        type=Path,
+        help="start from the weights of another run's checkpoint.pt (fine-tuning; "
+        "the step count and learning-rate schedule start afresh)",
+    )
     ap.add_argument("--export", type=Path, help="write the integer model (.npz) when done")
     args = ap.parse_args(argv)
     try:
@@ -62,20 +78,44 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         ap.error(str(e))
 
-    config = FlowConfig(args.channels, args.levels, args.couplings, args.hidden, checkerboard=args.checkerboard,
-                        scale_from_level=args.scale_from_level)
+    config = FlowConfig(
+        args.channels,
+        args.levels,
+        args.couplings,
+        args.hidden,
+        checkerboard=args.checkerboard,
+        scale_from_level=args.scale_from_level,
+    )
     state = None
     if args.init:
         init = torch.load(args.init, weights_only=False)
         # the same architecture, or one that load_warm widens: without second passes and/or scales
-        warm_from = {replace(config, checkerboard=cb, scale_from_level=sl)
-                     for cb in {config.checkerboard, False} for sl in {config.scale_from_level, None}}
+        warm_from = {
+            replace(config, checkerboard=cb, scale_from_level=sl)
+            for cb in {config.checkerboard, False}
+            for sl in {config.scale_from_level, None}
+        }
         if FlowConfig.from_json(init["config"]) not in warm_from:
-            raise SystemExit(f"--init {args.init}: its architecture {init['config']} differs from {config.to_json()}")
+            raise SystemExit(
+                f"--init {args.init}: its architecture {init['config']} differs from {config.to_json()}"
+            )
         state = init["model"]
         stderr_say(f"initialised from {args.init} (trained {init['step']} steps)\n")
-    run = FlowRun(args.out, config, args.steps, args.batch, args.crop, args.lr, args.seed, args.threads,
-                  args.checkpoint_minutes, args.resume, state, args.charge_unfunded, augment)
+    run = FlowRun(
+        args.out,
+        config,
+        args.steps,
+        args.batch,
+        args.crop,
+        args.lr,
+        args.seed,
+        args.threads,
+        args.checkpoint_minutes,
+        args.resume,
+        state,
+        args.charge_unfunded,
+        augment,
+    )
     dev = load_folder(args.dev, args.channels) if args.dev else None
     model, _ = train_flow(run, load_folder(args.data, args.channels), dev, stderr_say)
     if args.export:

@@ -43,6 +43,7 @@ Everything is seeded through the sampler's generator: the same seed gives the sa
     >>> a.shape, a.dtype, bool((a == b).all())
     ((64, 64, 3), dtype('uint8'), True)
 """
+
 from __future__ import annotations
 
 import io
@@ -86,12 +87,16 @@ class AugmentMix:
             name, eq, value = part.partition("=")
             name = name.strip()
             if name not in weights or not eq:
-                raise ValueError(f"augment mix {spec!r}: expected none, default or KIND=WEIGHT,... "
-                                 f"with kinds {', '.join(KINDS)}")
+                raise ValueError(
+                    f"augment mix {spec!r}: expected none, default or KIND=WEIGHT,... "
+                    f"with kinds {', '.join(KINDS)}"
+                )
             try:
                 weights[name] = float(value)
             except ValueError:
-                raise ValueError(f"augment mix {spec!r}: {value.strip()!r} is not a number") from None
+                raise ValueError(
+                    f"augment mix {spec!r}: {value.strip()!r} is not a number"
+                ) from None
             if not math.isfinite(weights[name]) or weights[name] < 0:
                 raise ValueError(f"augment mix {spec!r}: weights must be finite and not negative")
         total = sum(weights.values())
@@ -101,7 +106,11 @@ class AugmentMix:
 
     def spec(self) -> str:
         """The canonical text of this mix (what checkpoints record)."""
-        return ",".join(f"{f.name}={round(getattr(self, f.name), 6):g}" for f in fields(self) if getattr(self, f.name))
+        return ",".join(
+            f"{f.name}={round(getattr(self, f.name), 6):g}"
+            for f in fields(self)
+            if getattr(self, f.name)
+        )
 
     def shares(self, channels: int) -> np.ndarray:
         """The probability of each of :data:`KINDS` for a flow of ``channels`` channels."""
@@ -114,6 +123,7 @@ class AugmentMix:
 
 
 # -- filters -------------------------------------------------------------------------------
+
 
 def _box(x: np.ndarray) -> np.ndarray:
     return ((x >= -0.5) & (x < 0.5)).astype(np.float64)
@@ -136,11 +146,16 @@ def _lanczos3(x: np.ndarray) -> np.ndarray:
 
 FILTERS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], float]] = {
     # name: (kernel, support radius in the coarser grid's samples)
-    "box": (_box, 0.5), "triangle": (_triangle, 1.0), "bicubic": (_bicubic, 2.0), "lanczos3": (_lanczos3, 3.0),
+    "box": (_box, 0.5),
+    "triangle": (_triangle, 1.0),
+    "bicubic": (_bicubic, 2.0),
+    "lanczos3": (_lanczos3, 3.0),
 }
 
 
-def resample_taps(n_in: int, n_out: int, kernel: str, cosited: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def resample_taps(
+    n_in: int, n_out: int, kernel: str, cosited: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """``(indices, weights)``, each (n_out, taps): output ``j`` of a line of ``n_in`` samples
     resampled to ``n_out`` is ``sum(weights[j] * line[indices[j]])``.
 
@@ -167,13 +182,13 @@ def resample_taps(n_in: int, n_out: int, kernel: str, cosited: bool = False) -> 
 def resample_matrix(n_in: int, n_out: int, kernel: str, cosited: bool = False) -> np.ndarray:
     """:func:`resample_taps` as an (n_out, n_in) matrix.
 
-        >>> resample_matrix(4, 2, "triangle")[0] * 8     # 2:1 down, centred: [1, 3, 3, 1] / 8
-        array([4., 3., 1., 0.])
-        >>> resample_matrix(2, 4, "box")                 # 1:2 up, box: replicate
-        array([[1., 0.],
-               [1., 0.],
-               [0., 1.],
-               [0., 1.]])
+    >>> resample_matrix(4, 2, "triangle")[0] * 8     # 2:1 down, centred: [1, 3, 3, 1] / 8
+    array([4., 3., 1., 0.])
+    >>> resample_matrix(2, 4, "box")                 # 1:2 up, box: replicate
+    array([[1., 0.],
+           [1., 0.],
+           [0., 1.],
+           [0., 1.]])
     """
     idx, w = resample_taps(n_in, n_out, kernel, cosited)
     m = np.zeros((n_out, n_in))
@@ -197,7 +212,13 @@ def _resample_axis0(x: np.ndarray, n_out: int, kernel: str, cosited: bool) -> np
     return out
 
 
-def resize(plane: np.ndarray, height: int, width: int, kernel: str, cosited: tuple[bool, bool] = (False, False)) -> np.ndarray:
+def resize(
+    plane: np.ndarray,
+    height: int,
+    width: int,
+    kernel: str,
+    cosited: tuple[bool, bool] = (False, False),
+) -> np.ndarray:
     """A float plane (H, W) or image (H, W, C) resampled to (height, width), unrounded."""
     x = _resample_axis0(plane.astype(np.float64), height, kernel, cosited[0])
     x = _resample_axis0(np.ascontiguousarray(np.swapaxes(x, 0, 1)), width, kernel, cosited[1])
@@ -218,7 +239,9 @@ def rgb_to_ycbcr(rgb: np.ndarray, matrix: str = "bt601", full_range: bool = True
     cb, cr = (b - y) / (2 * (1 - kb)), (r - y) / (2 * (1 - kr))
     if full_range:
         return _round8(np.stack([y, cb + 128, cr + 128], axis=-1))
-    return _round8(np.stack([16 + y * 219 / 255, 128 + cb * 224 / 255, 128 + cr * 224 / 255], axis=-1))
+    return _round8(
+        np.stack([16 + y * 219 / 255, 128 + cb * 224 / 255, 128 + cr * 224 / 255], axis=-1)
+    )
 
 
 def ycbcr_to_rgb(ycc: np.ndarray, matrix: str = "bt601", full_range: bool = True) -> np.ndarray:
@@ -249,9 +272,9 @@ class ChromaPipeline:
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         """``rgb`` (H, W, 3) uint8 through the subsampling, back to uint8 RGB.
 
-            >>> flat = np.full((16, 16, 3), (200, 30, 90), np.uint8)
-            >>> bool((ChromaPipeline()(flat).astype(int) - flat).max() <= 1)  # flat colour survives
-            True
+        >>> flat = np.full((16, 16, 3), (200, 30, 90), np.uint8)
+        >>> bool((ChromaPipeline()(flat).astype(int) - flat).max() <= 1)  # flat colour survives
+        True
         """
         h, w = rgb.shape[:2]
         ycc = rgb_to_ycbcr(rgb, self.matrix, self.full_range)
@@ -269,10 +292,19 @@ def draw_chroma_pipeline(rng: np.random.Generator) -> ChromaPipeline:
     if tool == "libjpeg":
         return ChromaPipeline(scheme, up="triangle" if rng.random() < 0.75 else "box")
     if tool == "pillow":
-        return ChromaPipeline(scheme, down=("box", "triangle", "bicubic")[rng.integers(3)],
-                              up=("triangle", "bicubic")[rng.integers(2)])
-    return ChromaPipeline(scheme, matrix=("bt601", "bt709")[rng.integers(2)], full_range=False, cosited=True,
-                          down=("triangle", "bicubic")[rng.integers(2)], up=("triangle", "bicubic")[rng.integers(2)])
+        return ChromaPipeline(
+            scheme,
+            down=("box", "triangle", "bicubic")[rng.integers(3)],
+            up=("triangle", "bicubic")[rng.integers(2)],
+        )
+    return ChromaPipeline(
+        scheme,
+        matrix=("bt601", "bt709")[rng.integers(2)],
+        full_range=False,
+        cosited=True,
+        down=("triangle", "bicubic")[rng.integers(2)],
+        up=("triangle", "bicubic")[rng.integers(2)],
+    )
 
 
 # -- the other kinds --------------------------------------------------------------------------
@@ -305,7 +337,9 @@ def sensor_noise(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return _round8(x + noise * np.sqrt(read**2 + gain * x)).astype(np.uint8)
 
 
-def _processed_region(region: np.ndarray, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+def _processed_region(
+    region: np.ndarray, kind: str, rng: np.random.Generator
+) -> tuple[np.ndarray, int]:
     """``(processed region, grid)``: the crop must start at a multiple of ``grid``."""
     if kind == "chroma":
         return draw_chroma_pipeline(rng)(region), 2
@@ -324,7 +358,9 @@ def _resample_factor(rng: np.random.Generator) -> float:
     return rng.uniform(0.5, 0.9)
 
 
-def augmented_crop(image: np.ndarray, crop: int, mix: AugmentMix, rng: np.random.Generator) -> np.ndarray:
+def augmented_crop(
+    image: np.ndarray, crop: int, mix: AugmentMix, rng: np.random.Generator
+) -> np.ndarray:
     """One ``crop`` x ``crop`` crop of ``image`` (H, W, C) uint8, of a kind drawn from ``mix``.
 
     An image too small for the region a kind needs gives a plain crop (the training images
@@ -347,7 +383,10 @@ def augmented_crop(image: np.ndarray, crop: int, mix: AugmentMix, rng: np.random
     if kind == "resample":
         n = max(out_size, round(size * factor))
         kernel = ("triangle", "bicubic", "lanczos3")[rng.integers(3)]
-        out, grid = _round8(resize(region, n, n, kernel)).astype(np.uint8), 2 if factor == 2.0 else 1
+        out, grid = (
+            _round8(resize(region, n, n, kernel)).astype(np.uint8),
+            2 if factor == 2.0 else 1,
+        )
     else:
         out, grid = _processed_region(np.ascontiguousarray(region), kind, rng)
     offset = -(-margin // grid) * grid

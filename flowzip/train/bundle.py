@@ -3,6 +3,7 @@ into one model file, the unit that the registry ships and a .fz file names.
 
     python -m flowzip.train.bundle runs/rgb/rgb.npz runs/gray/gray.npz -o model.npz
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,9 @@ def bundle(rgb: Path, gray: Path, out: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m flowzip.train.bundle", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m flowzip.train.bundle", description=__doc__.split("\n")[0]
+    )
     ap.add_argument("rgb", type=Path)
     ap.add_argument("gray", type=Path)
     ap.add_argument("-o", "--out", type=Path, required=True)

@@ -10,6 +10,7 @@ Scale layers (``FlowConfig.scale_from_level``) are trained as the codec runs the
 modular scale transform (Zhang et al., NeurIPS 2021) with the exact rational scale ``R / S``,
 simulated with uniform noise (:func:`simulated_mst`), and its ``-log2(R / S)`` bits per element.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,9 +24,15 @@ from ..flows.conv1x1 import LIFT_FRAC_BITS
 from ..flows.coupling import MAX_SHIFT
 from ..flows.intnet import ACT_FRAC_BITS
 from ..flows.reshape import Squeeze
-from ..mst import LOG2_SCALE_FRAC_BITS, MAX_LOG2_SCALE_Q, SCALE_DENOM, SCALE_NUMERATORS
 from ..model import PIXEL_OFFSET, FlowConfig, anchor_mask, checkerboard_context
-from ..priors import LOG2_SCALE_MAX, LOG2_SCALE_MIN, MEAN_FRAC_BITS, SCALE_STEPS_PER_OCTAVE, NUM_SCALES
+from ..mst import LOG2_SCALE_FRAC_BITS, MAX_LOG2_SCALE_Q, SCALE_DENOM, SCALE_NUMERATORS
+from ..priors import (
+    LOG2_SCALE_MAX,
+    LOG2_SCALE_MIN,
+    MEAN_FRAC_BITS,
+    NUM_SCALES,
+    SCALE_STEPS_PER_OCTAVE,
+)
 
 WEIGHT_BITS = 14
 LN2 = math.log(2.0)
@@ -52,7 +59,9 @@ def simulated_mst(x: torch.Tensor, log2_scale: torch.Tensor) -> tuple[torch.Tens
     gives ``y = x``); gradients pass straight through the floor and flow to ``log2_scale``
     through the smooth ``2**(q / 64)``.
     """
-    q = torch.clamp(round_ste(log2_scale * 2**LOG2_SCALE_FRAC_BITS), -MAX_LOG2_SCALE_Q, MAX_LOG2_SCALE_Q)
+    q = torch.clamp(
+        round_ste(log2_scale * 2**LOG2_SCALE_FRAC_BITS), -MAX_LOG2_SCALE_Q, MAX_LOG2_SCALE_Q
+    )
     index = q.detach().long() + MAX_LOG2_SCALE_Q
     numer = _NUMERATORS_F64.to(x.device)[index]
     log2_s = q / 2**LOG2_SCALE_FRAC_BITS
@@ -63,7 +72,9 @@ def simulated_mst(x: torch.Tensor, log2_scale: torch.Tensor) -> tuple[torch.Tens
         r = torch.minimum(torch.floor(u.double() * numer), numer - 1)
         y_exact = torch.floor((numer * x.double() + r) / SCALE_DENOM).float()
     s_smooth = torch.exp2(log2_s)
-    s = (numer / SCALE_DENOM).float() + (s_smooth - s_smooth.detach())  # exact R / S, smooth gradient
+    s = (numer / SCALE_DENOM).float() + (
+        s_smooth - s_smooth.detach()
+    )  # exact R / S, smooth gradient
     smooth = s * (x + u)
     y = y_exact + (smooth - smooth.detach())  # exact value, gradient of s * (x + u)
     bits = -_LOG2_SCALES_F64.to(x.device)[index].float() + (log2_s.detach() - log2_s)
@@ -76,7 +87,11 @@ class ConvNet(nn.Module):
     def __init__(self, cin: int, hidden: int, cout: int, in_scale: float, out_mult, out_bias):
         super().__init__()
         self.convs = nn.ModuleList(
-            [nn.Conv2d(cin, hidden, 3, padding=1), nn.Conv2d(hidden, hidden, 1), nn.Conv2d(hidden, cout, 3, padding=1)]
+            [
+                nn.Conv2d(cin, hidden, 3, padding=1),
+                nn.Conv2d(hidden, hidden, 1),
+                nn.Conv2d(hidden, cout, 3, padding=1),
+            ]
         )
         nn.init.zeros_(self.convs[-1].weight)
         nn.init.zeros_(self.convs[-1].bias)
@@ -105,7 +120,9 @@ class ConvNet(nn.Module):
                 w = w * mult.view(-1, 1, 1, 1)
                 b = b * mult + self.out_bias.double()
             peak = float(w.abs().max())
-            w_bits = 24 if peak == 0 else int(min(24, max(0, math.floor(WEIGHT_BITS - math.log2(peak)))))
+            w_bits = (
+                24 if peak == 0 else int(min(24, max(0, math.floor(WEIGHT_BITS - math.log2(peak)))))
+            )
             acc_frac = act_frac + w_bits
             out[f"{prefix}.{i}.weight"] = torch.round(w * 2.0**w_bits).numpy().astype(np.int64)
             out[f"{prefix}.{i}.bias"] = torch.round(b * 2.0**acc_frac).numpy().astype(np.int64)
@@ -114,7 +131,6 @@ class ConvNet(nn.Module):
                 out[f"{prefix}.out_frac_bits"] = np.array(acc_frac)
             act_frac = ACT_FRAC_BITS
         return out
-
 
     @torch.no_grad()
     def import_(self, params: dict[str, np.ndarray], prefix: str) -> None:
@@ -126,8 +142,14 @@ class ConvNet(nn.Module):
             raise ValueError(f"{prefix}: {n} layers, this architecture has {len(self.convs)}")
         for i, conv in enumerate(self.convs):
             last = i == n - 1
-            acc_frac = int(params[f"{prefix}.out_frac_bits"]) if last else int(params[f"{prefix}.{i}.shift"]) + ACT_FRAC_BITS
-            w = torch.from_numpy(params[f"{prefix}.{i}.weight"].astype(np.float64)) / 2.0 ** (acc_frac - act_frac)
+            acc_frac = (
+                int(params[f"{prefix}.out_frac_bits"])
+                if last
+                else int(params[f"{prefix}.{i}.shift"]) + ACT_FRAC_BITS
+            )
+            w = torch.from_numpy(params[f"{prefix}.{i}.weight"].astype(np.float64)) / 2.0 ** (
+                acc_frac - act_frac
+            )
             b = torch.from_numpy(params[f"{prefix}.{i}.bias"].astype(np.float64)) / 2.0**acc_frac
             if i == 0:
                 w = w / self.in_scale
@@ -163,13 +185,19 @@ class Lifting(nn.Module):
         bits: torch.Tensor | float = 0.0
         if self.log2_diag is not None:
             x, bits = simulated_mst(x, self.log2_diag.view(1, -1, 1, 1))
-        return x + round_ste(torch.einsum("ij,njhw->nihw", torch.triu(self._q(self.upper), 1), x)), bits
+        return x + round_ste(
+            torch.einsum("ij,njhw->nihw", torch.triu(self._q(self.upper), 1), x)
+        ), bits
 
     @torch.no_grad()
     def import_(self, params: dict[str, np.ndarray], prefix: str) -> None:
         self.perm.copy_(torch.from_numpy(params[f"{prefix}.perm"]))
-        self.lower.copy_(torch.from_numpy(params[f"{prefix}.lower"].astype(np.float64)) / 2**LIFT_FRAC_BITS)
-        self.upper.copy_(torch.from_numpy(params[f"{prefix}.upper"].astype(np.float64)) / 2**LIFT_FRAC_BITS)
+        self.lower.copy_(
+            torch.from_numpy(params[f"{prefix}.lower"].astype(np.float64)) / 2**LIFT_FRAC_BITS
+        )
+        self.upper.copy_(
+            torch.from_numpy(params[f"{prefix}.upper"].astype(np.float64)) / 2**LIFT_FRAC_BITS
+        )
         if self.log2_diag is not None:
             q = torch.from_numpy(params[f"{prefix}.log2_diag_q"].astype(np.float64))
             self.log2_diag.copy_(q / 2**LOG2_SCALE_FRAC_BITS)
@@ -183,7 +211,9 @@ class Lifting(nn.Module):
         }
         if self.log2_diag is not None:
             diag_q = torch.round(self.log2_diag.detach().double() * 2**LOG2_SCALE_FRAC_BITS)
-            out[f"{prefix}.log2_diag_q"] = diag_q.clamp(-MAX_LOG2_SCALE_Q, MAX_LOG2_SCALE_Q).numpy().astype(np.int64)
+            out[f"{prefix}.log2_diag_q"] = (
+                diag_q.clamp(-MAX_LOG2_SCALE_Q, MAX_LOG2_SCALE_Q).numpy().astype(np.int64)
+            )
         return out
 
 
@@ -209,8 +239,10 @@ class FloatFlow(nn.Module):
         g = torch.Generator().manual_seed(seed)
         h = config.hidden
         if config.scale_from_level is not None and not 0 <= config.scale_from_level < config.levels:
-            raise ValueError(f"scale_from_level {config.scale_from_level}: "
-                             f"this flow has levels 0 to {config.levels - 1}")
+            raise ValueError(
+                f"scale_from_level {config.scale_from_level}: "
+                f"this flow has levels 0 to {config.levels - 1}"
+            )
         self.lifts = nn.ModuleList()
         self.couplings = nn.ModuleList()
         for l, c in enumerate(config.level_channels()):
@@ -246,11 +278,15 @@ class FloatFlow(nn.Module):
         try:
             missing, unexpected = self.load_state_dict(state, strict=False)
         except RuntimeError as e:  # shapes differ
-            raise ValueError(f"weights of another architecture ({str(e).splitlines()[-1].strip()})") from None
+            raise ValueError(
+                f"weights of another architecture ({str(e).splitlines()[-1].strip()})"
+            ) from None
         second_pass = lambda k: k.startswith("priors.") and k.split(".")[1].endswith("b")  # noqa: E731
         diagonal = lambda k: k.startswith("lifts.") and k.endswith(".log2_diag")  # noqa: E731 (new ones stay 0)
         if unexpected or not all(second_pass(k) or diagonal(k) for k in missing):
-            raise ValueError(f"weights of another architecture (missing {missing[:3]}, unexpected {unexpected[:3]})")
+            raise ValueError(
+                f"weights of another architecture (missing {missing[:3]}, unexpected {unexpected[:3]})"
+            )
         if any(second_pass(k) for k in missing):
             self.start_second_passes_from_first()
 
@@ -262,10 +298,16 @@ class FloatFlow(nn.Module):
             last, key = net.convs[-1], f"couplings.{k}.convs.{len(net.convs) - 1}"
             w = state.get(f"{key}.weight")
             cb = last.out_channels // 2
-            if w is None or not self.config.has_scales(k // self.config.couplings) or w.shape[0] != cb:
+            if (
+                w is None
+                or not self.config.has_scales(k // self.config.couplings)
+                or w.shape[0] != cb
+            ):
                 continue
             state[f"{key}.weight"] = torch.cat([w, torch.zeros_like(w)])
-            state[f"{key}.bias"] = torch.cat([state[f"{key}.bias"], torch.zeros_like(state[f"{key}.bias"])])
+            state[f"{key}.bias"] = torch.cat(
+                [state[f"{key}.bias"], torch.zeros_like(state[f"{key}.bias"])]
+            )
             state[f"couplings.{k}.out_mult"] = net.out_mult.clone()
             state[f"couplings.{k}.out_bias"] = net.out_bias.clone()
         return state
@@ -363,7 +405,9 @@ class FloatFlow(nn.Module):
         for name, net in model.priors.items():
             net.import_(params, f"prior.{name}")
         with torch.no_grad():
-            model.base_mu.copy_(torch.from_numpy(params["prior.base.mu_q"].astype(np.float64)) / 2**MEAN_FRAC_BITS)
+            model.base_mu.copy_(
+                torch.from_numpy(params["prior.base.mu_q"].astype(np.float64)) / 2**MEAN_FRAC_BITS
+            )
             sidx = torch.from_numpy(params["prior.base.scale_idx"].astype(np.float64))
             model.base_log2s.copy_(sidx / SCALE_STEPS_PER_OCTAVE + LOG2_SCALE_MIN)
         return model
@@ -381,7 +425,9 @@ class FloatFlow(nn.Module):
             out.update(net.export(f"prior.{name}"))
         mu_q = torch.round(self.base_mu.detach().double() * 2**MEAN_FRAC_BITS)
         log2s = torch.clamp(self.base_log2s.detach().double(), LOG2_SCALE_MIN, LOG2_SCALE_MAX)
-        sidx = torch.round((log2s - LOG2_SCALE_MIN) * SCALE_STEPS_PER_OCTAVE).clamp(0, NUM_SCALES - 1)
+        sidx = torch.round((log2s - LOG2_SCALE_MIN) * SCALE_STEPS_PER_OCTAVE).clamp(
+            0, NUM_SCALES - 1
+        )
         out["prior.base.mu_q"] = mu_q.numpy().astype(np.int64)
         out["prior.base.scale_idx"] = sidx.numpy().astype(np.int64)
         return out

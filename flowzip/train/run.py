@@ -11,6 +11,7 @@ Example (a few steps, to show the call; real runs take thousands)::
 Then ``flowzip compress --model my-model.npz img.png``; decompressing needs the same file
 (``flowzip decompress -m my-model.npz``), and says which model is missing otherwise.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,7 +59,9 @@ class CropSampler:
     an ``augment`` mix, each crop of a kind drawn from it (:mod:`flowzip.train.augment`).
     Without one the crops are exactly those of the runs before augmentation existed."""
 
-    def __init__(self, images: list[np.ndarray], crop: int, seed: int, augment: AugmentMix | None = None):
+    def __init__(
+        self, images: list[np.ndarray], crop: int, seed: int, augment: AugmentMix | None = None
+    ):
         self.images = [im for im in images if min(im.shape[:2]) >= crop]
         if not self.images:
             raise ValueError(f"no image of at least {crop}x{crop} pixels to crop from")
@@ -97,7 +100,9 @@ def evaluate(model: FloatFlow, crops: torch.Tensor, charge_unfunded: bool = Fals
     """The float model's bits per sub-pixel on fixed crops (with the unfunded scale pops
     charged, if asked: see :meth:`FloatFlow.forward`)."""
     model.eval()
-    bits = sum(float(model(crops[i : i + 4], charge_unfunded).sum()) for i in range(0, len(crops), 4))
+    bits = sum(
+        float(model(crops[i : i + 4], charge_unfunded).sum()) for i in range(0, len(crops), 4)
+    )
     model.train()
     return bits / crops.numel()
 
@@ -123,8 +128,12 @@ class FlowRun:
     augment: AugmentMix | None = None  # plain crops, or this mix of processed ones
 
 
-def train_flow(run: FlowRun, data: list[np.ndarray], dev: list[np.ndarray] | None,
-               say: Callable[[str], None] = lambda s: None) -> tuple[FloatFlow, list[dict]]:
+def train_flow(
+    run: FlowRun,
+    data: list[np.ndarray],
+    dev: list[np.ndarray] | None,
+    say: Callable[[str], None] = lambda s: None,
+) -> tuple[FloatFlow, list[dict]]:
     """Train one flow; checkpoints every few minutes and resumes from the last one."""
     torch.set_num_threads(run.threads)
     torch.manual_seed(run.seed)
@@ -141,9 +150,13 @@ def train_flow(run: FlowRun, data: list[np.ndarray], dev: list[np.ndarray] | Non
         ckpt = torch.load(ckpt_path, weights_only=False)
         if FlowConfig.from_json(ckpt["config"]) != run.config:
             raise ValueError(f"{ckpt_path} is a run of another architecture ({ckpt['config']})")
-        if ckpt.get("augment", "none") != augment_spec:  # checkpoints from before augmentation: none
-            raise ValueError(f"{ckpt_path} is a run with augment {ckpt.get('augment', 'none')!r}, "
-                             f"not {augment_spec!r}")
+        if (
+            ckpt.get("augment", "none") != augment_spec
+        ):  # checkpoints from before augmentation: none
+            raise ValueError(
+                f"{ckpt_path} is a run with augment {ckpt.get('augment', 'none')!r}, "
+                f"not {augment_spec!r}"
+            )
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["opt"])
         step = ckpt["step"]
@@ -155,9 +168,15 @@ def train_flow(run: FlowRun, data: list[np.ndarray], dev: list[np.ndarray] | Non
     def save() -> None:
         tmp = ckpt_path.with_suffix(".tmp")
         torch.save(
-            {"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "config": run.config.to_json(),
-             "sampler_rng": sampler.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-             "augment": augment_spec},
+            {
+                "model": model.state_dict(),
+                "opt": opt.state_dict(),
+                "step": step,
+                "config": run.config.to_json(),
+                "sampler_rng": sampler.rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(),
+                "augment": augment_spec,
+            },
             tmp,
         )
         os.replace(tmp, ckpt_path)
@@ -180,13 +199,20 @@ def train_flow(run: FlowRun, data: list[np.ndarray], dev: list[np.ndarray] | Non
             if step % 10 == 0 or step == run.steps:
                 done = step / run.steps
                 bar = "#" * int(24 * done) + "." * (24 - int(24 * done))
-                say(f"\r{run.run_dir.name} [{bar}] step {step}/{run.steps} train bpsp {ema:.4f} "
-                    f"lr {lr_at(step, run.steps, run.lr):.1e}")
+                say(
+                    f"\r{run.run_dir.name} [{bar}] step {step}/{run.steps} train bpsp {ema:.4f} "
+                    f"lr {lr_at(step, run.steps, run.lr):.1e}"
+                )
             if time.time() - last_ckpt > run.checkpoint_minutes * 60 or step == run.steps:
                 dev_bpsp = evaluate(model, dev_crops) if dev_crops is not None else math.nan
                 save()
                 last_ckpt = time.time()
-                rec = {"step": step, "train_bpsp": ema, "dev_bpsp": dev_bpsp, "elapsed_s": round(time.time() - t0, 1)}
+                rec = {
+                    "step": step,
+                    "train_bpsp": ema,
+                    "dev_bpsp": dev_bpsp,
+                    "elapsed_s": round(time.time() - t0, 1),
+                }
                 if run.charge_unfunded and dev_crops is not None:
                     rec["dev_bpsp_charged"] = evaluate(model, dev_crops, charge_unfunded=True)
                 history.append(rec)
@@ -229,7 +255,9 @@ class TrainOptions:
 class TrainResult:
     model_path: Path
     sha256: str
-    dev_model_bpsp: dict[str, float] = field(default_factory=dict)  # float model, dev crops, per flow
+    dev_model_bpsp: dict[str, float] = field(
+        default_factory=dict
+    )  # float model, dev crops, per flow
     dev_file_bpsp: float | None = None  # real .fz files, verified round trips
     dev_images: int = 0
     seconds: float = 0.0
@@ -243,7 +271,10 @@ def _initial_flows(init: str | None) -> dict[str, dict[str, np.ndarray]] | None:
     _, path, _ = resolve(init)
     with np.load(path, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
-    return {kind: {k[len(kind) + 1 :]: v for k, v in arrays.items() if k.startswith(kind + "/")} for kind in FLOW_CHANNELS}
+    return {
+        kind: {k[len(kind) + 1 :]: v for k, v in arrays.items() if k.startswith(kind + "/")}
+        for kind in FLOW_CHANNELS
+    }
 
 
 def _scale_from_level(init: int | None, wanted: int | None) -> int | None:
@@ -252,7 +283,9 @@ def _scale_from_level(init: int | None, wanted: int | None) -> int | None:
     if wanted is None:
         return init
     if init is not None and wanted > init:
-        raise ValueError(f"the --init model has scale layers from level {init}: cannot start them at level {wanted}")
+        raise ValueError(
+            f"the --init model has scale layers from level {init}: cannot start them at level {wanted}"
+        )
     return wanted
 
 
@@ -288,21 +321,42 @@ def train(options: TrainOptions, say: Callable[[str], None] = lambda s: None) ->
     data_dir, dev_dir = Path(options.data), Path(options.dev) if options.dev else None
     flows, dev_bpsp = {}, {}
     for kind, channels in FLOW_CHANNELS.items():
-        steps = options.steps if kind == "rgb" else (options.gray_steps or max(1, options.steps // 4))
+        steps = (
+            options.steps if kind == "rgb" else (options.gray_steps or max(1, options.steps // 4))
+        )
         if init is not None:
             start = FloatFlow.from_integer(init[kind])
             scales = _scale_from_level(start.config.scale_from_level, options.scale_from_level)
-            config = replace(start.config, checkerboard=start.config.checkerboard or options.checkerboard,
-                             scale_from_level=scales)
+            config = replace(
+                start.config,
+                checkerboard=start.config.checkerboard or options.checkerboard,
+                scale_from_level=scales,
+            )
             state = start.state_dict()
         else:
             hidden = options.hidden if kind == "rgb" else options.gray_hidden
-            config = FlowConfig(channels, hidden=hidden, checkerboard=options.checkerboard,
-                                scale_from_level=options.scale_from_level)
+            config = FlowConfig(
+                channels,
+                hidden=hidden,
+                checkerboard=options.checkerboard,
+                scale_from_level=options.scale_from_level,
+            )
             state = None
         lr = options.lr or (2e-4 if init is not None else 1e-3)
-        run = FlowRun(run_dir / kind, config, steps, options.batch, options.crop, lr, options.seed,
-                      options.threads, options.checkpoint_minutes, True, state, augment=augment)
+        run = FlowRun(
+            run_dir / kind,
+            config,
+            steps,
+            options.batch,
+            options.crop,
+            lr,
+            options.seed,
+            options.threads,
+            options.checkpoint_minutes,
+            True,
+            state,
+            augment=augment,
+        )
         data = load_folder(data_dir, channels)
         dev = load_folder(dev_dir, channels) if dev_dir else None
         model, history = train_flow(run, data, dev, say)
@@ -314,7 +368,9 @@ def train(options: TrainOptions, say: Callable[[str], None] = lambda s: None) ->
     file_bpsp, n = (None, 0)
     if dev_dir and options.eval_images:
         file_bpsp, n = evaluate_codec(out, dev_dir, options.eval_images)
-        say(f"dev through the codec: {file_bpsp:.4f} bpsp on {n} images, every round trip verified\n")
+        say(
+            f"dev through the codec: {file_bpsp:.4f} bpsp on {n} images, every round trip verified\n"
+        )
     return TrainResult(out, sha, dev_bpsp, file_bpsp, n, round(time.time() - t0, 1))
 
 
