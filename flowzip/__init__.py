@@ -33,6 +33,8 @@ def _map_source_checkout() -> None:
         spec = importlib.util.spec_from_file_location(
             full, init, submodule_search_locations=[str(init.parent)]
         )
+        if spec is None or spec.loader is None:
+            continue
         module = importlib.util.module_from_spec(spec)
         sys.modules[full] = module
         globals()[name] = module
@@ -51,7 +53,7 @@ from .errors import (  # noqa: E402
     UnsupportedImageError,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.4.0"  # the only place it is written: pyproject.toml reads it from here
 
 from .pillow import register as _register_pillow  # noqa: E402
 

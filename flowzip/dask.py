@@ -76,7 +76,7 @@ def _compress_url(
             write_atomic(path, encoded.data, overwrite=overwrite)
         else:  # object stores write whole objects
             fs.pipe_file(path, encoded.data)
-    except Exception as e:  # the file's result; the others go on
+    except Exception as e:  # noqa: BLE001  any failure is this file's result; the others go on
         return FileResult(url, None, None, _one_line(e), time.monotonic() - t0)
     return FileResult(url, target, encoded.stats, None, time.monotonic() - t0)
 

@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numcodecs.abc import Codec
@@ -28,6 +29,9 @@ from numcodecs.compat import ensure_contiguous_ndarray, ndarray_copy
 
 from . import container
 from .errors import FormatError, UnsupportedImageError
+
+if TYPE_CHECKING:
+    from .api import Compressor, Decompressor
 
 
 class Flowzip(Codec):
@@ -43,14 +47,15 @@ class Flowzip(Codec):
     def __init__(self, model: str = "default", tile: int = 512):
         self.model = model if isinstance(model, str) else os.fspath(model)
         self.tile = int(tile)
-        self._compressor = None  # loaded on first use, in the process (or worker) that codes
-        self._decompressor = None
+        # loaded on first use, in the process (or worker) that codes
+        self._compressor: Compressor | None = None
+        self._decompressor: Decompressor | None = None
 
     def __getstate__(self) -> dict:  # the config: a worker loads the model itself
         return {"model": self.model, "tile": self.tile}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(**state)
+        Flowzip.__init__(self, **state)
 
     def __repr__(self) -> str:
         return f"Flowzip(model={self.model!r}, tile={self.tile})"

@@ -86,7 +86,7 @@ class FlowzipImageFile(ImageFile.ImageFile):
         if info.transparency is not None:
             self.info["transparency"] = info.transparency
         self.info["flowzip_model"] = header.model_id
-        self.tile = [ImageFile._Tile("flowzip", (0, 0) + self.size, 0, None)]
+        self.tile = [ImageFile._Tile("flowzip", (0, 0, *self.size), 0, None)]
 
 
 class FlowzipDecoder(ImageFile.PyDecoder):

@@ -19,7 +19,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from zarr.abc.codec import ArrayBytesCodec
 from zarr.core.common import parse_named_configuration
@@ -36,6 +36,7 @@ class FlowzipCodec(ArrayBytesCodec):
     model: str = "default"
     tile: int = 512
     is_fixed_size = False
+    _codec: Flowzip = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_codec", Flowzip(self.model, self.tile))  # keeps its model loaded
@@ -43,7 +44,7 @@ class FlowzipCodec(ArrayBytesCodec):
     @classmethod
     def from_dict(cls, data: dict) -> FlowzipCodec:
         _, configuration = parse_named_configuration(data, NAME, require_configuration=False)
-        return cls(**(configuration or {}))
+        return cls(**(configuration or {}))  # type: ignore[arg-type]  # zarr's JSON values
 
     def to_dict(self) -> dict:
         return {"name": NAME, "configuration": {"model": self.model, "tile": self.tile}}

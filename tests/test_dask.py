@@ -44,7 +44,7 @@ def _images(folder, n: int) -> list[str]:
 
 
 def test_compress_and_decompress_files_on_two_workers(client, tmp_path):
-    urls = _images(tmp_path / "in", 6) + [f"file://{tmp_path}/in/missing.png"]
+    urls = [*_images(tmp_path / "in", 6), f"file://{tmp_path}/in/missing.png"]
     out = f"file://{tmp_path}/out"
     results = flowzip.dask.compress_files(urls, out, model=str(TINY_MODEL), tile=32).compute()
     assert [r.ok for r in results] == [True] * 6 + [False]
@@ -78,5 +78,6 @@ def test_compress_images_bag(client):
         db.from_sequence(images, npartitions=2), model=str(TINY_MODEL)
     ).compute()
     assert all(
-        np.array_equal(flowzip.decompress(d, models=[TINY_MODEL]), i) for d, i in zip(data, images)
+        np.array_equal(flowzip.decompress(d, models=[TINY_MODEL]), i)
+        for d, i in zip(data, images, strict=True)
     )

@@ -108,12 +108,12 @@ def address_space(tmp_path_factory) -> int:
     "source,model,fields",
     [
         # issue 17 item 1: a 1x1 bits-back file claiming 16384x16384 in 1024 tiles
-        ("v4/tiny-bb-1x1.fz", TINY_BB_MODEL, dict(width=16384, height=16384, tile=512)),
-        ("v2/tiny-bb-1x1.fz", TINY_BB_MODEL, dict(width=16384, height=16384, tile=512)),
-        ("v1/tiny-1x1.fz", TINY_MODEL, dict(width=4096, height=4096, tile=512)),
+        ("v4/tiny-bb-1x1.fz", TINY_BB_MODEL, {"width": 16384, "height": 16384, "tile": 512}),
+        ("v2/tiny-bb-1x1.fz", TINY_BB_MODEL, {"width": 16384, "height": 16384, "tile": 512}),
+        ("v1/tiny-1x1.fz", TINY_MODEL, {"width": 4096, "height": 4096, "tile": 512}),
         # item 2: a gray16 header claiming 32768x32768 (2 GiB of planes)
-        ("v4/tiny-u16.fz", TINY_MODEL, dict(width=32768, height=32768, tile=1024)),
-        ("v4/tiny-noise.fz", TINY_MODEL, dict(width=8192, height=16384, tile=256)),
+        ("v4/tiny-u16.fz", TINY_MODEL, {"width": 32768, "height": 32768, "tile": 1024}),
+        ("v4/tiny-noise.fz", TINY_MODEL, {"width": 8192, "height": 16384, "tile": 256}),
     ],
     ids=["bb-v4", "bb-v2", "v1", "u16-32768", "noise"],
 )
