@@ -6,7 +6,10 @@ A scale ``s`` is the rational ``R / S``, ``S = 2**SCALE_DENOM_BITS``, ``R`` from
 table indexed by ``q = log2(s)`` in 1/64 octave. With ``r_d`` in ``[0, R)`` borrowed from the
 ANS stack, ``y = floor((R x + r_d) / S)`` and the remainder ``r_e = (R x + r_d) mod S`` is an
 exact bijection ``(x, r_d) <-> (y, r_e)``; :mod:`flowzip.flows.scale` holds the layers that
-use it and :mod:`flowzip.entropy.bitsback` the stack operations.
+use it and :mod:`flowzip.entropy.bitsback` the stack operations. :func:`mst_forward` and
+:func:`mst_inverse` define the transform; every compute backend runs it as its own
+``mst_forward`` and ``mst_inverse`` (:class:`flowzip.kernels.Backend`), the reference backend
+these very functions.
 
 Example:
     >>> import torch
@@ -24,8 +27,6 @@ from __future__ import annotations
 
 from decimal import Decimal, localcontext
 
-import numba as nb
-import numpy as np
 import torch
 
 from .errors import FormatError
@@ -62,60 +63,25 @@ def scale_numerator(log2_scale_q: torch.Tensor) -> torch.Tensor:
     return _NUMERATORS[q + MAX_LOG2_SCALE_Q]
 
 
+MST_RANGE_ERROR = "scale layer out of its exact range (corrupt data)"  # every backend's words
+
+
 def _check_range(v: torch.Tensor) -> None:
     if v.numel() and int(v.abs().max()) >= MST_VALUE_LIMIT:
-        raise FormatError("scale layer out of its exact range (corrupt data)")
+        raise FormatError(MST_RANGE_ERROR)
 
 
-# One pass per chunk, the range check fused in, in place of torch's five elementwise passes:
-# idf-bb-v4 compresses 0.394 Mpx/s against 0.348 (decompresses 0.414 against 0.401) on the
-# speed crop. Python's floor semantics (numba's too) for >>, &, // and % on negative
-# integers: the same integers as the formulas in the docstrings.
-@nb.njit(cache=True, nogil=True)
-def _mst_forward(x, r_d, numer, limit):
-    y = np.empty_like(x)
-    r_e = np.empty_like(x)
-    for i in range(x.size):
-        if not -limit < x[i] < limit:
-            return y, r_e, False
-        v = numer[i] * x[i] + r_d[i]
-        y[i] = v >> SCALE_DENOM_BITS
-        r_e[i] = v & (SCALE_DENOM - 1)
-    return y, r_e, True
-
-
-@nb.njit(cache=True, nogil=True)
-def _mst_inverse(y, r_e, numer, limit):
-    x = np.empty_like(y)
-    r_d = np.empty_like(y)
-    for i in range(y.size):
-        if not -limit < y[i] < limit:
-            return x, r_d, False
-        v = (y[i] << SCALE_DENOM_BITS) + r_e[i]
-        x[i] = v // numer[i]
-        r_d[i] = v % numer[i]
-    return x, r_d, True
-
-
-def _flat(t) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(t), dtype=np.int64).reshape(-1)
-
-
-def _fused(
-    kernel, a: torch.Tensor, b: torch.Tensor, numer: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    out, rest, ok = kernel(_flat(a), _flat(b), _flat(numer), MST_VALUE_LIMIT)
-    if not ok:
-        raise FormatError("scale layer out of its exact range (corrupt data)")
-    return torch.from_numpy(out).view(a.shape), torch.from_numpy(rest).view(a.shape)
-
-
+# The definition of the transform, run as it stands by the reference backend; the numba
+# backend fuses it into one pass (flowzip.kernels.numba_cpu). torch's >>, & and floor
+# division floor on negative integers, as the formulas do.
 def mst_forward(
     x: torch.Tensor, r_d: torch.Tensor, numer: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(y, r_e)`` from ``x`` and the borrowed ``r_d`` in ``[0, R)`` (all int64, same shape):
     ``v = R x + r_d``, ``y = floor(v / S)``, ``r_e = v mod S``."""
-    return _fused(_mst_forward, x, r_d, numer)
+    _check_range(x)
+    v = numer.long() * x.long() + r_d.long()
+    return v >> SCALE_DENOM_BITS, v & (SCALE_DENOM - 1)
 
 
 def mst_inverse(
@@ -123,7 +89,10 @@ def mst_inverse(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(x, r_d)`` from ``y`` and the popped ``r_e`` in ``[0, S)``: undoes :func:`mst_forward`
     (``v = S y + r_e``, ``x = floor(v / R)``, ``r_d = v mod R``)."""
-    return _fused(_mst_inverse, y, r_e, numer)
+    _check_range(y)
+    v = (y.long() << SCALE_DENOM_BITS) + r_e.long()
+    numer = numer.long()
+    return torch.div(v, numer, rounding_mode="floor"), torch.remainder(v, numer)
 
 
 def quantized_scale_forward(

@@ -1,4 +1,5 @@
-"""Compute kernels of the integer flow, one module per backend.
+"""Compute kernels of the integer flow, one module per backend, each keeping the contract of
+:class:`~flowzip.kernels.base.Backend` (exact integers, the same on every backend).
 
 * ``numba``: numba-compiled CPU kernels (:mod:`flowzip.kernels.numba_cpu`), the default.
 * ``reference``: torch float64 holding exact integers (:mod:`flowzip.kernels.reference`),
@@ -27,6 +28,7 @@ import importlib.util
 import os
 
 from ..errors import BackendUnavailableError
+from .base import Backend
 
 BACKENDS = ("numba", "reference", "cuda")
 DEFAULT_BACKEND = "numba"
@@ -91,7 +93,7 @@ def resolve_backend_name(name: str | None = None) -> str:
     return chosen
 
 
-def get_backend(name: str | None = None):
+def get_backend(name: str | None = None) -> Backend:
     """The backend object for ``name`` (see :func:`resolve_backend_name`)."""
     chosen = resolve_backend_name(name)
     if chosen == "numba":

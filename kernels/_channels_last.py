@@ -61,7 +61,7 @@ class ChannelsLastRunner:
             co = self.padded_outputs(weight.shape[0]) if i == len(layers) - 1 else weight.shape[0]
             if co > weight.shape[0]:
                 weight = np.concatenate(
-                    [weight, np.zeros((co - weight.shape[0],) + weight.shape[1:], weight.dtype)]
+                    [weight, np.zeros((co - weight.shape[0], *weight.shape[1:]), weight.dtype)]
                 )
                 bias = np.concatenate([bias, np.zeros(co - bias.shape[0], bias.dtype)])
             wide = co > self.narrow_max_out

@@ -6,7 +6,9 @@ package and a CUDA GPU, or numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``), 
 how the tests run these kernels on machines without a GPU. Accumulators are int64 on the
 device (no narrowing: the simulator cannot show whether int32 would pay on real hardware).
 An integer network's activations stay on the device between its layers; the lifting steps
-copy their (small) inputs over and back.
+copy their (small) inputs over and back. The modular scale transform of the scale layers is
+the numba CPU backend's: elementwise work on a chunk the coder holds on the host, where a
+copy to the device and back would cost more than the arithmetic.
 
 Example (on the simulator)::
 
@@ -22,6 +24,7 @@ import torch
 
 from ..errors import BackendUnavailableError
 from ._channels_last import ChannelsLastRunner, requantize
+from .numba_cpu import mst_forward, mst_inverse
 
 try:
     from numba import config, cuda
@@ -36,7 +39,7 @@ THREADS_3D = (8, 8, 4)
 
 
 def _blocks(shape, threads):
-    return tuple((s + t - 1) // t for s, t in zip(shape, threads))
+    return tuple((s + t - 1) // t for s, t in zip(shape, threads, strict=True))
 
 
 @functools.cache
@@ -141,3 +144,6 @@ class CudaBackend(ChannelsLastRunner):
         self, y: torch.Tensor, mat: torch.Tensor, frac_bits: int, lower: bool
     ) -> torch.Tensor:
         return self._lift(lift_inverse, y, mat, frac_bits, lower)
+
+    mst_forward = staticmethod(mst_forward)
+    mst_inverse = staticmethod(mst_inverse)

@@ -4,14 +4,17 @@ An integer convolution is run by torch's ordinary float64 convolution and rounde
 nearest integer right after: the true result is an integer below 2**50 (checked before each
 layer), so whatever the library does inside (summation order, threads, algorithm) the error
 stays far below 0.5 and rounding recovers the exact value (DESIGN.md section 1).
-Requantization is an exact floor division by a power of two. Slow, simple, the ground truth
-that the other backends must match integer for integer.
+Requantization is an exact floor division by a power of two; the modular scale transform is
+its definition in :mod:`flowzip.mst`, in torch. Slow, simple, the ground truth that the other
+backends must match integer for integer, and free of numba.
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from .. import mst
 
 
 def _shift_round(a: torch.Tensor, shift: int) -> torch.Tensor:
@@ -70,6 +73,9 @@ class ReferenceBackend:
             mix = torch.einsum("j,njhw->nhw", m[i, deps], x[:, deps].double())
             x[:, i] = y[:, i] - _shift_round(mix, frac_bits).long()
         return x
+
+    mst_forward = staticmethod(mst.mst_forward)
+    mst_inverse = staticmethod(mst.mst_inverse)
 
 
 BACKEND = ReferenceBackend()

@@ -65,8 +65,11 @@ def random_net(cin: int, cout: int, seed: int, backend=BACKEND) -> IntConvNet:
 
 def random_lifting(c: int, seed: int, backend=BACKEND, diagonal: bool = False) -> LiftingConv1x1:
     g = torch.Generator().manual_seed(seed)
-    m = lambda: torch.randint(-9000, 9000, (c, c), generator=g)  # noqa: E731
-    perm, lower, upper = torch.randperm(c, generator=g), m(), m()
+
+    def mat() -> torch.Tensor:
+        return torch.randint(-9000, 9000, (c, c), generator=g)
+
+    perm, lower, upper = torch.randperm(c, generator=g), mat(), mat()
     diag = (
         torch.randint(-MAX_LOG2_SCALE_Q, MAX_LOG2_SCALE_Q + 1, (c,), generator=g)
         if diagonal
@@ -96,7 +99,7 @@ def test_layers_roundtrip(shape, seed, backend):
     x = torch.randint(-300, 300, shape, generator=g)
     layers = layers_of(shape[1], seed, get_backend(backend))
     reference = layers_of(shape[1], seed, BACKEND)
-    for layer, ref in zip(layers, reference):
+    for layer, ref in zip(layers, reference, strict=True):
         z = assert_exact_roundtrip(layer, x, prefilled_stack(4096, seed))
         assert not torch.equal(z, x), f"{type(layer).__name__} should change its input"
         # the same integers as the reference backend, given the same stack
@@ -145,9 +148,9 @@ def test_whole_flow_roundtrip(channels, top_splits):
     flow = IntFlowModel.load(model.export(), BACKEND)
     x = torch.randint(0, 256, (1, channels, 12, 20))
     latents = flow.forward(x)
-    assert [l.name for l in latents] == flow.config.latent_names()
-    store = {l.name: l.z for l in latents}
-    assert sum(l.z.numel() for l in latents) == x.numel()
+    assert [latent.name for latent in latents] == flow.config.latent_names()
+    store = {latent.name: latent.z for latent in latents}
+    assert sum(latent.z.numel() for latent in latents) == x.numel()
 
     def pop(name, ctx, shape):
         assert tuple(store[name].shape) == tuple(shape), name

@@ -36,6 +36,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
@@ -51,6 +53,9 @@ from ..mst import (
     quantized_scale_inverse,
 )
 from .stack import PRECISION, AnsStack, Codec, uniform_max_bits
+
+if TYPE_CHECKING:
+    from ..kernels import Backend
 
 MAX_CHUNK_LOG2 = 20
 SEED_CHUNK_LOG2 = 14
@@ -103,8 +108,13 @@ class ScaleCoder:
         self.seed_bits = 0.0
         self.seed_elements = 0
 
-    def scale_forward(self, x: torch.Tensor, numer: torch.Tensor) -> torch.Tensor:
-        """Encode direction: ``y`` for ``x`` by ``R / S`` (``numer`` = R, the shape of ``x``)."""
+    def scale_forward(
+        self, x: torch.Tensor, numer: torch.Tensor, backend: Backend | None = None
+    ) -> torch.Tensor:
+        """Encode direction: ``y`` for ``x`` by ``R / S`` (``numer`` = R, the shape of ``x``),
+        the MST run by ``backend`` (a scale layer's; else :func:`flowzip.mst.mst_forward`
+        itself: every backend gives the same integers)."""
+        forward = mst_forward if backend is None else backend.mst_forward
         xs = x.reshape(-1)
         rs = numer.reshape(-1)
         sizes = rs.numpy().astype(np.int32)
@@ -140,7 +150,7 @@ class ScaleCoder:
                 self.seed_elements += stop - start
                 start = stop
                 continue
-            y[start:stop], r_e = mst_forward(xs[start:stop], r_d, rs[start:stop])
+            y[start:stop], r_e = forward(xs[start:stop], r_d, rs[start:stop])
             self.stack.push_uniform(r_e.numpy(), SCALE_DENOM)
             flags.append(flag)
             start = stop
@@ -163,8 +173,11 @@ class ScaleCoder:
         count = int(self.stack.pop_uniform(np.array([n + 1]))[0])
         return self.stack.pop_uniform(np.full(count, 2 * (max_chunk_log2(n) + 1))).tolist()
 
-    def scale_inverse(self, y: torch.Tensor, numer: torch.Tensor) -> torch.Tensor:
+    def scale_inverse(
+        self, y: torch.Tensor, numer: torch.Tensor, backend: Backend | None = None
+    ) -> torch.Tensor:
         """Decode direction: undoes :meth:`scale_forward`, chunk by chunk from the last."""
+        inverse = mst_inverse if backend is None else backend.mst_inverse
         ys = y.reshape(-1)
         rs = numer.reshape(-1)
         sizes = rs.numpy().astype(np.int32)
@@ -188,7 +201,7 @@ class ScaleCoder:
                 r_e = torch.from_numpy(
                     self.stack.pop_uniform(np.full(stop - start, SCALE_DENOM, np.int32))
                 )
-                x[start:stop], r_d = mst_inverse(ys[start:stop], r_e, rs[start:stop])
+                x[start:stop], r_d = inverse(ys[start:stop], r_e, rs[start:stop])
                 self.stack.push_uniform(r_d.numpy(), sizes[start:stop])
             stop = start
         if stop != 0:

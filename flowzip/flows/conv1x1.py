@@ -11,12 +11,17 @@ convolution is volume-preserving and needs no stack.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from ..errors import FormatError
 from .base import IntTransform
 from .intnet import EXACT_LIMIT
 from .scale import ScaleStack, require_stack, scale_numerator
+
+if TYPE_CHECKING:
+    from ..kernels import Backend
 
 LIFT_FRAC_BITS = 12
 
@@ -27,7 +32,7 @@ class LiftingConv1x1(IntTransform):
         perm: torch.Tensor,
         lower: torch.Tensor,
         upper: torch.Tensor,
-        backend,
+        backend: Backend,
         log2_diag_q: torch.Tensor | None = None,
     ):
         self.perm = perm.long()
@@ -57,7 +62,7 @@ class LiftingConv1x1(IntTransform):
         x = x[:, self.perm]
         x = be.lift_forward(x, self.lower, LIFT_FRAC_BITS)
         if self.diag_numer is not None:
-            x = require_stack(stack).scale_forward(x, self.diag_numer.expand(x.shape))
+            x = require_stack(stack).scale_forward(x, self.diag_numer.expand(x.shape), be)
             self._check_range(x)
         return be.lift_forward(x, self.upper, LIFT_FRAC_BITS)
 
@@ -66,7 +71,7 @@ class LiftingConv1x1(IntTransform):
         self._check_range(z)
         z = be.lift_inverse(z, self.upper, LIFT_FRAC_BITS, lower=False)
         if self.diag_numer is not None:
-            z = require_stack(stack).scale_inverse(z, self.diag_numer.expand(z.shape))
+            z = require_stack(stack).scale_inverse(z, self.diag_numer.expand(z.shape), be)
             self._check_range(z)
         z = be.lift_inverse(z, self.lower, LIFT_FRAC_BITS, lower=True)
         return z[:, self.inv_perm]

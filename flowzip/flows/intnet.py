@@ -22,11 +22,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from ..errors import FormatError
+
+if TYPE_CHECKING:
+    from ..kernels import Backend
 
 ACT_FRAC_BITS = 8
 EXACT_LIMIT = 2**50  # every partial sum of every backend stays below this (DESIGN.md section 1)
@@ -71,14 +75,16 @@ def shift_round(a: torch.Tensor, shift: int) -> torch.Tensor:
 class IntConvNet:
     """A stack of integer convolutions with ReLU between them."""
 
-    def __init__(self, layers: list[IntConvLayer], out_frac_bits: int, backend):
+    def __init__(self, layers: list[IntConvLayer], out_frac_bits: int, backend: Backend):
         self.layers = layers
         self.out_frac_bits = out_frac_bits
         self.backend = backend
         self._prepared = backend.prepare_net(layers)
 
     @classmethod
-    def from_params(cls, params: dict[str, np.ndarray], prefix: str, backend) -> IntConvNet:
+    def from_params(
+        cls, params: dict[str, np.ndarray], prefix: str, backend: Backend
+    ) -> IntConvNet:
         n = int(params[f"{prefix}.num_layers"])
         layers = [
             IntConvLayer(

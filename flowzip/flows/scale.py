@@ -11,7 +11,9 @@ A scale ``s`` is approximated by the rational ``R / S`` with ``S = 2**SCALE_DENO
 is an exact integer bijection (with the stack); it costs ``log2 S - log2 R = -log2 s`` bits
 per element, the log-determinant a continuous flow would pay. The stack operations live in
 the coder (:class:`flowzip.entropy.bitsback.ScaleCoder`); a layer only computes ``R`` and
-hands ``x`` and ``R`` to the object it is given, whose interface is :class:`ScaleStack`.
+hands ``x``, ``R`` and its compute backend (which runs the arithmetic, see
+:class:`flowzip.kernels.Backend`) to the object it is given, whose interface is
+:class:`ScaleStack`.
 
 Layers:
 
@@ -42,7 +44,7 @@ Example (a 1x1 convolution that is only its diagonal: scales 2, 1, 1/2 and 2**0.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import torch
 
@@ -51,14 +53,22 @@ from .base import IntTransform
 from .coupling import MAX_SHIFT
 from .intnet import IntConvNet, shift_round
 
+if TYPE_CHECKING:
+    from ..kernels import Backend
+
 
 class ScaleStack(Protocol):
     """What a scale layer needs from the coder: the MST of ``x`` by ``R / S``, elementwise,
-    with the remainders on the stack (``numer`` has the shape of ``x``)."""
+    with the remainders on the stack (``numer`` has the shape of ``x``), its arithmetic run
+    by the layer's ``backend``."""
 
-    def scale_forward(self, x: torch.Tensor, numer: torch.Tensor) -> torch.Tensor: ...
+    def scale_forward(
+        self, x: torch.Tensor, numer: torch.Tensor, backend: Backend
+    ) -> torch.Tensor: ...
 
-    def scale_inverse(self, y: torch.Tensor, numer: torch.Tensor) -> torch.Tensor: ...
+    def scale_inverse(
+        self, y: torch.Tensor, numer: torch.Tensor, backend: Backend
+    ) -> torch.Tensor: ...
 
 
 def require_stack(stack: ScaleStack | None) -> ScaleStack:
@@ -85,9 +95,13 @@ class AffineCoupling(IntTransform):
     def forward(self, x: torch.Tensor, stack: ScaleStack | None = None) -> torch.Tensor:
         xa, xb = x[:, : self.split], x[:, self.split :]
         shift, numer = self._shift_and_numer(xa)
-        return torch.cat([xa, require_stack(stack).scale_forward(xb, numer) + shift], dim=1)
+        return torch.cat(
+            [xa, require_stack(stack).scale_forward(xb, numer, self.net.backend) + shift], dim=1
+        )
 
     def inverse(self, z: torch.Tensor, stack: ScaleStack | None = None) -> torch.Tensor:
         za, zb = z[:, : self.split], z[:, self.split :]
         shift, numer = self._shift_and_numer(za)
-        return torch.cat([za, require_stack(stack).scale_inverse(zb - shift, numer)], dim=1)
+        return torch.cat(
+            [za, require_stack(stack).scale_inverse(zb - shift, numer, self.net.backend)], dim=1
+        )
