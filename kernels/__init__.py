@@ -27,7 +27,8 @@ import functools
 import importlib.util
 import os
 
-from ..errors import BackendUnavailableError
+from flowzip.errors import BackendUnavailableError
+
 from .base import Backend
 
 BACKENDS = ("numba", "reference", "cuda")
@@ -96,12 +97,13 @@ def resolve_backend_name(name: str | None = None) -> str:
 def get_backend(name: str | None = None) -> Backend:
     """The backend object for ``name`` (see :func:`resolve_backend_name`)."""
     chosen = resolve_backend_name(name)
+    backend: Backend  # each module's object keeps the protocol (a type checker sees it here)
     if chosen == "numba":
-        from .numba_cpu import BACKEND
+        from .numba_cpu import BACKEND as backend
     elif chosen == "cuda":
         from .cuda import load_backend
 
-        BACKEND = load_backend()
+        backend = load_backend()
     else:
-        from .reference import BACKEND
-    return BACKEND
+        from .reference import BACKEND as backend
+    return backend

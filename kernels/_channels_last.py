@@ -10,9 +10,13 @@ backend may then pick a narrower integer type where the bound allows it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from flowzip.flows.intnet import IntConvLayer
 
 
 def requantize(acc, shift, relu):
@@ -30,7 +34,7 @@ def requantize(acc, shift, relu):
 
 @dataclass(frozen=True)
 class PreparedLayer:
-    layer: object  # flowzip.flows.intnet.IntConvLayer
+    layer: IntConvLayer
     weights: dict  # integer dtype -> weights in the kernel's layout (host or device array)
     biases: dict  # integer dtype -> bias
     wide: bool  # the vector-of-accumulators loop order (else a dot product per output)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     import torch
 
-    from ..flows.intnet import IntConvLayer
+    from flowzip.flows.intnet import IntConvLayer
 
 
 @runtime_checkable

@@ -15,6 +15,10 @@ Example (on the simulator)::
     NUMBA_ENABLE_CUDASIM=1 flowzip compress --backend cuda small.png
 """
 
+# numba-cuda types its device intrinsics (cuda.grid) for its own compiler, not for a Python
+# call, and sets numba.config's attributes at run time: mypy cannot follow either
+# mypy: disable-error-code="call-arg,var-annotated,attr-defined"
+
 from __future__ import annotations
 
 import functools
@@ -22,7 +26,8 @@ import functools
 import numpy as np
 import torch
 
-from ..errors import BackendUnavailableError
+from flowzip.errors import BackendUnavailableError
+
 from ._channels_last import ChannelsLastRunner, requantize
 from .numba_cpu import mst_forward, mst_inverse
 

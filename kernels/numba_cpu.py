@@ -29,8 +29,9 @@ import numba as nb
 import numpy as np
 import torch
 
-from ..errors import FormatError
-from ..mst import MST_RANGE_ERROR, MST_VALUE_LIMIT, SCALE_DENOM, SCALE_DENOM_BITS
+from flowzip.errors import FormatError
+from flowzip.mst import MST_RANGE_ERROR, MST_VALUE_LIMIT, SCALE_DENOM, SCALE_DENOM_BITS
+
 from ._channels_last import ChannelsLastRunner, requantize
 
 INT32_LIMIT = 2**30  # accumulator bound below which int32 is exact, rounding offset included

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .. import mst
+from flowzip import mst
 
 
 def _shift_round(a: torch.Tensor, shift: int) -> torch.Tensor:
