@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 import flowzip
-import flowzip.codec
+import flowzip.entropy.bitsback
 from flowzip.entropy.bitsback import ScaleCoder
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"
@@ -36,7 +36,8 @@ class CountingScaleCoder(ScaleCoder):
 
 def main(argv: list[str]) -> int:
     model = argv[0] if argv else "default"
-    flowzip.codec.ScaleCoder = CountingScaleCoder  # instrument the encoder only
+    # the codec imports ScaleCoder where it codes a tile; a decoder's counts no seeds
+    flowzip.entropy.bitsback.ScaleCoder = CountingScaleCoder
     photo = np.asarray(Image.open(DEV / "wiki_045.png").convert("RGB"))
     comp = flowzip.Compressor(model, tile=512)
     dec = flowzip.Decompressor(models=[model])

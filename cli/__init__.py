@@ -20,6 +20,7 @@ file).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -28,6 +29,10 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from flowzip import Compressor, Decompressor
 
 SUFFIX = ".fz"
 
@@ -67,10 +72,8 @@ def _write_atomic(path: Path, write, like: Path | None = None) -> None:
 
 def _copy_attributes(src: Path, fd: int) -> None:
     st = os.stat(src)
-    try:
+    with contextlib.suppress(OSError):
         os.fchown(fd, st.st_uid, st.st_gid)  # only root (or a group change to one's own) may
-    except OSError:
-        pass
     os.fchmod(fd, st.st_mode & 0o777)  # after chown, which may clear bits; no setuid/setgid
     os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))  # last: after the final write
 
@@ -226,12 +229,32 @@ def _open_image(source):
         return Image.open(source)
 
 
-def cmd_compress(args, name: str, compressor) -> None:
+class _Compressing(NamedTuple):
+    """What ``compress`` works with: the compressor, and with --rm the decompressor that
+    checks each file written before its source goes (one for all files: it keeps the model)."""
+
+    compressor: Compressor
+    verifier: Decompressor | None
+
+
+def _compressing(args) -> _Compressing:
+    import flowzip
+
+    compressor = flowzip.Compressor(args.model, backend=args.backend, threads=_threads(args))
+    verifier = None
+    if args.rm:
+        models = [args.model] if Path(str(args.model)).is_file() else []
+        verifier = flowzip.Decompressor(models=models, backend=args.backend, threads=_threads(args))
+    return _Compressing(compressor, verifier)
+
+
+def cmd_compress(args, name: str, worker: _Compressing) -> None:
     from flowzip import Attached
     from flowzip.container import is_flowzip
     from flowzip.files import load_image
     from flowzip.image import attached_of
 
+    compressor = worker.compressor
     _check_stdout(args)
     raw, src = _read_input(name)
     if is_flowzip(raw):
@@ -272,12 +295,9 @@ def cmd_compress(args, name: str, compressor) -> None:
         f"{name}: model {compressor.model.model_id}, tiles {', '.join(f'{n} {k}' for k, n in s.tile_paths.items())}, "
         f"{seconds:.2f} s",
     )
-    if args.rm and src is not None and where != "stdout":
+    if worker.verifier is not None and src is not None and where != "stdout":
         # never lose a source: decode what was written before removing it
-        import flowzip
-
-        check = flowzip.Decompressor(models=[args.model] if Path(str(args.model)).is_file() else [])
-        check.decode(Path(where).read_bytes())
+        worker.verifier.decode(Path(where).read_bytes())
         src.unlink()
 
 
@@ -407,10 +427,14 @@ def _info_record(name: str, raw: bytes) -> dict:
     return rec
 
 
-def _default_mode(channels: int, bytes_per_sample: int) -> str:
-    from flowzip.image import default_mode
+def _mode_line(header) -> str:
+    """'RGB', 'RGB, coded as palette indices (227 colours)' or '3 x uint16', as the codec
+    reads the header."""
+    from flowzip.codec import index_colours, pillow_mode
 
-    return default_mode(channels, bytes_per_sample) or f"{channels} x uint16"
+    mode = pillow_mode(header) or f"{header.channels} x uint16"
+    colours = index_colours(header)
+    return mode if colours is None else f"{mode}, coded as palette indices ({colours} colours)"
 
 
 def cmd_info(args, name: str, _unused) -> None:
@@ -419,9 +443,9 @@ def cmd_info(args, name: str, _unused) -> None:
     if args.json:
         print(json.dumps(rec))
         return
-    mode = rec["meta"].get("mode") or _default_mode(rec["channels"], rec["bytes_per_sample"])
-    if "index_palette" in rec["meta"]:
-        mode += f", coded as palette indices ({len(rec['meta']['index_palette']) * 3 // 4 // 3} colours)"
+    from flowzip.container import read_header
+
+    mode = _mode_line(read_header(raw)[0])
     a = rec["attached"]
     carried = (
         ", ".join(
@@ -850,7 +874,6 @@ def _discard_stdout() -> None:
 def _main(argv: list[str] | None) -> int:
     argv = _command_from_mode_flags(list(sys.argv[1:] if argv is None else argv))
     args = _parser().parse_args(argv)
-    import flowzip
     from flowzip import FlowzipError
 
     try:
@@ -870,10 +893,7 @@ def _main(argv: list[str] | None) -> int:
             return benchmark.run(args)
         _settle_inputs(args)
         if args.command == "compress":
-            worker, command = (
-                flowzip.Compressor(args.model, backend=args.backend, threads=_threads(args)),
-                cmd_compress,
-            )
+            worker, command = _compressing(args), cmd_compress
         elif args.command == "info":
             worker, command = None, cmd_info
         else:
@@ -986,7 +1006,7 @@ def _run_one(state, name: str) -> int:
     except OSError as e:
         print(f"flowzip: {name}: {e.strerror or e}", file=sys.stderr)
         return 1
-    except Exception as e:  # a bug of ours: still one line, and the other files go on
+    except Exception as e:  # noqa: BLE001  a bug of ours: still one line, the other files go on
         print(f"flowzip: {name}: internal error ({e.__class__.__name__}: {e})", file=sys.stderr)
         return 1
     return 0

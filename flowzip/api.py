@@ -1,10 +1,9 @@
 """The public API: one-shot :func:`compress` / :func:`decompress` and reusable
 :class:`Compressor` / :class:`Decompressor` objects that keep a model loaded.
 
-::
-
-    image -> planes (uint8) -> tiles padded to the model stride
-          -> flow forward + integer priors -> one rANS stream for all tiles -> container (+ CRC32)
+A front only: it takes what callers hand it (arrays, PIL images, paths, file objects),
+loads models and limits threads; the image codec itself (tiling, tile order, streams,
+metadata, checksum) is :mod:`flowzip.codec`, whose typed results it returns.
 
 Example:
     >>> import numpy as np, flowzip
@@ -16,102 +15,29 @@ Example:
 
 from __future__ import annotations
 
-import base64
-import binascii
-import dataclasses
 import os
-import zlib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 
 import numpy as np
 
 from . import container
-from .errors import ChecksumError, FormatError, UnknownModelError, UnsupportedImageError
-from .files import Source, read_bytes, read_image, write_atomic
-from .image import (
-    ImageInfo,
-    PlaneGroup,
-    check_array,
-    from_index_plane,
-    from_pil,
-    from_planes,
-    pillow_default_mode,
-    plane_groups,
-    tile_grid,
-    to_index_plane,
-    to_pil,
-    to_planes,
+from .codec import (
+    CodecModel,
+    CompressionStats,
+    Decoded,
+    Encoded,
+    Progress,
+    check_tile,
+    decode_image,
+    encode_image,
 )
-from .registry import CodecModel, find_shipped, load_model, load_weights_file, resolve
+from .errors import FormatError, UnknownModelError
+from .files import Source, read_bytes, read_image, write_atomic
+from .image import ImageInfo, check_array, from_pil
+from .registry import find_shipped, load_model, load_weights_file, resolve
 from .threads import check_threads, thread_limit
 
 DEFAULT_TILE = 512
-Progress = Callable[[int, int], None]  # (tiles done, tiles in all)
-
-
-@dataclass(frozen=True)
-class CompressionStats:
-    """Sizes of one compressed image; bpsp counts every byte of the file."""
-
-    width: int
-    height: int
-    channels: int
-    bytes_per_sample: int
-    nbytes: int  # the whole file
-    header_bytes: int
-    bits_theoretical: float  # the model's exact code length, -log2 p, under the integer tables
-    escapes: int  # latents coded outside their prior's window
-    tiles: int
-    tile_paths: dict = field(default_factory=dict)  # path name ("flow", "palette", ...) -> tiles
-
-    @property
-    def subpixels(self) -> int:
-        return self.width * self.height * self.channels
-
-    @property
-    def bpsp(self) -> float:
-        """File bits per sub-pixel."""
-        return 8.0 * self.nbytes / self.subpixels
-
-    @property
-    def model_bpsp(self) -> float:
-        """The model's own bits per sub-pixel."""
-        return self.bits_theoretical / self.subpixels
-
-    @property
-    def overhead_bytes(self) -> float:
-        """File bytes beyond the model's code length: header, stream ends."""
-        return self.nbytes - self.bits_theoretical / 8.0
-
-
-@dataclass(frozen=True)
-class Encoded:
-    data: bytes
-    stats: CompressionStats
-
-
-@dataclass(frozen=True)
-class Decoded:
-    array: np.ndarray  # (H, W) or (H, W, C), uint8 or uint16
-    info: ImageInfo
-    header: container.Header
-
-    @property
-    def attached(self) -> container.Attached:
-        """The ICC profile, EXIF block and PNG text chunks the file carries (format 4)."""
-        return self.header.attached
-
-    def to_pil(self):
-        """The image as Pillow would have opened the original (mode and palette restored; ICC
-        profile, EXIF and PNG text in ``im.info``)."""
-        try:
-            return to_pil(self.array, self.info)
-        except (TypeError, ValueError, KeyError) as e:
-            raise UnsupportedImageError(
-                f"cannot make a Pillow image of this {self.array.dtype} array of shape {self.array.shape}"
-                f"{' in mode ' + self.info.mode if self.info.mode else ''} ({e}); use the numpy array"
-            ) from None
 
 
 def _as_array(image) -> tuple[np.ndarray, ImageInfo, int]:
@@ -161,10 +87,7 @@ class Compressor:
             model if isinstance(model, str) else os.fspath(model)
         )  # as given: name or path
         self.flow_only = flow_only
-        if tile % self.model.stride or not container.MIN_TILE <= tile <= container.MAX_TILE:
-            raise ValueError(
-                f"tile size must be a multiple of {self.model.stride} up to {container.MAX_TILE}"
-            )
+        check_tile(tile, self.model.stride)
         self.tile = tile
 
     def __getstate__(self) -> dict:
@@ -206,73 +129,17 @@ class Compressor:
     def _encode(
         self, image, attached: container.Attached | None, progress: Progress | None
     ) -> Encoded:
-        from .codec import encode_tiles
-
         arr, info, ndim = _as_array(image)
-        if attached is None:
-            attached = info.attached
-        try:
-            attached_bytes = len(container.attached_entries(attached))
-        except ValueError as e:
-            raise UnsupportedImageError(f"metadata that cannot be stored: {e}") from None
-        if attached_bytes > container.MAX_ATTACHED:
-            raise UnsupportedImageError(
-                f"{attached_bytes:,} bytes of metadata (ICC, EXIF, text): the format holds at "
-                f"most {container.MAX_ATTACHED:,}; drop it (--strip, attached=flowzip.Attached())"
-            )
-        height, width, channels = arr.shape
-        bps = arr.dtype.itemsize
-        meta = info.to_meta(pillow_default_mode(arr))
-        indexed = to_index_plane(arr)
-        if indexed is None:
-            planes, groups = to_planes(arr), plane_groups(channels, bps)
-        else:
-            planes, palette = indexed
-            groups = [INDEX_GROUP]
-            meta["index_palette"] = base64.b64encode(palette.tobytes()).decode("ascii")
-        count = container.tile_count(width, height, self.tile)
-        if count > container.MAX_TILES:
-            raise UnsupportedImageError(
-                f"{count} tiles of {self.tile}x{self.tile}: the format holds at most "
-                f"{container.MAX_TILES}; use a larger tile"
-            )
-        tiles = tile_grid(height, width, self.tile)
-        coded = encode_tiles(
-            self.model, planes, groups, tiles, flow_only=self.flow_only, progress=progress
+        return encode_image(
+            self.model,
+            arr,
+            info,
+            ndim=ndim,
+            tile=self.tile,
+            attached=info.attached if attached is None else attached,
+            flow_only=self.flow_only,
+            progress=progress,
         )
-        header = container.Header(
-            width,
-            height,
-            channels,
-            bps,
-            2 if ndim == 2 else 3,
-            self.tile,
-            self.model.model_id,
-            self.model.hash_prefix,
-            0,
-            meta,
-            tuple(len(s) for s in coded.streams),
-            coded.first_tile,
-            attached=attached,
-        )
-        header = dataclasses.replace(
-            header, pixel_crc=container.image_checksum(header, _pixel_crc(arr))
-        )
-        data = container.write(header, coded.streams)
-        header_bytes = len(data) - sum(len(s) for s in coded.streams)
-        stats = CompressionStats(
-            width,
-            height,
-            channels,
-            bps,
-            len(data),
-            header_bytes,
-            coded.bits,
-            coded.escapes,
-            len(tiles),
-            coded.tile_paths,
-        )
-        return Encoded(data, stats)
 
     def compress(self, image, /, *, attached: container.Attached | None = None) -> bytes:
         """Compress an image to the bytes of a .fz file (``attached`` as for :meth:`encode`)."""
@@ -334,32 +201,7 @@ class Decompressor:
             return self._decode(read_bytes(data), progress)
 
     def _decode(self, data: bytes, progress: Progress | None) -> Decoded:
-        from .codec import decode_tiles, needs_flow
-
-        header, streams = container.read(data)
-        if header.tile < container.MIN_TILE:
-            raise FormatError("corrupt flowzip file (tiling does not match the header)")
-        model = self._model_for(header) if needs_flow(header, streams) else None
-        if model is not None and header.tile % model.stride:
-            raise FormatError("corrupt flowzip file (tiling does not match the header)")
-        palette = _index_palette(header)
-        if palette is None:
-            groups = plane_groups(header.channels, header.bytes_per_sample)
-        else:
-            groups = [INDEX_GROUP]
-        n_planes = sum(len(g.planes) for g in groups)
-        planes = decode_tiles(model, header, streams, groups, n_planes, progress)
-        if palette is None:
-            arr = from_planes(planes, header.bytes_per_sample)
-        else:
-            arr = from_index_plane(planes, palette)
-        if container.image_checksum(header, _pixel_crc(arr)) != header.pixel_crc:
-            raise ChecksumError("decoded image does not match the stored CRC32 (corrupt file)")
-        info = ImageInfo.from_meta(header.meta, header.attached)
-        info.check_fits(arr)
-        if header.ndim == 2:
-            arr = arr[:, :, 0]
-        return Decoded(arr, info, header)
+        return decode_image(data, self._model_for, progress)
 
     def decompress(self, data: Source, /) -> np.ndarray:
         """Decode to a numpy array shaped and typed like the compressed one."""
@@ -368,28 +210,6 @@ class Decompressor:
     def decompress_image(self, data: Source, /):
         """Decode to a PIL image with the original mode and palette."""
         return self.decode(data).to_pil()
-
-
-INDEX_GROUP = PlaneGroup("gray", (0,))  # the palette-index plane of an indexed RGB image
-
-
-def _index_palette(header: container.Header) -> np.ndarray | None:
-    text = header.meta.get("index_palette")
-    if text is None:
-        return None
-    try:
-        palette = np.frombuffer(base64.b64decode(text, validate=True), dtype=np.uint8).reshape(
-            -1, 3
-        )
-    except (TypeError, ValueError, binascii.Error):
-        raise FormatError("corrupt flowzip metadata (index palette)") from None
-    if not 1 <= len(palette) <= 256 or header.channels != 3 or header.bytes_per_sample != 1:
-        raise FormatError("corrupt flowzip metadata (index palette)")
-    return palette
-
-
-def _pixel_crc(arr: np.ndarray) -> int:
-    return zlib.crc32(np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes())
 
 
 def compress(

@@ -1,26 +1,323 @@
-"""Tiles through the flows and the coder, onto one stream: the glue between model and
-entropy coder.
+"""The image codec: an image to the bytes of a .fz file and back.
 
-The model yields latents with integer prior parameters; the coder turns them into words.
-Neither knows the other: this module passes integers between them.
+::
+
+    image -> planes (uint8) -> tiles padded to the model stride, coded in tile order
+          -> each tile by the flow (one rANS stack for all flow tiles) or a classic path
+          -> tile directory + streams -> container, with the image's CRC32
+
+This module owns every decision between the pixels and the container: the plane groups
+and the index-palette metadata of few-colour images, the tiling, the order in which tiles
+are coded (and the seed tile of a bits-back model), how the streams of each format version
+(1 to 4) hold the tiles, and the image checksum. :mod:`flowzip.api` is its public front;
+:mod:`flowzip.container` its bytes.
+
+The tile coders (torch, the entropy coder) and the classic paths (numba) are imported
+where they are used, so that what a header says (:func:`pillow_mode`,
+:func:`index_colours`) is answered without them (``flowzip info``).
+
+Example:
+    >>> tile_grid(100, 150, 64)[:3]
+    [(0, 0, 64, 64), (0, 64, 64, 64), (0, 128, 64, 22)]
+    >>> coding_order(6, first=4)
+    [4, 5, 0, 1, 2, 3]
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
+import binascii
+import dataclasses
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from . import classic
+from . import container
 from .directory import FLOW, count_paths, entry_bytes, read_directory, write_directory
-from .entropy.bitsback import ScaleCoder
-from .entropy.coder import LatentDecoder, LatentEncoder
-from .entropy.stack import AnsStack
-from .errors import FlowzipError, FormatError
-from .image import PlaneGroup, pad_to_multiple, padded, tile_grid
-from .model import Latent
-from .registry import CodecModel
+from .errors import ChecksumError, FlowzipError, FormatError, UnsupportedImageError
+from .image import (
+    ImageInfo,
+    PlaneGroup,
+    default_mode,
+    from_index_plane,
+    from_planes,
+    pad_to_multiple,
+    padded,
+    pillow_default_mode,
+    plane_groups,
+    tile_grid,
+    to_index_plane,
+    to_pil,
+    to_planes,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+    from .model import IntFlowModel, Latent
+
+Progress = Callable[[int, int], None]  # (tiles done, tiles in all)
+
+
+@dataclass
+class CodecModel:
+    """A loaded model: one integer flow per plane kind, with its id and weights hash
+    (:func:`flowzip.registry.load_model` makes one)."""
+
+    model_id: str
+    sha256: str
+    flows: dict[str, IntFlowModel]
+    backend_name: str
+
+    @property
+    def hash_prefix(self) -> bytes:
+        return bytes.fromhex(self.sha256)[:8]
+
+    @property
+    def stride(self) -> int:
+        return max(f.config.stride for f in self.flows.values())
+
+    @property
+    def bits_back(self) -> bool:
+        """True if a flow has scale layers (coded with bits-back)."""
+        return any(f.config.bits_back for f in self.flows.values())
+
+
+# ------------------------------------------------------------------ what coding an image gives
+
+
+@dataclass(frozen=True)
+class CompressionStats:
+    """Sizes of one compressed image; bpsp counts every byte of the file."""
+
+    width: int
+    height: int
+    channels: int
+    bytes_per_sample: int
+    nbytes: int  # the whole file
+    header_bytes: int
+    bits_theoretical: float  # the model's exact code length, -log2 p, under the integer tables
+    escapes: int  # latents coded outside their prior's window
+    tiles: int
+    tile_paths: dict = field(default_factory=dict)  # path name ("flow", "palette", ...) -> tiles
+
+    @property
+    def subpixels(self) -> int:
+        return self.width * self.height * self.channels
+
+    @property
+    def bpsp(self) -> float:
+        """File bits per sub-pixel."""
+        return 8.0 * self.nbytes / self.subpixels
+
+    @property
+    def model_bpsp(self) -> float:
+        """The model's own bits per sub-pixel."""
+        return self.bits_theoretical / self.subpixels
+
+    @property
+    def overhead_bytes(self) -> float:
+        """File bytes beyond the model's code length: header, stream ends."""
+        return self.nbytes - self.bits_theoretical / 8.0
+
+
+@dataclass(frozen=True)
+class Encoded:
+    data: bytes
+    stats: CompressionStats
+
+
+@dataclass(frozen=True)
+class Decoded:
+    array: np.ndarray  # (H, W) or (H, W, C), uint8 or uint16
+    info: ImageInfo
+    header: container.Header
+
+    @property
+    def attached(self) -> container.Attached:
+        """The ICC profile, EXIF block and PNG text chunks the file carries (format 4)."""
+        return self.header.attached
+
+    def to_pil(self):
+        """The image as Pillow would have opened the original (mode and palette restored; ICC
+        profile, EXIF and PNG text in ``im.info``)."""
+        try:
+            return to_pil(self.array, self.info)
+        except (TypeError, ValueError, KeyError) as e:
+            raise UnsupportedImageError(
+                f"cannot make a Pillow image of this {self.array.dtype} array of shape {self.array.shape}"
+                f"{' in mode ' + self.info.mode if self.info.mode else ''} ({e}); use the numpy array"
+            ) from None
+
+
+# ------------------------------------------------------------------ the image
+
+
+def check_tile(tile: int, stride: int) -> None:
+    """Refuse a tile size that the format or the model's stride cannot code."""
+    if tile % stride or not container.MIN_TILE <= tile <= container.MAX_TILE:
+        raise UnsupportedImageError(
+            f"tile size must be a multiple of {stride} up to {container.MAX_TILE} (not {tile})"
+        )
+
+
+def encode_image(
+    model: CodecModel,
+    arr: np.ndarray,
+    info: ImageInfo,
+    *,
+    ndim: int,
+    tile: int,
+    attached: container.Attached,
+    flow_only: bool = False,
+    progress: Progress | None = None,
+) -> Encoded:
+    """Code a checked (H, W, C) array (:func:`flowzip.image.check_array`) that the caller
+    gave with ``ndim`` dimensions, with what restores its Pillow mode (``info``) and the
+    metadata to carry (``attached``), as one .fz file of the current format version."""
+    _check_attached(attached)
+    height, width, channels = arr.shape
+    bps = arr.dtype.itemsize
+    meta = info.to_meta(pillow_default_mode(arr))
+    indexed = to_index_plane(arr)
+    if indexed is None:
+        planes, groups = to_planes(arr), plane_groups(channels, bps)
+    else:
+        planes, palette = indexed
+        groups = [INDEX_GROUP]
+        meta[_INDEX_PALETTE] = base64.b64encode(palette.tobytes()).decode("ascii")
+    count = container.tile_count(width, height, tile)
+    if count > container.MAX_TILES:
+        raise UnsupportedImageError(
+            f"{count} tiles of {tile}x{tile}: the format holds at most "
+            f"{container.MAX_TILES}; use a larger tile"
+        )
+    tiles = tile_grid(height, width, tile)
+    coded = encode_tiles(model, planes, groups, tiles, flow_only=flow_only, progress=progress)
+    header = container.Header(
+        width=width,
+        height=height,
+        channels=channels,
+        bytes_per_sample=bps,
+        ndim=2 if ndim == 2 else 3,
+        tile=tile,
+        model_id=model.model_id,
+        model_hash=model.hash_prefix,
+        pixel_crc=0,  # set below: version 4's checksum covers the header's other fields
+        meta=meta,
+        stream_sizes=tuple(len(s) for s in coded.streams),
+        first_tile=coded.first_tile,
+        attached=attached,
+    )
+    header = dataclasses.replace(header, pixel_crc=container.image_checksum(header, pixel_crc(arr)))
+    data = container.write(header, coded.streams)
+    stats = CompressionStats(
+        width=width,
+        height=height,
+        channels=channels,
+        bytes_per_sample=bps,
+        nbytes=len(data),
+        header_bytes=len(data) - sum(len(s) for s in coded.streams),
+        bits_theoretical=coded.bits,
+        escapes=coded.escapes,
+        tiles=len(tiles),
+        tile_paths=coded.tile_paths,
+    )
+    return Encoded(data, stats)
+
+
+def _check_attached(attached: container.Attached) -> None:
+    try:
+        attached_bytes = len(container.attached_entries(attached))
+    except ValueError as e:
+        raise UnsupportedImageError(f"metadata that cannot be stored: {e}") from None
+    if attached_bytes > container.MAX_ATTACHED:
+        raise UnsupportedImageError(
+            f"{attached_bytes:,} bytes of metadata (ICC, EXIF, text): the format holds at "
+            f"most {container.MAX_ATTACHED:,}; drop it (--strip, attached=flowzip.Attached())"
+        )
+
+
+def decode_image(
+    data: bytes,
+    model_for: Callable[[container.Header], CodecModel],
+    progress: Progress | None = None,
+) -> Decoded:
+    """Decode a whole .fz file of any version; ``model_for`` gives the model its header
+    names (asked only when a tile needs the flow). Checks the CRC32."""
+    header, streams = container.read(data)
+    if header.tile < container.MIN_TILE:
+        raise FormatError("corrupt flowzip file (tiling does not match the header)")
+    model = model_for(header) if needs_flow(header, streams) else None
+    if model is not None and header.tile % model.stride:
+        raise FormatError("corrupt flowzip file (tiling does not match the header)")
+    palette = index_palette(header)
+    groups = (
+        plane_groups(header.channels, header.bytes_per_sample) if palette is None else [INDEX_GROUP]
+    )
+    n_planes = sum(len(g.planes) for g in groups)
+    planes = decode_tiles(model, header, streams, groups, n_planes, progress)
+    if palette is None:
+        arr = from_planes(planes, header.bytes_per_sample)
+    else:
+        arr = from_index_plane(planes, palette)
+    if container.image_checksum(header, pixel_crc(arr)) != header.pixel_crc:
+        raise ChecksumError("decoded image does not match the stored CRC32 (corrupt file)")
+    info = ImageInfo.from_meta(header.meta, header.attached)
+    info.check_fits(arr)
+    if header.ndim == 2:
+        arr = arr[:, :, 0]
+    return Decoded(arr, info, header)
+
+
+def pixel_crc(arr: np.ndarray) -> int:
+    """CRC32 of the pixels as C-order little-endian (H, W, C) bytes (what a header of
+    version 1-3 stores, and version 4 continues: :func:`flowzip.container.image_checksum`)."""
+    return zlib.crc32(np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes())
+
+
+# ------------------------------------------------------------------ what a header says
+
+INDEX_GROUP = PlaneGroup("gray", (0,))  # the palette-index plane of an indexed RGB image
+_INDEX_PALETTE = "index_palette"  # metadata key: the (n, 3) palette of an indexed RGB image
+
+
+def index_palette(header: container.Header) -> np.ndarray | None:
+    """The (n, 3) uint8 palette of a file coded as palette indices (an RGB image of at most
+    256 colours), or None."""
+    text = header.meta.get(_INDEX_PALETTE)
+    if text is None:
+        return None
+    try:
+        raw = base64.b64decode(text, validate=True)
+        palette = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3)
+    except (TypeError, ValueError, binascii.Error):
+        raise FormatError("corrupt flowzip metadata (index palette)") from None
+    if not 1 <= len(palette) <= 256 or header.channels != 3 or header.bytes_per_sample != 1:
+        raise FormatError("corrupt flowzip metadata (index palette)")
+    return palette
+
+
+def index_colours(header: container.Header) -> int | None:
+    """How many colours the palette of a file coded as palette indices has (None if it is
+    not coded so)."""
+    palette = index_palette(header)
+    return None if palette is None else len(palette)
+
+
+def pillow_mode(header: container.Header) -> str | None:
+    """The Pillow mode a file decodes to, from its header alone: the recorded one, else
+    Pillow's default for its samples; None for 16-bit colour, which has none."""
+    mode = header.meta.get("mode")
+    if isinstance(mode, str) and mode:
+        return mode
+    return default_mode(header.channels, header.bytes_per_sample)
+
+
+# ------------------------------------------------------------------ one tile through the flow
 
 
 def _at(t: torch.Tensor, positions: torch.Tensor | None) -> np.ndarray:
@@ -51,6 +348,9 @@ class TileEncoder:
     """
 
     def __init__(self, model: CodecModel):
+        from .entropy.bitsback import ScaleCoder
+        from .entropy.stack import AnsStack
+
         self.model = model
         self.stack = AnsStack()
         self.scales = ScaleCoder(self.stack)
@@ -86,13 +386,17 @@ class TileEncoder:
         )
 
     def encode(self, planes: np.ndarray, groups: list[PlaneGroup]) -> None:
+        import torch
+
+        from .entropy.coder import LatentEncoder
+
         with torch.inference_mode():
             for group in reversed(groups):
                 flow = self.model.flows[group.flow]
 
                 def push_latent(latent: Latent) -> None:
                     enc = LatentEncoder()
-                    for positions, mu_q, scale_idx in flow.prior_passes(
+                    for positions, mu_q, scale_idx in flow.prior_passes(  # noqa: B023  called in this iteration only
                         latent.name, latent.context, latent.z
                     ):
                         enc.encode(*(_at(t, positions) for t in (latent.z, mu_q, scale_idx)))
@@ -114,12 +418,17 @@ class TileDecoder:
     those not yet decoded; :meth:`finish` checks that the stream is used up exactly."""
 
     def __init__(self, model: CodecModel, stream: bytes):
+        from .entropy.bitsback import ScaleCoder
+        from .entropy.coder import LatentDecoder
+
         self.model = model
         self.latents = LatentDecoder(stream)
         self.scales = ScaleCoder(self.latents.stack)
 
     def decode(self, shape: tuple[int, int, int], groups: list[PlaneGroup]) -> np.ndarray:
         """The tile of padded ``shape`` (h, w, P)."""
+        import torch
+
         out = np.empty(shape, dtype=np.uint8)
         dec = self.latents
         with torch.inference_mode():
@@ -128,7 +437,8 @@ class TileDecoder:
 
                 def pop(name, context, latent_shape):
                     z = torch.zeros(latent_shape, dtype=torch.int64)
-                    for positions, mu_q, scale_idx in flow.prior_passes(name, context, z):
+                    passes = flow.prior_passes(name, context, z)  # noqa: B023  called in this iteration only
+                    for positions, mu_q, scale_idx in passes:
                         values = torch.from_numpy(
                             dec.decode(_at(mu_q, positions), _at(scale_idx, positions))
                         )
@@ -200,11 +510,13 @@ def encode_tiles(
     tiles: list[tuple[int, int, int, int]],
     *,
     flow_only: bool = False,
-    progress=None,
+    progress: Progress | None = None,
 ) -> TiledEncoding:
     """Code every tile by the path with the fewest bits: the flow (measured exactly, as what
     it adds to the shared stack, and undone when another path is smaller), a palette or
     predictive context coder, or the stored floor (:mod:`flowzip.classic`)."""
+    from . import classic
+
     rgb = bool(groups) and groups[0].flow == "rgb"
     first = seed_tile(planes, tiles) if model.bits_back else 0
     enc = TileEncoder(model)
@@ -238,14 +550,16 @@ def encode_tiles(
 
 def decode_tiles(
     model: CodecModel | None,
-    header,
+    header: container.Header,
     streams: list[bytes],
     groups: list[PlaneGroup],
     n_planes: int,
-    progress=None,
+    progress: Progress | None = None,
 ) -> np.ndarray:
     """The (H, W, P) planes of a file of any version (``model`` may be None when no tile
     needs the flow)."""
+    from . import classic
+
     tiles = tile_grid(header.height, header.width, header.tile)
     # the image is reserved once its first tile has decoded, not on the header's word: a
     # forged header claiming 2**30 samples on a few bytes fails in that tile first
@@ -302,7 +616,9 @@ def _reserve(shape: tuple[int, int, int]) -> np.ndarray:
         ) from None
 
 
-def _flow_decoders(model: CodecModel, header, streams: list[bytes], kinds: list[int]):
+def _flow_decoders(
+    model: CodecModel, header: container.Header, streams: list[bytes], kinds: list[int]
+) -> Iterator[tuple[int, TileDecoder]]:
     """``(tile index, decoder)`` of the flow tiles in decode order; every stream is checked
     to be used up."""
     if header.version == 1:  # one stream per tile, row by row
@@ -318,7 +634,7 @@ def _flow_decoders(model: CodecModel, header, streams: list[bytes], kinds: list[
     dec.finish()
 
 
-def needs_flow(header, streams: list[bytes]) -> bool:
+def needs_flow(header: container.Header, streams: list[bytes]) -> bool:
     """True unless a file of version 3 or later codes every tile without the flow (then no
     model is needed to decode it)."""
     if header.version < 3:

@@ -195,8 +195,11 @@ def stream_count(version: int, width: int, height: int, tile: int) -> int:
     return tile_count(width, height, tile) if version == 1 else 1 if version == 2 else 3
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Header:
+    """The parsed header of a .fz file (keyword arguments only: twelve fields of which
+    several are ints, easily swapped by position)."""
+
     width: int
     height: int
     channels: int
@@ -355,20 +358,20 @@ def read_header(data: bytes) -> tuple[Header, int]:
     if zlib.crc32(section) != attached_crc:
         raise FormatError("corrupt flowzip file (attached metadata CRC mismatch)")
     header = Header(
-        width,
-        height,
-        channels,
-        bps,
-        ndim,
-        tile,
-        model_id,
-        model_hash,
-        pixel_crc,
-        meta,
-        tuple(sizes),
-        first_tile,
-        version,
-        _parse_attached(section),
+        width=width,
+        height=height,
+        channels=channels,
+        bytes_per_sample=bps,
+        ndim=ndim,
+        tile=tile,
+        model_id=model_id,
+        model_hash=model_hash,
+        pixel_crc=pixel_crc,
+        meta=meta,
+        stream_sizes=tuple(sizes),
+        first_tile=first_tile,
+        version=version,
+        attached=_parse_attached(section),
     )
     return header, end + 4 + attached_size
 

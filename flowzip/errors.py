@@ -19,7 +19,9 @@ class ChecksumError(FormatError):
 
 
 class UnsupportedImageError(FlowzipError, ValueError):
-    """The image's mode, dtype or shape is not one flowzip can code."""
+    """The image cannot be coded as asked: its mode, dtype or shape, the tile size, or a
+    tile that is more than the format holds (a latent beyond the coder's escape range, a
+    scale layer too large)."""
 
 
 class UnknownModelError(FlowzipError, LookupError):

@@ -54,7 +54,8 @@ class ImageInfo:
     palette_mode: str = ""
     palette: bytes = b""
     transparency: Any = None
-    attached: Attached = Attached()  # ICC profile, EXIF, PNG text (not in the JSON metadata)
+    # ICC profile, EXIF, PNG text (not in the JSON metadata)
+    attached: Attached = dataclasses.field(default_factory=Attached)
 
     def to_meta(self, default_mode: str = "") -> dict:
         """JSON-able metadata; the mode is left out when Pillow would pick it anyway."""
@@ -70,7 +71,7 @@ class ImageInfo:
         return meta
 
     @classmethod
-    def from_meta(cls, meta: dict, attached: Attached = Attached()) -> ImageInfo:
+    def from_meta(cls, meta: dict, attached: Attached | None = None) -> ImageInfo:
         try:
             t = meta.get("transparency")
             if isinstance(t, dict):
@@ -82,7 +83,7 @@ class ImageInfo:
             mode, pal_mode = (
                 meta.get("mode", ""),
                 meta.get("palette_mode", ""),
-            )  # index_palette: api.py
+            )  # index_palette: flowzip.codec
             if not isinstance(mode, str) or not isinstance(pal_mode, str):
                 raise TypeError("mode")
             palette = b64decode(meta.get("palette", ""), validate=True)
@@ -97,7 +98,7 @@ class ImageInfo:
             raise FormatError(
                 f"corrupt flowzip metadata (a {pal_mode or 'mode-less'} palette of {len(palette)} bytes)"
             )
-        return cls(mode, pal_mode, palette, t, attached)
+        return cls(mode, pal_mode, palette, t, Attached() if attached is None else attached)
 
     def check_fits(self, a: np.ndarray) -> None:
         """Refuse (FormatError) a mode that the decoded (H, W, C) samples cannot be in:

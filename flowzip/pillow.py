@@ -51,9 +51,9 @@ def _accept(prefix: bytes) -> bool | str:
 
 def _mode(header: container.Header) -> str:
     """The Pillow mode a file decodes to, from its header alone."""
-    from .image import default_mode
+    from .codec import pillow_mode
 
-    mode = header.meta.get("mode") or default_mode(header.channels, header.bytes_per_sample)
+    mode = pillow_mode(header)
     if mode is None:
         raise UnsupportedImageError(
             f"{header.channels}-channel 16-bit image: no Pillow mode holds it; "

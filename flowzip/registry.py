@@ -24,7 +24,7 @@ from .errors import UnknownModelError
 from .kernels import get_backend
 
 if TYPE_CHECKING:
-    from .model import IntFlowModel
+    from .codec import CodecModel
 
 FLOWS = ("rgb", "gray")
 
@@ -142,29 +142,6 @@ def model_for_level(level: int) -> str:
     raise ValueError(f"compression level {level}: expected 1 to 9")
 
 
-@dataclass
-class CodecModel:
-    """A loaded model: one integer flow per plane kind, with its id and weights hash."""
-
-    model_id: str
-    sha256: str
-    flows: dict[str, IntFlowModel]
-    backend_name: str
-
-    @property
-    def hash_prefix(self) -> bytes:
-        return bytes.fromhex(self.sha256)[:8]
-
-    @property
-    def stride(self) -> int:
-        return max(f.config.stride for f in self.flows.values())
-
-    @property
-    def bits_back(self) -> bool:
-        """True if a flow has scale layers (coded with bits-back)."""
-        return any(f.config.bits_back for f in self.flows.values())
-
-
 def sha256_file(path: Path) -> str:
     """Hex sha256 of a file, read in 1 MiB chunks."""
     h = hashlib.sha256()
@@ -178,6 +155,7 @@ def load_weights_file(
     path: Path | str, model_id: str, backend: str | None = None, sha256: str | None = None
 ) -> CodecModel:
     """Load a weights ``.npz`` (keys ``rgb/...`` and ``gray/...``) as a :class:`CodecModel`."""
+    from .codec import CodecModel
     from .model import IntFlowModel  # torch: with the first model, not with ``import flowzip``
     from .threads import install_fork_handlers
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
@@ -232,7 +233,7 @@ def test_tampered_metadata_is_a_format_error(compressor, decompressor):
         {"index_palette": "AAAA"},
         {"index_palette": 3},
     ):
-        bad = container.write(container.Header(**{**header.__dict__, "meta": meta}), streams)
+        bad = container.write(dataclasses.replace(header, meta=meta), streams)
         with pytest.raises(FlowzipError):
             decompressor.decompress_image(bad)
 
@@ -267,9 +268,7 @@ def test_index_out_of_palette_is_a_format_error(compressor, decompressor):
     a[0, 0] = 255  # two colours: indices 0 and 1
     header, streams = container.read(compressor.compress(a))
     one_colour = base64.b64encode(bytes(3)).decode()
-    bad = container.write(
-        container.Header(**{**header.__dict__, "meta": {"index_palette": one_colour}}), streams
-    )
+    bad = container.write(dataclasses.replace(header, meta={"index_palette": one_colour}), streams)
     with pytest.raises(FormatError):
         decompressor.decompress(bad)
 
@@ -277,3 +276,10 @@ def test_index_out_of_palette_is_a_format_error(compressor, decompressor):
 def test_too_many_tiles_is_refused_before_any_work():
     with pytest.raises(UnsupportedImageError, match="use a larger tile"):
         flowzip.Compressor(TINY_MODEL, tile=8).compress(np.zeros((2056, 2056), np.uint8))
+
+
+def test_a_bad_tile_size_is_a_flowzip_error():
+    for tile in (4, 36, 2048):  # below the format's least, off the model's stride, above its most
+        with pytest.raises(UnsupportedImageError, match="tile size must be a multiple of 8"):
+            flowzip.Compressor(TINY_MODEL, tile=tile)
+    assert flowzip.Compressor(TINY_MODEL, tile=1024).tile == 1024

@@ -12,6 +12,7 @@ import torch
 from flowzip.entropy.bitsback import (
     LAYOUT,
     LISTED,
+    MAX_ELEMENTS,
     MIN_BORROW_LOG2,
     STANDARD,
     ScaleCoder,
@@ -19,7 +20,7 @@ from flowzip.entropy.bitsback import (
     standard_chunk_flags,
 )
 from flowzip.entropy.stack import AnsStack, uniform
-from flowzip.errors import FormatError, StackUnderflowError
+from flowzip.errors import FlowzipError, FormatError, StackUnderflowError, UnsupportedImageError
 from flowzip.mst import SCALE_NUMERATORS, mst_forward, mst_inverse, scale_numerator
 
 
@@ -184,3 +185,10 @@ def test_the_fused_transform_is_the_formula_for_every_sign_and_the_range_edges()
             mst_forward(torch.tensor([0, bad]), torch.tensor([0, 0]), torch.tensor([256, 256]))
         with pytest.raises(FormatError, match="exact range"):
             mst_inverse(torch.tensor([bad]), torch.tensor([0]), torch.tensor([256]))
+
+
+def test_a_scale_layer_larger_than_the_format_holds_is_a_flowzip_error():
+    too_many = torch.zeros(1, dtype=torch.int64).expand(MAX_ELEMENTS + 1)  # no memory taken
+    with pytest.raises(UnsupportedImageError, match="does not fit") as caught:
+        ScaleCoder(filled(0)).scale_forward(too_many, torch.full((1,), 256).expand(too_many.shape))
+    assert isinstance(caught.value, FlowzipError)

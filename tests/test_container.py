@@ -41,6 +41,26 @@ STREAMS_V2 = [b"\x01" * 12]
 # version 1: one stream per tile (300 x 7 in tiles of 256: two)
 HEADER_V1 = dataclasses.replace(HEADER_V3, stream_sizes=(8, 4), first_tile=0, version=1)
 STREAMS_V1 = [b"\x01" * 8, b"\x02" * 4]
+
+
+def _gray(**fields) -> container.Header:
+    """A header of an 8-bit grayscale image, model "m", with ``fields``."""
+    return container.Header(
+        channels=1,
+        bytes_per_sample=1,
+        ndim=2,
+        model_id="m",
+        model_hash=bytes(8),
+        pixel_crc=0,
+        **fields,
+    )
+
+
+def test_header_takes_keywords_only():
+    with pytest.raises(TypeError):
+        container.Header(5, 7, 3, 1, 3, 512, "m", bytes(8), 0)
+
+
 BOTH = pytest.mark.parametrize(
     "header,streams",
     [(HEADER, STREAMS), (HEADER_V3, STREAMS), (HEADER_V2, STREAMS_V2), (HEADER_V1, STREAMS_V1)],
@@ -134,9 +154,7 @@ def test_impossible_fields_are_refused(field, value):
 
 def test_bomb_headers_are_refused_cheaply():
     """A tiny file that claims a huge image, or a stream count its tiles don't need, fails fast."""
-    big = container.Header(
-        46000, 46000, 1, 1, 2, 1024, "m", bytes(8), 0, {}, (4,) * 2025, version=1
-    )
+    big = _gray(width=46000, height=46000, tile=1024, stream_sizes=(4,) * 2025, version=1)
     with pytest.raises(FormatError):
         container.read(container.write(big, [bytes(4)] * 2025))
     with pytest.raises(FormatError):
@@ -179,9 +197,7 @@ def test_nested_or_bad_metadata_is_a_format_error():
 
 def test_a_small_file_cannot_claim_millions_of_tiles():
     """Version 2's header does not grow with the tiles: their count is capped instead."""
-    many = container.Header(
-        32768, 32768, 1, 1, 2, 8, "m", bytes(8), 0, {}, (4,), version=2
-    )  # 2**24 tiles
+    many = _gray(width=32768, height=32768, tile=8, stream_sizes=(4,), version=2)  # 2**24 tiles
     with pytest.raises(ValueError, match="tiles"):
         container.write(many, [bytes(4)])
     ok = dataclasses.replace(many, tile=128)  # 65,536 tiles: the most there may be

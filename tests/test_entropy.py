@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from flowzip.entropy.coder import LatentDecoder, LatentEncoder
-from flowzip.entropy.tables import PHASES, PRECISION, build_all, build_half_widths, load_tables
-from flowzip.errors import FormatError
+from flowzip.entropy.stack import PRECISION
+from flowzip.entropy.tables import PHASES, build_all, build_half_widths, load_tables
+from flowzip.errors import FlowzipError, FormatError, UnsupportedImageError
 from flowzip.priors import NUM_SCALES
 
 
@@ -70,10 +71,13 @@ def test_golden_words():
 GOLDEN_SHA256 = "6e7b477d2005acbd0d9164e08ab0cc06397c98b454b4b5be88a7b392f2d69f5a"
 
 
-def test_out_of_range_latent_is_refused():
+def test_out_of_range_latent_is_refused_as_a_flowzip_error():
     enc = LatentEncoder()
-    with pytest.raises(OverflowError):
+    with pytest.raises(UnsupportedImageError, match="escape range") as caught:
         enc.encode(np.array([2**40]), np.array([0]), np.array([10]))
+    assert isinstance(caught.value, FlowzipError)
+    enc.encode(np.array([2**31 - 1]), np.array([0]), np.array([10]))  # the edge: still coded
+    assert enc.escapes == 1
 
 
 def test_leftover_or_malformed_stream_is_detected(rng):

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from ..errors import FormatError
+from ..errors import FormatError, UnsupportedImageError
 from ..mst import (
     SCALE_DENOM,
     SCALE_DENOM_BITS,
@@ -114,6 +114,10 @@ class ScaleCoder:
         """Encode direction: ``y`` for ``x`` by ``R / S`` (``numer`` = R, the shape of ``x``),
         the MST run by ``backend`` (a scale layer's; else :func:`flowzip.mst.mst_forward`
         itself: every backend gives the same integers)."""
+        if x.numel() > MAX_ELEMENTS:  # the layout symbols count elements below 2**PRECISION
+            raise UnsupportedImageError(
+                f"a scale layer of {x.numel():,} elements does not fit one tile of the format"
+            )
         forward = mst_forward if backend is None else backend.mst_forward
         xs = x.reshape(-1)
         rs = numer.reshape(-1)
@@ -124,8 +128,6 @@ class ScaleCoder:
         need = np.cumsum(worst) + BORROW_MARGIN_BITS  # bits to borrow elements 0 .. i
         y = torch.empty_like(xs)
         start, n = 0, xs.numel()
-        if n > MAX_ELEMENTS:
-            raise OverflowError("a scale layer this large does not fit one tile of the format")
         seed_flag = max_chunk_log2(n) + 1 if n else 0
         flags: list[int] = []
         while start < n:

@@ -25,23 +25,21 @@ Example:
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from ..errors import FormatError
-from .stack import AnsStack
+from ..errors import FormatError, UnsupportedImageError
+from .stack import PRECISION, AnsStack, uniform
 from .tables import PHASES, LogisticTables, load_tables
 
 _ESCAPE_RANGE = 2**31  # |value - center| must stay below this
-_UNIFORM16: list = []
 
 
-def _uniform16():
-    if not _UNIFORM16:
-        import constriction
-
-        w = np.full(1 << 16, 255.0)  # freq 256 each: exactly 2**24 in all
-        _UNIFORM16.append(constriction.stream.model.Categorical(w, perfect=False))
-    return _UNIFORM16[0]
+@functools.cache
+def _escape_word():
+    """The model of one 16-bit half of an escaped value's offset: uniform, 256 each."""
+    return uniform(1 << 16).model
 
 
 class _Plan:
@@ -58,7 +56,9 @@ class _Plan:
         counts = np.bincount(self.table)
         ids = np.flatnonzero(counts)
         starts = np.cumsum(counts) - counts
-        self.groups = list(zip(ids.tolist(), starts[ids].tolist(), counts[ids].tolist()))
+        self.groups = list(
+            zip(ids.tolist(), starts[ids].tolist(), counts[ids].tolist(), strict=True)
+        )
 
 
 class LatentEncoder:
@@ -77,17 +77,18 @@ class LatentEncoder:
         inside = np.abs(off) <= plan.half
         sym = np.where(inside, off + plan.half, 2 * plan.half + 1)
         freq = t.all_freqs[t.offsets[plan.table] + sym]
-        self.bits += float(np.sum(24.0 - np.log2(freq.astype(np.float64))))
+        self.bits += float(np.sum(PRECISION - np.log2(freq.astype(np.float64))))
         sorted_sym = sym[plan.order].astype(np.int32)
         for table_id, start, count in plan.groups:
             self._ops.append((sorted_sym[start : start + count], t.model(table_id)))
         if not inside.all():
             esc = off[~inside]
             if np.abs(esc).max() >= _ESCAPE_RANGE:
-                raise OverflowError("latent outside the coder's 32-bit escape range")
+                # the flows keep latents of 8-bit planes far inside; only a broken model gets here
+                raise UnsupportedImageError("latent outside the coder's 32-bit escape range")
             zig = np.where(esc >= 0, 2 * esc, -2 * esc - 1)
             words = np.stack([zig >> 16, zig & 0xFFFF], axis=1).ravel().astype(np.int32)
-            self._ops.append((words, _uniform16()))
+            self._ops.append((words, _escape_word()))
             self.bits += 32.0 * esc.size
             self.escapes += int(esc.size)
 
@@ -129,7 +130,7 @@ class LatentDecoder:
         off = sym - plan.half
         n_esc = int(escaped.sum())
         if n_esc:
-            words = self.stack.pop_model(_uniform16(), 2 * n_esc).astype(np.int64).reshape(-1, 2)
+            words = self.stack.pop_model(_escape_word(), 2 * n_esc).astype(np.int64).reshape(-1, 2)
             zig = (words[:, 0] << 16) | words[:, 1]
             off[escaped] = np.where(zig % 2 == 0, zig // 2, -(zig + 1) // 2)
         if plan.table.size and self.stack.position() == before:

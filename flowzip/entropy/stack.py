@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import StackUnderflowError
 
+# constriction's probability precision: every frequency table of a bitstream sums to
+# 2**PRECISION (the logistic tables, the codecs here); the one home of that number
 PRECISION = 24
 
 
@@ -208,34 +209,3 @@ class AnsStack:
         """:meth:`borrow` for uniform symbols, one per entry of ``sizes``."""
         self._check_borrow(len(sizes), float(uniform_max_bits(sizes).sum()))
         return self.pop_uniform(sizes)
-
-
-def push_bits_back(
-    stack: AnsStack,
-    x: np.ndarray,
-    posterior: Callable[[np.ndarray], Codec],
-    likelihood: Callable[[np.ndarray], Codec],
-    prior: Codec,
-    latents: int,
-) -> np.ndarray:
-    """Code ``x`` with ``latents`` latent symbols y: pop y from q(y|x), push x under p(x|y),
-    push y under p(y). Returns y. The stack must hold the bits the pop takes."""
-    y = stack.borrow(posterior(x), latents)
-    stack.push(likelihood(y), x)
-    stack.push(prior, y)
-    return y
-
-
-def pop_bits_back(
-    stack: AnsStack,
-    count: int,
-    posterior: Callable[[np.ndarray], Codec],
-    likelihood: Callable[[np.ndarray], Codec],
-    prior: Codec,
-    latents: int,
-) -> np.ndarray:
-    """Undo :func:`push_bits_back`: pop y, pop ``count`` symbols x, push y back under q(y|x)."""
-    y = stack.pop(prior, latents)
-    x = stack.pop(likelihood(y), count)
-    stack.push(posterior(x), y)
-    return x

@@ -34,8 +34,8 @@ import numpy as np
 
 from ..errors import FlowzipError
 from ..priors import LOG2_SCALE_MIN, MEAN_FRAC_BITS, NUM_SCALES, SCALE_STEPS_PER_OCTAVE
+from .stack import PRECISION
 
-PRECISION = 24
 PHASES = 2**MEAN_FRAC_BITS
 HALF_WIDTH_MIN = 4
 HALF_WIDTH_MAX = 2048
