@@ -3,11 +3,15 @@ files that every future flowzip must decode to the stored pixels (the format's c
 promise). Regenerating them is a deliberate act: it needs FLOWZIP_REGENERATE_FIXTURES=1 and
 belongs with a format-version bump, which writes a new folder; the older folders (v1 to v3)
 stay as they are, frozen. Everything written comes from :func:`cases`: add a case there, never
-edit a file by hand. A case named ``*-flow-*`` is coded with ``flow_only=True`` (so the flow
-path of the current format is pinned even where a classic path would be smaller); a case's
-``attached`` metadata travels in its file (format 4).
+edit a file by hand, and write it with ``--new``, which writes only the cases that have no file
+yet (the others stay as they are). A case named ``*-flow-*`` is coded with ``flow_only=True``
+(so the flow path of the current format is pinned even where a classic path would be
+smaller); a case's ``attached`` metadata travels in its file (format 4). The ``tiny-*`` and
+``pinned-*`` files are re-encoded byte for byte by tests/test_fixtures.py; the other
+shipped-model files are decoded only.
 
-    FLOWZIP_REGENERATE_FIXTURES=1 python tests/make_fixtures.py
+    FLOWZIP_REGENERATE_FIXTURES=1 python tests/make_fixtures.py   # all: a format bump
+    python tests/make_fixtures.py --new                           # a case just added
 """
 
 from __future__ import annotations
@@ -118,6 +122,9 @@ def _cases():
         photo.convert("P", palette=Image.Palette.ADAPTIVE, colors=16).crop((3, 5, 40, 31)),
         flowzip.Attached(icc_profile=ATTACHED.icc_profile[:300]),
     )
+    # the default model's encoder output, pinned: a 72x64 photo, one predictive and one flow tile
+    default = flowzip.registry.default_model_name()
+    yield f"pinned-{default}-photo", default, urban.crop((0, 0, 72, 64))
     yield "default-rgb", "idf-base-v1", urban.crop((0, 0, 96, 80))
     yield "default-indexed", "idf-base-v1", photo
     for entry in flowzip.registry.MODELS:
@@ -125,15 +132,19 @@ def _cases():
             yield f"{entry.name}-rgb", entry.name, urban.crop((0, 0, 96, 80))
 
 
-def main() -> int:
-    if os.environ.get("FLOWZIP_REGENERATE_FIXTURES") != "1":
+def main(argv: list[str]) -> int:
+    new_only = argv == ["--new"]
+    if not new_only and os.environ.get("FLOWZIP_REGENERATE_FIXTURES") != "1":
         print(
-            "refusing: set FLOWZIP_REGENERATE_FIXTURES=1 (and bump the format version)",
+            "refusing: add a case with --new, or set FLOWZIP_REGENERATE_FIXTURES=1 "
+            "(and bump the format version)",
             file=sys.stderr,
         )
         return 1
     OUT.mkdir(parents=True, exist_ok=True)
     for case in cases():
+        if new_only and (OUT / f"{case.name}.fz").exists():
+            continue
         data = flowzip.Compressor(case.model, tile=64, flow_only=case.flow_only).compress(
             case.image, attached=case.attached
         )
@@ -145,4 +156,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -21,6 +21,7 @@ PHOTO = FIXTURES / "images" / "lenna-96x80.png"
 def flowzip(*args: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "flowzip", *args],
+        check=False,
         cwd=cwd,
         input=stdin,
         capture_output=True,
@@ -166,3 +167,48 @@ def test_info_names_the_files_format_version_and_tiles(tmp_path):
             streams,
         )
         assert f"flowzip v{version} " in flowzip("info", str(path), cwd=tmp_path).stdout.decode()
+
+
+def test_info_reads_the_mode_and_palette_size_from_the_codec(tmp_path):
+    import flowzip as fz
+    from flowzip.codec import index_palette
+
+    path = FIXTURES / "v4" / "default-indexed.fz"  # an RGB photo of 227 colours, as indices
+    colours = len(index_palette(fz.read_header(path.read_bytes())))
+    out = flowzip("info", str(path), cwd=tmp_path).stdout.decode()
+    assert f"mode RGB, coded as palette indices ({colours} colours)" in out
+    deep = tmp_path / "deep.fz"  # 16-bit colour: no Pillow mode
+    deep.write_bytes(fz.compress(np.zeros((4, 4, 3), np.uint16), model=TINY_MODEL))
+    assert "mode 3 x uint16\n" in flowzip("info", str(deep), cwd=tmp_path).stdout.decode()
+
+
+def test_compress_rm_checks_every_file_with_one_decompressor_on_the_backend(tmp_path, monkeypatch):
+    """--rm decodes each file written before its source goes, with one Decompressor for all
+    the files (it keeps the model loaded) on the backend asked for (it made one per file,
+    on the default backend)."""
+    import flowzip.api
+    from flowzip.cli import main
+
+    made = []
+    init = flowzip.api.Decompressor.__init__
+
+    def counted(self, **kwargs):
+        init(self, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(flowzip.api.Decompressor, "__init__", counted)
+    decoded = []
+    decode = flowzip.api.Decompressor.decode
+    monkeypatch.setattr(
+        flowzip.api.Decompressor,
+        "decode",
+        lambda self, data, **kw: decoded.append(self) or decode(self, data, **kw),
+    )
+    names = [str(tmp_path / f"p{i}.png") for i in range(3)]
+    for name in names:
+        shutil.copy(PHOTO, name)
+    args = ["compress", "--rm", "-q", "-m", str(TINY_MODEL), "--backend", "reference"]
+    assert main([*args, *names]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"p{i}.png.fz" for i in range(3)]
+    assert len(made) == 1 and made[0].backend == "reference"
+    assert decoded == made * 3  # every file checked, by that one

@@ -1,5 +1,6 @@
 """Frozen files of every format version decode to their stored pixels, forever; today's
-encoder writes the current version's byte for byte (see tests/make_fixtures.py)."""
+encoder writes the current version's byte for byte, with the tiny test models and with the
+default shipped model (see tests/make_fixtures.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 
 import flowzip
+from flowzip.registry import default_model_name
 
 from .conftest import FIXTURES, TINY_BB_MODEL, TINY_MODEL
 
@@ -43,13 +45,25 @@ def test_file_decodes(path):
     assert np.array_equal(decoded.array, expected)
 
 
+def test_the_default_models_encoder_output_is_pinned():
+    pinned = [p for p in CURRENT if p.stem.startswith(f"pinned-{default_model_name()}-")]
+    assert pinned, "add a pinned- case of the default model to tests/make_fixtures.py"
+    paths = set()
+    for p in pinned:
+        paths |= set(flowzip.read_tile_paths(p.read_bytes()))
+    assert "flow" in paths and len(paths) > 1  # the flow, and a tile that another path won
+
+
 @pytest.mark.parametrize(
-    "path", [p for p in CURRENT if p.stem.startswith("tiny-")], ids=lambda p: p.stem
+    "path", [p for p in CURRENT if p.stem.startswith(("tiny-", "pinned-"))], ids=lambda p: p.stem
 )
 def test_file_is_reproduced_by_the_encoder(path):
     """Today's encoder writes the same bytes, so a bitstream change cannot slip in unnoticed."""
     expected = np.load(path.with_suffix(".npy"))
-    model = TINY_BB_MODEL if path.stem.startswith("tiny-bb-") else TINY_MODEL
+    if path.stem.startswith("pinned-"):  # a shipped model, named by the file
+        model = flowzip.read_header(path.read_bytes()).model_id
+    else:
+        model = TINY_BB_MODEL if path.stem.startswith("tiny-bb-") else TINY_MODEL
     decoded = flowzip.Decompressor(models=[model]).decode(path.read_bytes())
     image = decoded.to_pil() if decoded.header.meta.get("mode") else expected
     flow_only = "-flow-" in path.stem
