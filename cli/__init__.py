@@ -29,9 +29,11 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from flowzip import Compressor, Decompressor
 
 SUFFIX = ".fz"
@@ -892,6 +894,7 @@ def _main(argv: list[str] | None) -> int:
 
             return benchmark.run(args)
         _settle_inputs(args)
+        command: Callable[[argparse.Namespace, str, Any], None]
         if args.command == "compress":
             worker, command = _compressing(args), cmd_compress
         elif args.command == "info":

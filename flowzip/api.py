@@ -171,7 +171,9 @@ class Decompressor:
         return {"models": self._models, "backend": self.backend, "threads": self.threads}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(models=state["models"], backend=state["backend"], threads=state["threads"])
+        Decompressor.__init__(
+            self, models=state["models"], backend=state["backend"], threads=state["threads"]
+        )
 
     def _model_for(self, header: container.Header) -> CodecModel:
         key = (header.model_id, header.model_hash)

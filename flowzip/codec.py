@@ -603,6 +603,7 @@ def decode_tiles(
                 progress(done, len(tiles))
     elif header.version >= 3 and streams[1]:
         raise FormatError("corrupt flowzip file (a flow stream but no flow tile)")
+    assert planes is not None  # an image has at least one tile, and every tile was put
     return planes
 
 
