@@ -19,13 +19,22 @@ from .entropy.coder import LatentDecoder, LatentEncoder
 from .entropy.stack import AnsStack
 from .errors import FlowzipError, FormatError
 from .image import PlaneGroup, pad_to_multiple, padded, tile_grid
-from .model import Latent
+from .model import IntFlowModel, Latent
 from .registry import CodecModel
 
 
 def _at(t: torch.Tensor, positions: torch.Tensor | None) -> np.ndarray:
     """The values of one coding pass, as numpy (all of ``t``, or those at ``positions``)."""
     return (t if positions is None else t[positions]).numpy()
+
+
+def encode_latent(flow: IntFlowModel, latent: Latent) -> LatentEncoder:
+    """One latent coded pass by pass (:meth:`IntFlowModel.prior_passes`) on a fresh
+    encoder, to push onto a stack (or to count its bits)."""
+    enc = LatentEncoder()
+    for positions, mu_q, scale_idx in flow.prior_passes(latent.name, latent.context, latent.z):
+        enc.encode(*(_at(t, positions) for t in (latent.z, mu_q, scale_idx)))
+    return enc
 
 
 @dataclass(frozen=True)
@@ -91,11 +100,7 @@ class TileEncoder:
                 flow = self.model.flows[group.flow]
 
                 def push_latent(latent: Latent) -> None:
-                    enc = LatentEncoder()
-                    for positions, mu_q, scale_idx in flow.prior_passes(
-                        latent.name, latent.context, latent.z
-                    ):
-                        enc.encode(*(_at(t, positions) for t in (latent.z, mu_q, scale_idx)))
+                    enc = encode_latent(flow, latent)
                     enc.push_onto(self.stack)
                     self.latent_bits += enc.bits
                     self.escapes += enc.escapes
