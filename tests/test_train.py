@@ -72,6 +72,8 @@ def test_fine_tune_then_use_the_model(tmp_path):
 def test_train_cli_refuses_bad_input_in_one_line(tmp_path):
     existing = tmp_path / "m.npz"
     existing.write_bytes(b"keep me")
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(TINY_MODEL.read_bytes()[:1000])  # a truncated model file
     cases = [
         (["flowzip", "train", str(FIXTURES / "images"), "-o", str(existing)], "already exists"),
         (
@@ -89,6 +91,18 @@ def test_train_cli_refuses_bad_input_in_one_line(tmp_path):
                 "no-such-model",
             ],
             "unknown model",
+        ),
+        (
+            [
+                "flowzip",
+                "train",
+                str(FIXTURES / "images"),
+                "-o",
+                str(tmp_path / "x.npz"),
+                "--init",
+                str(garbage),
+            ],
+            "not a flowzip model file",
         ),
         (
             [
