@@ -59,13 +59,13 @@ class Step(NamedTuple):
     """One [lifting 1x1 convolution, coupling] step of a level, and where its weights are."""
 
     level: int
-    index: int  # within the level
+    number: int  # within the level
     channels: int  # the level's channels (after its squeeze)
     scales: bool  # scale layers: a diagonal in the 1x1 convolution, an affine coupling
 
     @property
     def lift(self) -> str:
-        return f"level{self.level}.step{self.index}.lift"
+        return f"level{self.level}.step{self.number}.lift"
 
     @property
     def lift_keys(self) -> LiftKeys:
@@ -74,7 +74,7 @@ class Step(NamedTuple):
     @property
     def coupling(self) -> str:
         """Prefix of the coupling's network (its layers' keys are the network's own)."""
-        return f"level{self.level}.step{self.index}.coupling"
+        return f"level{self.level}.step{self.number}.coupling"
 
 
 class FactoredLatent(NamedTuple):
@@ -94,7 +94,7 @@ class FactoredLatent(NamedTuple):
 class Level(NamedTuple):
     """A level: a 2x2 squeeze, its steps, then the latents factored out after it (encode order)."""
 
-    index: int
+    number: int
     channels: int  # after its squeeze
     steps: tuple[Step, ...]
     latents: tuple[FactoredLatent, ...]

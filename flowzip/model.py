@@ -29,7 +29,7 @@ from .architecture import (
     FlowConfig,
     prior_prefix,
 )
-from .flows.base import Composite
+from .flows.base import Composite, IntTransform
 from .flows.conv1x1 import LiftingConv1x1
 from .flows.coupling import AdditiveCoupling
 from .flows.intnet import IntConvNet, shift_round
@@ -56,7 +56,7 @@ class IntFlowModel:
         self.plan = config.plan()
         self.levels: list[Composite] = []
         for level in self.plan:
-            steps = [Squeeze()]
+            steps: list[IntTransform] = [Squeeze()]
             for step in level.steps:
                 keys = step.lift_keys
                 steps.append(
@@ -105,10 +105,8 @@ class IntFlowModel:
                 if planned.name == BASE:
                     latent = Latent(BASE, h, None)
                 else:
-                    latent = Latent(
-                        planned.name, h[:, : planned.channels], h[:, planned.channels :]
-                    )
-                    h = latent.context
+                    z, h = h[:, : planned.channels], h[:, planned.channels :]
+                    latent = Latent(planned.name, z, h)
                 out.append(latent)
                 if emit is not None:
                     emit(latent)
@@ -123,14 +121,13 @@ class IntFlowModel:
         """Rebuild pixels (int64) from latents that ``pop(name, context, shape)`` supplies
         (a bits-back model's scale layers pop and push on ``stack`` in between)."""
         n, _, height, width = shape
-        h = None
+        base = self.plan[-1].latents[-1]  # the last latent is the base
+        h = pop(BASE, None, base.shape(n, height, width))
         for level, layers in zip(reversed(self.plan), reversed(self.levels), strict=True):
             for planned in reversed(level.latents):
-                latent_shape = planned.shape(n, height, width)
-                if planned.name == BASE:
-                    h = pop(BASE, None, latent_shape)
-                else:
-                    h = torch.cat([pop(planned.name, h, latent_shape), h], dim=1)
+                if planned.name != BASE:
+                    latent = pop(planned.name, h, planned.shape(n, height, width))
+                    h = torch.cat([latent, h], dim=1)
             h = layers.inverse(h, stack)
         return h + PIXEL_OFFSET
 
