@@ -23,7 +23,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from flowzip.entropy.coder import LatentEncoder
+from flowzip.architecture import BASE
+from flowzip.codec import encode_latent
 from flowzip.registry import load_model
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"
@@ -51,12 +52,7 @@ def breakdown(model: str) -> None:
     bits, elems, subpixels = Counter(), Counter(), 0
     for _, a in dev_images(every=2, max_side=512):
         for lat in latents(flow, a):
-            enc = LatentEncoder()
-            for pos, mu_q, scale_idx in flow.prior_passes(lat.name, lat.context, lat.z):
-                enc.encode(
-                    *((t if pos is None else t[pos]).numpy() for t in (lat.z, mu_q, scale_idx))
-                )
-            bits[lat.name] += enc.bits
+            bits[lat.name] += encode_latent(flow, lat).bits
             elems[lat.name] += lat.z.numel()
         subpixels += a.size
     total = sum(bits.values())
@@ -74,7 +70,10 @@ def breakdown(model: str) -> None:
 def logistic_bits(residual: np.ndarray) -> float:
     """Mean bits of integer residuals under a moment-fitted discretized logistic per column."""
     s = np.maximum(residual.std(axis=0) * np.sqrt(3) / np.pi, 1e-3)
-    sig = lambda t: 1.0 / (1.0 + np.exp(-t))  # noqa: E731
+
+    def sig(t):
+        return 1.0 / (1.0 + np.exp(-t))
+
     p = sig((residual + 0.5) / s) - sig((residual - 0.5) / s)
     return float(-np.log2(np.maximum(p, 1e-12)).mean())
 
@@ -84,7 +83,7 @@ def base_context(model: str) -> None:
     everything, targets, neighbours = [], [], []
     for _, a in dev_images():
         base = (
-            next(lat for lat in latents(flow, a) if lat.name == "base")
+            next(lat for lat in latents(flow, a) if lat.name == BASE)
             .z[0]
             .numpy()
             .astype(np.float64)

@@ -34,7 +34,7 @@ from .codec import (
 from .errors import FormatError, UnknownModelError
 from .files import Source, read_bytes, read_image, write_atomic
 from .image import ImageInfo, check_array, from_pil
-from .registry import find_shipped, load_model, load_weights_file, resolve
+from .registry import find_shipped, find_weights_file, load_model, load_weights_file, resolve
 from .threads import check_threads, thread_limit
 
 DEFAULT_TILE = 512
@@ -183,11 +183,10 @@ class Decompressor:
         if find_shipped(*key):
             model = load_model(header.model_id, self.backend)
         else:
-            for model_id, path, sha in self._paths:
-                candidate = load_weights_file(path, model_id, self.backend, sha)
-                if candidate.hash_prefix == header.model_hash:
-                    model = candidate
-                    break
+            found = find_weights_file(self._paths, header.model_hash)  # hashed, not loaded
+            if found is not None:
+                model_id, path, digest = found
+                model = load_weights_file(path, model_id, self.backend, digest)
         if model is None:
             raise UnknownModelError(
                 f"this file needs model {header.model_id!r} (sha256 {header.model_hash.hex()}...), "

@@ -57,6 +57,7 @@ from .image import (
 if TYPE_CHECKING:
     import torch
 
+    from .entropy.coder import LatentEncoder
     from .model import IntFlowModel, Latent
 
 Progress = Callable[[int, int], None]  # (tiles done, tiles in all)
@@ -325,6 +326,17 @@ def _at(t: torch.Tensor, positions: torch.Tensor | None) -> np.ndarray:
     return (t if positions is None else t[positions]).numpy()
 
 
+def encode_latent(flow: IntFlowModel, latent: Latent) -> LatentEncoder:
+    """One latent coded pass by pass (:func:`flowzip.architecture.prior_passes`) on a fresh
+    encoder, to push onto a stack (or to count its bits)."""
+    from .entropy.coder import LatentEncoder
+
+    enc = LatentEncoder()
+    for positions, mu_q, scale_idx in flow.prior_passes(latent.name, latent.context, latent.z):
+        enc.encode(*(_at(t, positions) for t in (latent.z, mu_q, scale_idx)))
+    return enc
+
+
 @dataclass(frozen=True)
 class _Mark:
     stack: object
@@ -388,18 +400,12 @@ class TileEncoder:
     def encode(self, planes: np.ndarray, groups: list[PlaneGroup]) -> None:
         import torch
 
-        from .entropy.coder import LatentEncoder
-
         with torch.inference_mode():
             for group in reversed(groups):
                 flow = self.model.flows[group.flow]
 
-                def push_latent(latent: Latent) -> None:
-                    enc = LatentEncoder()
-                    for positions, mu_q, scale_idx in flow.prior_passes(  # noqa: B023  called in this iteration only
-                        latent.name, latent.context, latent.z
-                    ):
-                        enc.encode(*(_at(t, positions) for t in (latent.z, mu_q, scale_idx)))
+                def push_latent(latent: Latent, flow: IntFlowModel = flow) -> None:
+                    enc = encode_latent(flow, latent)
                     enc.push_onto(self.stack)
                     self.latent_bits += enc.bits
                     self.escapes += enc.escapes

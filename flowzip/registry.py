@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
+import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -20,13 +23,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .architecture import check_flow_params, split_bundle
 from .errors import UnknownModelError
 from .kernels import get_backend
 
 if TYPE_CHECKING:
     from .codec import CodecModel
 
-FLOWS = ("rgb", "gray")
+# what reading a damaged or foreign file raises (not a zip, truncated, pickled objects, a
+# .npy, arrays that the schema refuses); anything else is a bug of ours and propagates
+_BAD_FILE_ERRORS = (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error)
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,29 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def read_model_file(path: Path | str) -> dict[str, dict[str, np.ndarray]]:
+    """Each flow's arrays of a model file (``{kind: {key: array}}``, see
+    :func:`flowzip.architecture.split_bundle`), checked against the schema; a file that is
+    not a flowzip model raises :class:`UnknownModelError`."""
+    path = Path(path)
+    try:
+        z = np.load(path, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise ValueError("one array (.npy), not an .npz")
+        with z:
+            flows = split_bundle({k: z[k] for k in z.files})
+    except KeyError as e:  # a .npz of something else, or of an older/newer flowzip
+        raise UnknownModelError(f"{path} is not a flowzip model file (no {e.args[0]!r})") from None
+    except _BAD_FILE_ERRORS:  # numpy's messages speak of pickles and magic strings
+        raise UnknownModelError(f"{path} is not a flowzip model file") from None
+    try:
+        for kind, params in flows.items():
+            check_flow_params(kind, params)
+    except ValueError as e:
+        raise UnknownModelError(f"{path} is not a flowzip model file: {e}") from None
+    return flows
+
+
 def load_weights_file(
     path: Path | str, model_id: str, backend: str | None = None, sha256: str | None = None
 ) -> CodecModel:
@@ -167,18 +196,31 @@ def load_weights_file(
             f"weights of model {model_id!r} are damaged (sha256 mismatch): {path}"
         )
     be = get_backend(backend)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-        flows = {}
-        for kind in FLOWS:
-            sub = {k[len(kind) + 1 :]: v for k, v in arrays.items() if k.startswith(kind + "/")}
-            flows[kind] = IntFlowModel.load(sub, be)
-    except KeyError as e:  # a .npz of something else, or of an older/newer flowzip
-        raise UnknownModelError(f"{path} is not a flowzip model file (no {e})") from None
-    except Exception:  # any damage to a user's file: not a zip, truncated, pickled objects, a .npy
-        raise UnknownModelError(f"{path} is not a flowzip model file") from None
-    return CodecModel(model_id, digest, flows, be.name)
+    models = {}
+    for kind, params in read_model_file(path).items():
+        try:
+            models[kind] = IntFlowModel.load(params, be)
+        except KeyError as e:  # an array that the flow's config calls for
+            raise UnknownModelError(
+                f"{path} is not a flowzip model file (no {kind + '/' + e.args[0]!r})"
+            ) from None
+    return CodecModel(model_id, digest, models, be.name)
+
+
+def find_weights_file(
+    candidates: Iterable[tuple[str, Path, str | None]], hash_prefix: bytes
+) -> tuple[str, Path, str] | None:
+    """The first of ``candidates`` (model id, path, expected sha256 or None, as from
+    :func:`resolve`) whose weights' sha256 starts with ``hash_prefix``, with that sha256;
+    the files are hashed, not loaded."""
+    for model_id, path, _ in candidates:
+        try:
+            digest = sha256_file(path)
+        except OSError as e:
+            raise UnknownModelError(f"cannot read model file {path}: {e.strerror}") from None
+        if bytes.fromhex(digest)[: len(hash_prefix)] == hash_prefix:
+            return model_id, path, digest
+    return None
 
 
 def resolve(model: str | os.PathLike) -> tuple[str, Path, str | None]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from flowzip.model import FlowConfig
+from flowzip.architecture import FlowConfig
 from flowzip.train.bundle import bundle
 from flowzip.train.model import FloatFlow
 from flowzip.train.run import CropSampler, load_folder

@@ -8,9 +8,10 @@ import pytest
 import torch
 
 import flowzip
-from flowzip.entropy.coder import LatentEncoder
+from flowzip.architecture import FLOW_KINDS, FlowConfig, anchor_mask
+from flowzip.codec import encode_latent
 from flowzip.kernels import get_backend
-from flowzip.model import FlowConfig, IntFlowModel, anchor_mask
+from flowzip.model import IntFlowModel
 from flowzip.train.bundle import write_bundle
 from flowzip.train.model import FloatFlow
 
@@ -29,7 +30,7 @@ def checkerboard_model(tmp_path_factory):
     write_bundle(
         {
             kind: perturbed(FlowConfig(c, couplings=1, hidden=8, checkerboard=True), c).export()
-            for kind, c in (("rgb", 3), ("gray", 1))
+            for kind, c in FLOW_KINDS.items()
         },
         path,
     )
@@ -42,12 +43,7 @@ def test_anchor_mask_is_a_checkerboard():
 
 
 def code_length(flow: IntFlowModel, x: torch.Tensor) -> float:
-    enc = LatentEncoder()
-    for latent in reversed(flow.forward(x)):
-        for positions, mu_q, scale_idx in flow.prior_passes(latent.name, latent.context, latent.z):
-            pick = (lambda t: t.numpy()) if positions is None else (lambda t: t[positions].numpy())
-            enc.encode(pick(latent.z), pick(mu_q), pick(scale_idx))
-    return enc.bits
+    return sum(encode_latent(flow, latent).bits for latent in flow.forward(x))
 
 
 def test_integer_model_codes_what_the_float_model_predicts():

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..model import FlowConfig
+from ..architecture import FlowConfig
 from .augment import AugmentMix
 from .run import FlowRun, load_folder, stderr_say, train_flow
 

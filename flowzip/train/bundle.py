@@ -14,11 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..architecture import join_bundle
+
 
 def write_bundle(flows: dict[str, dict[str, np.ndarray]], out: Path) -> str:
     """Write ``out`` (atomically) with keys ``rgb/...`` and ``gray/...``; returns its sha256."""
     out = Path(out)
-    arrays = {f"{kind}/{k}": v for kind, params in flows.items() for k, v in params.items()}
+    arrays = join_bundle(flows)
     tmp = out.with_name(out.name + ".tmp")
     with open(tmp, "wb") as f:
         np.savez_compressed(f, **arrays)

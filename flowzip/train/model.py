@@ -20,11 +20,21 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..architecture import (
+    BASE,
+    BASE_MU_KEY,
+    BASE_SCALE_KEY,
+    CONFIG_KEY,
+    FlowConfig,
+    LiftKeys,
+    prior_passes,
+    prior_prefix,
+)
 from ..flows.conv1x1 import LIFT_FRAC_BITS
 from ..flows.coupling import MAX_SHIFT
 from ..flows.intnet import ACT_FRAC_BITS
 from ..flows.reshape import Squeeze
-from ..model import PIXEL_OFFSET, FlowConfig, anchor_mask, checkerboard_context
+from ..model import PIXEL_OFFSET
 from ..mst import LOG2_SCALE_FRAC_BITS, MAX_LOG2_SCALE_Q, SCALE_DENOM, SCALE_NUMERATORS
 from ..priors import (
     LOG2_SCALE_MAX,
@@ -190,31 +200,35 @@ class Lifting(nn.Module):
         ), bits
 
     @torch.no_grad()
-    def import_(self, params: dict[str, np.ndarray], prefix: str) -> None:
-        self.perm.copy_(torch.from_numpy(params[f"{prefix}.perm"]))
+    def import_(self, params: dict[str, np.ndarray], keys: LiftKeys) -> None:
+        self.perm.copy_(torch.from_numpy(params[keys.perm]))
         self.lower.copy_(
-            torch.from_numpy(params[f"{prefix}.lower"].astype(np.float64)) / 2**LIFT_FRAC_BITS
+            torch.from_numpy(params[keys.lower].astype(np.float64)) / 2**LIFT_FRAC_BITS
         )
         self.upper.copy_(
-            torch.from_numpy(params[f"{prefix}.upper"].astype(np.float64)) / 2**LIFT_FRAC_BITS
+            torch.from_numpy(params[keys.upper].astype(np.float64)) / 2**LIFT_FRAC_BITS
         )
         if self.log2_diag is not None:
-            q = torch.from_numpy(params[f"{prefix}.log2_diag_q"].astype(np.float64))
+            q = torch.from_numpy(params[keys.log2_diag_q].astype(np.float64))
             self.log2_diag.copy_(q / 2**LOG2_SCALE_FRAC_BITS)
 
-    def export(self, prefix: str) -> dict[str, np.ndarray]:
-        q = lambda m: torch.round(m.detach().double() * 2**LIFT_FRAC_BITS).numpy().astype(np.int64)
+    def export(self, keys: LiftKeys) -> dict[str, np.ndarray]:
         out = {
-            f"{prefix}.perm": self.perm.numpy().astype(np.int64),
-            f"{prefix}.lower": np.tril(q(self.lower), -1),
-            f"{prefix}.upper": np.triu(q(self.upper), 1),
+            keys.perm: self.perm.numpy().astype(np.int64),
+            keys.lower: np.tril(_lift_fixed_point(self.lower), -1),
+            keys.upper: np.triu(_lift_fixed_point(self.upper), 1),
         }
         if self.log2_diag is not None:
             diag_q = torch.round(self.log2_diag.detach().double() * 2**LOG2_SCALE_FRAC_BITS)
-            out[f"{prefix}.log2_diag_q"] = (
+            out[keys.log2_diag_q] = (
                 diag_q.clamp(-MAX_LOG2_SCALE_Q, MAX_LOG2_SCALE_Q).numpy().astype(np.int64)
             )
         return out
+
+
+def _lift_fixed_point(m: torch.Tensor) -> np.ndarray:
+    """A lifting matrix as the integers export stores (LIFT_FRAC_BITS fractional bits)."""
+    return torch.round(m.detach().double() * 2**LIFT_FRAC_BITS).numpy().astype(np.int64)
 
 
 def logistic_bits(z: torch.Tensor, mu: torch.Tensor, log2s: torch.Tensor) -> torch.Tensor:
@@ -243,31 +257,26 @@ class FloatFlow(nn.Module):
                 f"scale_from_level {config.scale_from_level}: "
                 f"this flow has levels 0 to {config.levels - 1}"
             )
+        self.plan = config.plan()
+        self.steps = config.steps()  # self.lifts[k] and self.couplings[k] are steps[k]'s
         self.lifts = nn.ModuleList()
         self.couplings = nn.ModuleList()
-        for l, c in enumerate(config.level_channels()):
-            scales = config.has_scales(l)
-            for _ in range(config.couplings):
-                self.lifts.append(Lifting(c, g, scales))
-                half, cb = c // 2, c - c // 2
-                # with scales, the net's second half is log2 s in octaves (zero: s = 1, identity)
-                mult = [16.0] * cb + ([1.0] * cb if scales else [])
-                self.couplings.append(ConvNet(half, h, len(mult), 1 / 64, mult, [0.0] * len(mult)))
-        self.priors = nn.ModuleDict()
-        chans = config.level_channels()
-        for l in range(config.levels - 1):
-            self._add_priors(f"split{l}", chans[l] - chans[l] // 2, chans[l] // 2)
-        c = chans[-1]
-        for s in range(config.top_splits):
-            self._add_priors(f"top{s}", c - c // 2, c // 2)
-            c -= c // 2
-        self.base_mu = nn.Parameter(torch.zeros(c))
-        self.base_log2s = nn.Parameter(torch.full((c,), 4.0))
-
-    def _add_priors(self, name: str, cin: int, cout: int) -> None:
-        self.priors[name] = self._prior_net(cin, cout)
-        if self.config.checkerboard:  # second pass: also the anchors' values and the mask
-            self.priors[name + "b"] = self._prior_net(cin + cout + 1, cout)
+        for step in self.steps:
+            c = step.channels
+            self.lifts.append(Lifting(c, g, step.scales))
+            half, cb = c // 2, c - c // 2
+            # with scales, the net's second half is log2 s in octaves (zero: s = 1, identity)
+            mult = [16.0] * cb + ([1.0] * cb if step.scales else [])
+            self.couplings.append(ConvNet(half, h, len(mult), 1 / 64, mult, [0.0] * len(mult)))
+        self.priors = nn.ModuleDict(
+            {
+                prior.name: self._prior_net(prior.in_channels, prior.channels)
+                for prior in config.prior_nets()
+            }
+        )
+        base = config.latents()[-1].channels  # the base: the last latent, no network
+        self.base_mu = nn.Parameter(torch.zeros(base))
+        self.base_log2s = nn.Parameter(torch.full((base,), 4.0))
 
     def load_warm(self, state: dict) -> None:
         """Load weights to start from: the same architecture, or a plain (one-pass) model
@@ -281,8 +290,14 @@ class FloatFlow(nn.Module):
             raise ValueError(
                 f"weights of another architecture ({str(e).splitlines()[-1].strip()})"
             ) from None
-        second_pass = lambda k: k.startswith("priors.") and k.split(".")[1].endswith("b")  # noqa: E731
-        diagonal = lambda k: k.startswith("lifts.") and k.endswith(".log2_diag")  # noqa: E731 (new ones stay 0)
+        second_passes = {p.name for p in self.config.prior_nets() if p.first_pass is not None}
+
+        def second_pass(key: str) -> bool:
+            return key.startswith("priors.") and key.split(".")[1] in second_passes
+
+        def diagonal(key: str) -> bool:  # new ones stay 0
+            return key.startswith("lifts.") and key.endswith(".log2_diag")
+
         if unexpected or not all(second_pass(k) or diagonal(k) for k in missing):
             raise ValueError(
                 f"weights of another architecture (missing {missing[:3]}, unexpected {unexpected[:3]})"
@@ -294,15 +309,11 @@ class FloatFlow(nn.Module):
         """``state`` with each additive coupling net that this model has as an affine one
         widened: the plain last-layer rows give the shift, zero rows the log-scale (s = 1)."""
         state = dict(state)
-        for k, net in enumerate(self.couplings):
+        for k, (net, step) in enumerate(zip(self.couplings, self.steps, strict=True)):
             last, key = net.convs[-1], f"couplings.{k}.convs.{len(net.convs) - 1}"
             w = state.get(f"{key}.weight")
             cb = last.out_channels // 2
-            if (
-                w is None
-                or not self.config.has_scales(k // self.config.couplings)
-                or w.shape[0] != cb
-            ):
+            if w is None or not step.scales or w.shape[0] != cb:
                 continue
             state[f"{key}.weight"] = torch.cat([w, torch.zeros_like(w)])
             state[f"{key}.bias"] = torch.cat(
@@ -317,10 +328,10 @@ class FloatFlow(nn.Module):
         """Make every second-pass prior compute exactly what its first pass does (the extra
         inputs get zero weights): a checkerboard model warm-started from a plain one starts
         at the plain one's rate and can only learn to use the anchors from there."""
-        for name, net in self.priors.items():
-            if name.endswith("b") and name[:-1] in self.priors:
-                first = self.priors[name[:-1]]
-                for dst, src in zip(net.convs, first.convs):
+        for prior in self.config.prior_nets():
+            if prior.first_pass is not None:
+                net, first = self.priors[prior.name], self.priors[prior.first_pass]
+                for dst, src in zip(net.convs, first.convs, strict=True):
                     dst.weight.zero_()
                     dst.weight[:, : src.weight.shape[1]] = src.weight
                     dst.bias.copy_(src.bias)
@@ -343,14 +354,16 @@ class FloatFlow(nn.Module):
         return torch.cat([x[:, :half], xb + t], dim=1), bits
 
     def _split_bits(self, name: str, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(bits of each image, what is left)`` of factoring latent ``name`` out of ``h``:
+        its first half, coded pass by pass as the codec does."""
         half = h.shape[1] // 2
         z, rest = h[:, :half], h[:, half:]
-        out = self.priors[name](rest)
-        bits = logistic_bits(z, out[:, :half], out[:, half:])
-        if self.config.checkerboard:
-            anchors = anchor_mask(*z.shape[2:]).to(z.device)
-            second = self.priors[name + "b"](checkerboard_context(rest, z, anchors))
-            bits = torch.where(anchors, bits, logistic_bits(z, second[:, :half], second[:, half:]))
+        bits = torch.zeros_like(z)
+        for coding_pass in prior_passes(self.config, name, rest, z):
+            out = self.priors[coding_pass.prior](coding_pass.context)
+            pass_bits = logistic_bits(z, out[:, :half], out[:, half:])
+            positions = coding_pass.positions
+            bits = pass_bits if positions is None else torch.where(positions, pass_bits, bits)
         return bits.sum(dim=(1, 2, 3)), rest
 
     def forward(self, x: torch.Tensor, charge_unfunded: bool = False) -> torch.Tensor:
@@ -368,9 +381,9 @@ class FloatFlow(nn.Module):
         balance = torch.zeros_like(bits)  # pushed minus net popped, in encode order
         lowest = torch.zeros_like(bits)
         k = 0
-        for l in range(self.config.levels):
+        for level in self.plan:
             h = Squeeze().forward(h)  # pure reshaping: the same layer for floats
-            for _ in range(self.config.couplings):
+            for _ in level.steps:
                 h, lift_bits = self.lifts[k](h)
                 balance = balance + lift_bits
                 lowest = torch.minimum(lowest, balance)
@@ -379,55 +392,48 @@ class FloatFlow(nn.Module):
                 lowest = torch.minimum(lowest, balance)
                 bits = bits + lift_bits + coupling_bits
                 k += 1
-            if l < self.config.levels - 1:
-                b, h = self._split_bits(f"split{l}", h)
+            for latent in level.latents:
+                if latent.name == BASE:  # a per-channel prior, no network
+                    mu = self.base_mu.view(1, -1, 1, 1)
+                    log2s = self.base_log2s.view(1, -1, 1, 1)
+                    b = logistic_bits(h, mu, log2s).sum(dim=(1, 2, 3))
+                else:
+                    b, h = self._split_bits(latent.name, h)
                 bits = bits + b
-                balance = balance + b
-        for s in range(self.config.top_splits):
-            b, h = self._split_bits(f"top{s}", h)
-            bits = bits + b
-        mu = self.base_mu.view(1, -1, 1, 1)
-        log2s = self.base_log2s.view(1, -1, 1, 1)
-        bits = bits + logistic_bits(h, mu, log2s).sum(dim=(1, 2, 3))
+                balance = balance + b  # (after the last scale layer it no longer matters)
         return bits - lowest if charge_unfunded else bits
 
     @classmethod
     def from_integer(cls, params: dict[str, np.ndarray]) -> FloatFlow:
         """The float flow whose :meth:`export` gives ``params`` back: to fine-tune an exported
         or shipped model (one flow's keys, without the ``rgb/`` or ``gray/`` prefix)."""
-        model = cls(FlowConfig.from_json(str(params["config"])))
-        k = 0
-        for l in range(model.config.levels):
-            for s in range(model.config.couplings):
-                model.lifts[k].import_(params, f"level{l}.step{s}.lift")
-                model.couplings[k].import_(params, f"level{l}.step{s}.coupling")
-                k += 1
+        model = cls(FlowConfig.from_json(str(params[CONFIG_KEY])))
+        for lift, coupling, step in zip(model.lifts, model.couplings, model.steps, strict=True):
+            lift.import_(params, step.lift_keys)
+            coupling.import_(params, step.coupling)
         for name, net in model.priors.items():
-            net.import_(params, f"prior.{name}")
+            net.import_(params, prior_prefix(name))
         with torch.no_grad():
             model.base_mu.copy_(
-                torch.from_numpy(params["prior.base.mu_q"].astype(np.float64)) / 2**MEAN_FRAC_BITS
+                torch.from_numpy(params[BASE_MU_KEY].astype(np.float64)) / 2**MEAN_FRAC_BITS
             )
-            sidx = torch.from_numpy(params["prior.base.scale_idx"].astype(np.float64))
+            sidx = torch.from_numpy(params[BASE_SCALE_KEY].astype(np.float64))
             model.base_log2s.copy_(sidx / SCALE_STEPS_PER_OCTAVE + LOG2_SCALE_MIN)
         return model
 
     def export(self) -> dict[str, np.ndarray]:
         """Integer parameters for :class:`flowzip.model.IntFlowModel` (plus ``config``)."""
-        out: dict[str, np.ndarray] = {"config": np.array(self.config.to_json())}
-        k = 0
-        for l in range(self.config.levels):
-            for s in range(self.config.couplings):
-                out.update(self.lifts[k].export(f"level{l}.step{s}.lift"))
-                out.update(self.couplings[k].export(f"level{l}.step{s}.coupling"))
-                k += 1
+        out: dict[str, np.ndarray] = {CONFIG_KEY: np.array(self.config.to_json())}
+        for lift, coupling, step in zip(self.lifts, self.couplings, self.steps, strict=True):
+            out.update(lift.export(step.lift_keys))
+            out.update(coupling.export(step.coupling))
         for name, net in self.priors.items():
-            out.update(net.export(f"prior.{name}"))
+            out.update(net.export(prior_prefix(name)))
         mu_q = torch.round(self.base_mu.detach().double() * 2**MEAN_FRAC_BITS)
         log2s = torch.clamp(self.base_log2s.detach().double(), LOG2_SCALE_MIN, LOG2_SCALE_MAX)
         sidx = torch.round((log2s - LOG2_SCALE_MIN) * SCALE_STEPS_PER_OCTAVE).clamp(
             0, NUM_SCALES - 1
         )
-        out["prior.base.mu_q"] = mu_q.numpy().astype(np.int64)
-        out["prior.base.scale_idx"] = sidx.numpy().astype(np.int64)
+        out[BASE_MU_KEY] = mu_q.numpy().astype(np.int64)
+        out[BASE_SCALE_KEY] = sidx.numpy().astype(np.int64)
         return out

@@ -26,12 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..model import FlowConfig
+from ..architecture import FLOW_KINDS, FlowConfig
 from .augment import AugmentMix, augmented_crop
 from .model import FloatFlow
 
 IMAGE_SUFFIXES = {".png", ".webp", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".gif"}
-FLOW_CHANNELS = {"rgb": 3, "gray": 1}
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -266,15 +265,9 @@ class TrainResult:
 def _initial_flows(init: str | None) -> dict[str, dict[str, np.ndarray]] | None:
     if init is None:
         return None
-    from ..registry import resolve
+    from ..registry import read_model_file, resolve
 
-    _, path, _ = resolve(init)
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    return {
-        kind: {k[len(kind) + 1 :]: v for k, v in arrays.items() if k.startswith(kind + "/")}
-        for kind in FLOW_CHANNELS
-    }
+    return read_model_file(resolve(init)[1])
 
 
 def _scale_from_level(init: int | None, wanted: int | None) -> int | None:
@@ -320,7 +313,7 @@ def train(options: TrainOptions, say: Callable[[str], None] = lambda s: None) ->
     init = _initial_flows(options.init)
     data_dir, dev_dir = Path(options.data), Path(options.dev) if options.dev else None
     flows, dev_bpsp = {}, {}
-    for kind, channels in FLOW_CHANNELS.items():
+    for kind, channels in FLOW_KINDS.items():
         steps = (
             options.steps if kind == "rgb" else (options.gray_steps or max(1, options.steps // 4))
         )
