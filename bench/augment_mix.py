@@ -301,14 +301,17 @@ def main(argv: Sequence[str] | None = None, say: Callable[[str], None] = print) 
         ),
     }
     for i, (name, w) in enumerate(fitted.items()):
-        say(f"fit {i + 1} ({name}): " + ",".join(f"{k}={v:.3f}" for k, v in zip(KINDS, w)))
+        say(
+            f"fit {i + 1} ({name}): "
+            + ",".join(f"{k}={v:.3f}" for k, v in zip(KINDS, w, strict=True))
+        )
     mixes = {
         "clean only": "clean=1",
         "issue probe": "clean=0.3,chroma=0.4,jpeg=0.3",
         "uniform": ",".join(f"{k}=1" for k in KINDS),
         "default": DEFAULT_SPEC,
         **{
-            f"fit {i + 1}": ",".join(f"{k}={w}" for k, w in zip(KINDS, ws))
+            f"fit {i + 1}": ",".join(f"{k}={w}" for k, w in zip(KINDS, ws, strict=True))
             for i, ws in enumerate(fitted.values())
         },
     }

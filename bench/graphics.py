@@ -1003,8 +1003,8 @@ def gradient(c: Canvas, k: int) -> Image.Image:
             ),
             key=lambda s: s[2],
         )
-        for cx, cy, r, col in spheres:
-            cy -= r * 0.9
+        for cx, centre_y, r, col in spheres:
+            cy = centre_y - r * 0.9
             dx, dy = (xx - cx) / r, (yy - cy) / r
             inside = dx * dx + dy * dy <= 1
             dz = np.sqrt(np.clip(1 - dx * dx - dy * dy, 0, 1))

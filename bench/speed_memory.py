@@ -175,15 +175,18 @@ def coldstart() -> None:
     """A fresh process compresses and decompresses a 64x64 image: empty numba cache, then warm."""
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
-        run = lambda: float(
-            subprocess.run(
-                [sys.executable, "-c", COLD],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-        )
+
+        def run() -> float:
+            return float(
+                subprocess.run(
+                    [sys.executable, "-c", COLD],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )
+
         cold, warm = run(), min(run() for _ in range(ROUNDS))
         ref = min(
             float(

@@ -116,7 +116,7 @@ _installed = False
 
 def install_fork_handlers() -> None:
     """Register the two fork handlers once per process (idempotent)."""
-    global _installed  # the registration itself is process-wide: this only avoids doing it twice
+    global _installed  # noqa: PLW0603  os.register_at_fork is process-wide: register once
     if _installed or not hasattr(os, "register_at_fork"):
         return
     os.register_at_fork(before=_release_openmp_pools, after_in_child=_rearm_numba_openmp)
