@@ -38,7 +38,7 @@ class CountingScaleCoder(ScaleCoder):
 def main(argv: list[str]) -> int:
     model = argv[0] if argv else "default"
     # the codec imports ScaleCoder where it codes a tile; a decoder's counts no seeds
-    flowzip.entropy.bitsback.ScaleCoder = CountingScaleCoder
+    flowzip.entropy.bitsback.ScaleCoder = CountingScaleCoder  # type: ignore[misc]  # instrumented
     photo = np.asarray(Image.open(DEV / "wiki_045.png").convert("RGB"))
     comp = flowzip.Compressor(model, tile=512)
     dec = flowzip.Decompressor(models=[model])

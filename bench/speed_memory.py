@@ -130,7 +130,7 @@ LAYER_TYPES = {
 def _by_layer_type(stats: pstats.Stats) -> dict[str, float]:
     out = dict.fromkeys(LAYER_TYPES, 0.0)
     total = 0.0
-    for (file, _, func), (_, _, _, cum, _) in stats.stats.items():
+    for (file, _, func), (_, _, _, cum, _) in stats.stats.items():  # type: ignore[attr-defined]  # pstats has no stub for it
         if func in ("encode", "decode") and file.endswith("api.py"):
             total = max(total, cum)
         for name, (suffix, funcs) in LAYER_TYPES.items():

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from .api import DEFAULT_TILE, CompressionStats, Compressor, Decompressor
 from .errors import FlowzipError
@@ -44,10 +45,15 @@ class FileResult:
         return self.error is None
 
 
+State = TypeVar("State")  # map_jobs: what every call of its task gets
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 Progress = Callable[[int, int, FileResult], None]  # (files done, files in all, the one just done)
 
 
-def map_jobs(task: Callable, items: list, *, jobs: int, state) -> Iterator[tuple[int, object]]:
+def map_jobs(
+    task: Callable[[State, Item], Result], items: list[Item], *, jobs: int, state: State
+) -> Iterator[tuple[int, Result]]:
     """``(index, task(state, item))`` for every item, as they finish: in this process when
     ``jobs`` is 1, else in ``jobs`` worker processes that each receive ``state`` once
     (inherited under fork, pickled under spawn: Compressor objects pickle by their settings)."""
@@ -160,4 +166,4 @@ def compress_files(
         results[i] = result
         if progress:
             progress(done, len(jobs_list), result)
-    return results
+    return [r for r in results if r is not None]  # every one: map_jobs yields each index

@@ -20,7 +20,7 @@ import os
 import socket
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeGuard
 
 from .container import is_flowzip
 from .errors import UnsupportedImageError
@@ -29,7 +29,7 @@ from .errors import UnsupportedImageError
 Source = bytes | bytearray | memoryview | str | os.PathLike | BinaryIO
 
 
-def _is_path(source) -> bool:
+def _is_path(source: object) -> TypeGuard[str | os.PathLike]:
     return isinstance(source, (str, os.PathLike))
 
 

@@ -260,7 +260,6 @@ def test_python_m_bench(photos, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, "-m", "bench", str(photos), "-o", str(out), "--codecs", "png", "-q"],
-        check=False,
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -78,7 +78,6 @@ def test_jobs_and_threads_write_the_same_files(tmp_path):
             str(TINY_MODEL),
             str(tmp_path / "two"),
         ],
-        check=False,
         capture_output=True,
         text=True,
         timeout=300,

@@ -16,6 +16,7 @@ import io
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -68,7 +69,7 @@ def _webp(threads: int) -> BenchCodec | Unavailable:
     return BenchCodec("webp", version, _pillow_encoder("WEBP", True, **options), _pillow_decode)
 
 
-def _imagecodecs(name: str, flag: str) -> tuple[object | None, str]:
+def _imagecodecs(name: str, flag: str) -> tuple[Any, str]:
     """The imagecodecs module when it has the codec ``flag`` (e.g. "JPEGXL"), else a reason."""
     try:
         import imagecodecs

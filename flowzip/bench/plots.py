@@ -115,7 +115,7 @@ def _plot_model_vs_file(ax, sums, records: Sequence[Record]) -> bool:
         ax.scatter(
             [r.model_bpsp for r in rs], [r.bpsp for r in rs], s=12, color=f"C{k}", label=name
         )
-    values = [v for r in flow for v in (r.model_bpsp, r.bpsp)]
+    values = [v for r in flow for v in (r.model_bpsp, r.bpsp) if v is not None]
     lo, hi = min(values), max(values)
     ax.plot([lo, hi], [lo, hi], color="gray", linewidth=0.8, label="file = model")
     ax.set_xlabel("model bpsp (-log2 p)")

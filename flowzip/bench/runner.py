@@ -300,7 +300,7 @@ def run_all(
                 found[codec.name] = record
                 computed += 1
         cached += len(codecs) - len(todo)
-        ordered = [found[c.name] for c in codecs if found[c.name] is not None]
+        ordered = [r for c in codecs if (r := found[c.name]) is not None]
         records += ordered
         progress.image_done(i + 1, image.key, ordered, len(codecs) - len(todo))
     progress.step(len(images), "done")
