@@ -1,5 +1,7 @@
-"""``python -m bench``: the flowzip benchmark, run from the repository root.
+"""``python -m bench``: the flowzip benchmark, run from the repository root, and the
+scripts of the experiments (bench/README.md).
 
-All the logic lives in :mod:`flowzip.benchmark` (also behind ``flowzip bench``); this
-package only gives it the short module name. See ``bench/README.md``.
+The benchmark itself is the package :mod:`flowzip.bench` (also behind ``flowzip bench``,
+which is why it is installed); this folder only gives it the short module name, and holds
+the results.
 """

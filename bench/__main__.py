@@ -1,8 +1,8 @@
-"""``python -m bench DIR... -o OUT``: see :mod:`flowzip.benchmark` and bench/README.md."""
+"""``python -m bench DIR... -o OUT``: see :mod:`flowzip.bench` and bench/README.md."""
 
 import sys
 
-from flowzip.benchmark import main
+from flowzip.bench.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -116,10 +116,18 @@ def set_crops(images: list[np.ndarray], n: int, rng: np.random.Generator) -> lis
     return out
 
 
+def _mix(spec: str) -> AugmentMix:
+    """A mix of kinds (never ``none``: every mix compared here augments)."""
+    mix = AugmentMix.parse(spec)
+    if mix is None:
+        raise ValueError(f"{spec!r} is no augmentation to compare")
+    return mix
+
+
 def kind_crops(
     images: list[np.ndarray], kind: str, n: int, rng: np.random.Generator
 ) -> list[np.ndarray]:
-    mix = AugmentMix.parse(f"{kind}=1")
+    mix = _mix(f"{kind}=1")
     area = np.array([im.shape[0] * im.shape[1] for im in images], dtype=np.float64)
     return [
         augmented_crop(images[k], CROP, mix, rng)
@@ -179,7 +187,7 @@ def fit_mix(
     mass = 1 - sum(fixed.values())
     a = columns[:, free] * mass
     v = np.full(len(free), 1 / len(free))
-    step = 1 / max(1e-12, np.linalg.norm(a, 2) ** 2)
+    step = 1 / max(1e-12, float(np.linalg.norm(a, 2)) ** 2)
     for _ in range(iterations):
         v = project_to_simplex(v - step * a.T @ (a @ v + base - target))
     w = np.zeros(columns.shape[1])
@@ -301,27 +309,26 @@ def main(argv: Sequence[str] | None = None, say: Callable[[str], None] = print) 
         ),
     }
     for i, (name, w) in enumerate(fitted.items()):
-        say(f"fit {i + 1} ({name}): " + ",".join(f"{k}={v:.3f}" for k, v in zip(KINDS, w)))
+        say(
+            f"fit {i + 1} ({name}): "
+            + ",".join(f"{k}={v:.3f}" for k, v in zip(KINDS, w, strict=True))
+        )
     mixes = {
         "clean only": "clean=1",
         "issue probe": "clean=0.3,chroma=0.4,jpeg=0.3",
         "uniform": ",".join(f"{k}=1" for k in KINDS),
         "default": DEFAULT_SPEC,
         **{
-            f"fit {i + 1}": ",".join(f"{k}={w}" for k, w in zip(KINDS, ws))
+            f"fit {i + 1}": ",".join(f"{k}={w}" for k, w in zip(KINDS, ws, strict=True))
             for i, ws in enumerate(fitted.values())
         },
     }
     mixes.update({f"try {i + 1}": spec for i, spec in enumerate(args.tries)})
     say("total variation to the sets' mean histogram: " + " ".join(STATS))
     for name, spec in mixes.items():
-        shares = AugmentMix.parse(spec).shares(3)
+        shares = _mix(spec).shares(3)
         d = distances(columns_m @ shares, target)
-        say(
-            f"  {name:12} "
-            + " ".join(f"{v:.3f}" for v in d.values())
-            + f"   {AugmentMix.parse(spec).spec()}"
-        )
+        say(f"  {name:12} " + " ".join(f"{v:.3f}" for v in d.values()) + f"   {_mix(spec).spec()}")
     return 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 from PIL import Image
@@ -27,7 +28,7 @@ SIZES = [(1, 1), (5, 7), (16, 16), (64, 64), (128, 128), (256, 256), (512, 512)]
 class CountingScaleCoder(ScaleCoder):
     """The codec's ScaleCoder, remembered so its seed count can be read after a compress."""
 
-    made: list[ScaleCoder] = []
+    made: ClassVar[list[ScaleCoder]] = []  # every one made, read after a compress
 
     def __init__(self, stack):
         super().__init__(stack)
@@ -37,7 +38,7 @@ class CountingScaleCoder(ScaleCoder):
 def main(argv: list[str]) -> int:
     model = argv[0] if argv else "default"
     # the codec imports ScaleCoder where it codes a tile; a decoder's counts no seeds
-    flowzip.entropy.bitsback.ScaleCoder = CountingScaleCoder
+    flowzip.entropy.bitsback.ScaleCoder = CountingScaleCoder  # type: ignore[misc]  # instrumented
     photo = np.asarray(Image.open(DEV / "wiki_045.png").convert("RGB"))
     comp = flowzip.Compressor(model, tile=512)
     dec = flowzip.Decompressor(models=[model])

@@ -18,9 +18,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from flowzip.files import find_images
+
 
 def crops(folder: Path, n: int, size: int, out: Path) -> list[str]:
-    sources = sorted(folder.glob("*.png"))
+    sources = find_images(folder, recursive=False)
     urls = []
     for i in range(n):
         with Image.open(sources[i % len(sources)]) as im:
@@ -66,8 +68,8 @@ def main() -> None:
     folder = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data/dev")
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 32
     size = int(sys.argv[3]) if len(sys.argv) > 3 else 128
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
         (tmp / "in").mkdir()
         urls = crops(folder, n, size, tmp / "in")
         for workers in (1, 2):

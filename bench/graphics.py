@@ -15,6 +15,7 @@ images are never committed.
 from __future__ import annotations
 
 import argparse
+import builtins
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -175,12 +176,13 @@ class Canvas:
         return float(self.rng.uniform(lo, hi))
 
     def pick(self, seq: Sequence):
-        return seq[int(self.rng.integers(len(seq)))]
+        return seq[builtins.int(self.rng.integers(len(seq)))]
 
-    def colour(self, lo: int = 0, hi: int = 255) -> Colour:
-        return tuple(int(v) for v in self.rng.integers(lo, hi + 1, size=3))  # type: ignore[return-value]
+    def colour(self, lo: builtins.int = 0, hi: builtins.int = 255) -> Colour:
+        # in the class body "int" is the method above: the builtin is named in full
+        return tuple(builtins.int(v) for v in self.rng.integers(lo, hi + 1, size=3))  # type: ignore[return-value]
 
-    def words(self, n: int, capital: bool = True) -> str:
+    def words(self, n: builtins.int, capital: bool = True) -> str:
         text = " ".join(WORDS[i] for i in self.rng.integers(len(WORDS), size=n))
         return text[:1].upper() + text[1:] if capital else text
 
@@ -802,7 +804,7 @@ def flat(c: Canvas, k: int) -> Image.Image:
             )
             return
         for kind, fx, fy, fr, col, angle, lined, pts in shapes:
-            x, y, r = fx * w, fy * h, fr * m
+            x, y, r = fx * w, fy * h, fr * m  # type: ignore[assignment]  # r was the int radius above
             width = max(1, round(0.008 * m)) if lined else 0
             line = outline if lined else None
             if kind == 0:
@@ -1003,8 +1005,8 @@ def gradient(c: Canvas, k: int) -> Image.Image:
             ),
             key=lambda s: s[2],
         )
-        for cx, cy, r, col in spheres:
-            cy -= r * 0.9
+        for cx, centre_y, r, col in spheres:
+            cy = centre_y - r * 0.9
             dx, dy = (xx - cx) / r, (yy - cy) / r
             inside = dx * dx + dy * dy <= 1
             dz = np.sqrt(np.clip(1 - dx * dx - dy * dy, 0, 1))
@@ -1082,7 +1084,7 @@ def lineart(c: Canvas, k: int) -> Image.Image:
             )
     d.text((W * 0.08, H * 0.92), c.words(c.int(2, 6)), fill=0, font=c.font(28 * c.scale * f))
     ink = ink.reduce(f).filter(ImageFilter.GaussianBlur(c.uniform(0.6, 1.1) * max(c.scale, 0.3)))
-    a = np.asarray(ink, dtype=np.float64)[..., None] / 255
+    ink_share = np.asarray(ink, dtype=np.float64)[..., None] / 255
     paper = np.array([c.uniform(236, 250), c.uniform(230, 244), c.uniform(212, 232)])
     low = c.rng.normal(0, 1, size=(6, 8))  # the paper's unevenness: a few levels, smooth
     uneven = (
@@ -1096,7 +1098,11 @@ def lineart(c: Canvas, k: int) -> Image.Image:
     )
     colour = paper + uneven[..., None] * 0.2
     pen = np.array([c.uniform(10, 40)] * 3)
-    out = colour * a + pen * (1 - a) + c.rng.normal(0, c.uniform(2, 5), size=(h, w, 3))
+    out = (
+        colour * ink_share
+        + pen * (1 - ink_share)
+        + c.rng.normal(0, c.uniform(2, 5), size=(h, w, 3))
+    )
     return Image.fromarray(np.round(out).clip(0, 255).astype(np.uint8))
 
 

@@ -130,7 +130,7 @@ LAYER_TYPES = {
 def _by_layer_type(stats: pstats.Stats) -> dict[str, float]:
     out = dict.fromkeys(LAYER_TYPES, 0.0)
     total = 0.0
-    for (file, _, func), (_, _, _, cum, _) in stats.stats.items():
+    for (file, _, func), (_, _, _, cum, _) in stats.stats.items():  # type: ignore[attr-defined]  # pstats has no stub for it
         if func in ("encode", "decode") and file.endswith("api.py"):
             total = max(total, cum)
         for name, (suffix, funcs) in LAYER_TYPES.items():
@@ -175,15 +175,18 @@ def coldstart() -> None:
     """A fresh process compresses and decompresses a 64x64 image: empty numba cache, then warm."""
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
-        run = lambda: float(
-            subprocess.run(
-                [sys.executable, "-c", COLD],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-        )
+
+        def run() -> float:
+            return float(
+                subprocess.run(
+                    [sys.executable, "-c", COLD],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )
+
         cold, warm = run(), min(run() for _ in range(ROUNDS))
         ref = min(
             float(

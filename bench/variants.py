@@ -28,6 +28,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from flowzip.files import find_images
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SRC = REPO.parent / "shared" / "data" / "dev"
 
@@ -70,14 +72,8 @@ VARIANTS: dict[str, Callable[[Image.Image], Image.Image]] = {
 
 
 def sources(src: Path) -> list[Path]:
-    """The image files directly in ``src`` (not hidden), in name order."""
-    Image.init()
-    suffixes = {s.lower() for s in Image.registered_extensions()}
-    return sorted(
-        p
-        for p in src.iterdir()
-        if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith(".")
-    )
+    """The image files directly in ``src`` (not hidden), in name order: the sets are flat."""
+    return find_images(src, recursive=False)
 
 
 def build(

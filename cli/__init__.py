@@ -20,7 +20,6 @@ file).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import re
@@ -47,37 +46,14 @@ class CliError(Exception):
 
 
 def _write_atomic(path: Path, write, like: Path | None = None) -> None:
-    """Write via a temporary file in the same folder, fsync, rename; remove it on failure.
-    With ``like`` (the source), the file gets its permissions, modification time and, where
-    allowed, owner, as gzip's outputs do; until then it is private to its owner."""
-    from flowzip.files import temporary_for
+    """:func:`flowzip.files.write_atomic` over an output already checked (so it replaces
+    what is there); a failure is one CliError line."""
+    from flowzip.files import write_atomic
 
-    tmp = temporary_for(path)
     try:
-        fd = os.open(
-            tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if like is not None else 0o666
-        )
-        with open(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            if like is not None:
-                _copy_attributes(like, fh.fileno())
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, write, overwrite=True, like=like)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise CliError(f"{path}: cannot write ({e.strerror or e})") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _copy_attributes(src: Path, fd: int) -> None:
-    st = os.stat(src)
-    with contextlib.suppress(OSError):
-        os.fchown(fd, st.st_uid, st.st_gid)  # only root (or a group change to one's own) may
-    os.fchmod(fd, st.st_mode & 0o777)  # after chown, which may clear bits; no setuid/setgid
-    os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))  # last: after the final write
 
 
 def _check_output(out: Path, src: Path | None, force: bool) -> None:
@@ -96,37 +72,21 @@ def _check_output(out: Path, src: Path | None, force: bool) -> None:
         raise CliError(f"{out}: folder {folder} is not writable")
 
 
-class _Progress:
-    """A progress bar on stderr, only on a terminal and only once work takes over a second."""
-
-    def __init__(self, label: str, enabled: bool):
-        self.label, self.enabled, self.start, self.shown = label, enabled, time.monotonic(), False
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or time.monotonic() - self.start < 1.0:
-            return
-        width = 30
-        fill = int(width * done / max(1, total))
-        sys.stderr.write(
-            f"\r{self.label} [{'#' * fill}{'.' * (width - fill)}] {done}/{total} tiles"
-        )
-        sys.stderr.flush()
-        self.shown = True
-
-    def close(self) -> None:
-        if self.shown:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
-
-
 def _with_progress(args, name: str, work, data):
-    """Run ``work(data, progress=...)`` with a progress bar; returns (result, seconds)."""
-    progress = _Progress(f"{name}:", sys.stderr.isatty() and not args.quiet)
+    """Run ``work(data, progress=...)`` with a bar of tiles on stderr (on a terminal, once
+    the work takes over a second); returns (result, seconds)."""
+    from flowzip.progress import ProgressLine, bar
+
+    line = ProgressLine(sys.stderr.isatty() and not args.quiet, delay=1.0)
+
+    def progress(done: int, total: int) -> None:
+        line.show(f"{name}: {bar(done, total)} tiles")
+
     t0 = time.monotonic()
     try:
         result = work(data, progress=progress)
     finally:
-        progress.close()
+        line.clear()
     return result, time.monotonic() - t0
 
 
@@ -730,9 +690,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     i.add_argument("--json", action="store_true")
     i.set_defaults(quiet=False, backend=None, subparser=i)
-    from flowzip import benchmark
+    from flowzip.bench import cli as bench_cli
 
-    benchmark.add_arguments(
+    bench_cli.add_arguments(
         sub.add_parser("bench", help="benchmark against PNG, WebP, JPEG XL, ... (verified)")
     )
     tr = sub.add_parser("train", help="train or fine-tune a model on a folder of images")
@@ -890,9 +850,9 @@ def _main(argv: list[str] | None) -> int:
         if args.command == "train":
             return cmd_train(args)
         if args.command == "bench":
-            from flowzip import benchmark
+            from flowzip.bench import cli as bench_cli
 
-            return benchmark.run(args)
+            return bench_cli.run(args)
         _settle_inputs(args)
         command: Callable[[argparse.Namespace, str, Any], None]
         if args.command == "compress":
@@ -951,11 +911,11 @@ def _expand_folders(args) -> None:
     """With -r, each folder named becomes the files under it that the command takes."""
     if not getattr(args, "recursive", False):
         return
-    from flowzip.batch import image_extensions, walk
+    from flowzip.files import image_suffixes, walk
 
     if args.command == "compress":
-        exts = image_extensions()
-        found = walk(args.files, lambda p: p.suffix.lower() in exts)
+        suffixes = image_suffixes()
+        found = walk(args.files, lambda p: p.suffix.lower() in suffixes)
     else:
         found = walk(args.files, lambda p: p.suffix.lower() == SUFFIX)
     args.files = [str(path) for path, _ in found]  # "-" stays "-"

@@ -1,6 +1,6 @@
 """Many files: :func:`compress_files` (a typed result per file, errors per file, progress,
-``jobs`` processes of ``threads`` threads), the folder walk that ``-r`` uses, and the
-process pool under both.
+``jobs`` processes of ``threads`` threads), and the process pool under it and ``-j``
+(the folder walk is :func:`flowzip.files.walk`).
 
 Example:
     >>> import tempfile, numpy as np, flowzip
@@ -22,13 +22,12 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from .api import DEFAULT_TILE, CompressionStats, Compressor, Decompressor
 from .errors import FlowzipError
-from .files import write_atomic
+from .files import SUFFIX, image_suffixes, walk, write_atomic
 from .registry import find_shipped
-
-SUFFIX = ".fz"
 
 
 @dataclass(frozen=True)
@@ -46,41 +45,15 @@ class FileResult:
         return self.error is None
 
 
+State = TypeVar("State")  # map_jobs: what every call of its task gets
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 Progress = Callable[[int, int, FileResult], None]  # (files done, files in all, the one just done)
 
 
-def image_extensions() -> set[str]:
-    """Suffixes Pillow opens, less flowzip's own."""
-    from PIL import Image
-
-    Image.init()
-    return {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN} - {
-        SUFFIX
-    }
-
-
-def walk(
-    paths: Iterable[str | os.PathLike], want: Callable[[Path], bool]
-) -> list[tuple[Path, Path | None]]:
-    """``(file, the folder it was found under or None)``: files as given (whatever their
-    name, as gzip does), folders walked recursively in name order for the files ``want``
-    accepts (hidden entries skipped)."""
-    found: list[tuple[Path, Path | None]] = []
-    for given in map(Path, paths):
-        if not given.is_dir():
-            found.append((given, None))
-            continue
-        for folder, dirs, files in os.walk(given):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            found.extend(
-                (Path(folder) / f, given)
-                for f in sorted(files)
-                if not f.startswith(".") and want(Path(folder) / f)
-            )
-    return found
-
-
-def map_jobs(task: Callable, items: list, *, jobs: int, state) -> Iterator[tuple[int, object]]:
+def map_jobs(
+    task: Callable[[State, Item], Result], items: list[Item], *, jobs: int, state: State
+) -> Iterator[tuple[int, Result]]:
     """``(index, task(state, item))`` for every item, as they finish: in this process when
     ``jobs`` is 1, else in ``jobs`` worker processes that each receive ``state`` once
     (inherited under fork, pickled under spawn: Compressor objects pickle by their settings)."""
@@ -102,7 +75,7 @@ _worker_state = None  # set once in each worker process by its initializer
 
 
 def _set_worker_state(state) -> None:
-    global _worker_state
+    global _worker_state  # noqa: PLW0603  one per worker process, set by its initializer
     _worker_state = state
 
 
@@ -137,7 +110,7 @@ def _compress_one(
             verifier.decode(encoded.data)
         output.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(output, encoded.data, overwrite=overwrite)
-    except Exception as e:  # one file's failure is its result; the batch goes on
+    except Exception as e:  # noqa: BLE001  one file's failure is its result; the batch goes on
         return FileResult(source, None, None, _one_line(e), time.monotonic() - t0)
     return FileResult(source, output, encoded.stats, None, time.monotonic() - t0)
 
@@ -172,8 +145,8 @@ def compress_files(
     with several jobs: the cores shared out). ``verify`` decodes every output before writing
     it. ``progress(done, total, result)`` is called as each file finishes.
     """
-    exts = image_extensions()
-    found = walk(paths, lambda p: p.suffix.lower() in exts)
+    suffixes = image_suffixes()
+    found = walk(paths, lambda p: p.suffix.lower() in suffixes)
     out = None if out_dir is None else Path(out_dir)
     jobs_list = [(source, _output_path(source, under, out)) for source, under in found]
     threads = threads_per_job(jobs, threads)
@@ -193,4 +166,4 @@ def compress_files(
         results[i] = result
         if progress:
             progress(done, len(jobs_list), result)
-    return results
+    return [r for r in results if r is not None]  # every one: map_jobs yields each index

@@ -1,5 +1,7 @@
 """Paths and binary file objects in and out: what :func:`flowzip.compress` and
-:func:`flowzip.decompress` accept besides arrays and bytes, and atomic output files.
+:func:`flowzip.decompress` accept besides arrays and bytes, which files in a folder are
+images, and atomic output files (every file flowzip, its CLI, the benchmark and training
+write goes through :func:`write_atomic`).
 
 Example:
     >>> import io, numpy as np
@@ -12,22 +14,22 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO, TypeGuard
 
 from .container import is_flowzip
 from .errors import UnsupportedImageError
 
-Source = Union[
-    bytes, bytearray, memoryview, str, os.PathLike, BinaryIO
-]  # .fz data, a path, or a file object
+# .fz data, a path, or a binary file object
+Source = bytes | bytearray | memoryview | str | os.PathLike | BinaryIO
 
 
-def _is_path(source) -> bool:
+def _is_path(source: object) -> TypeGuard[str | os.PathLike]:
     return isinstance(source, (str, os.PathLike))
 
 
@@ -91,29 +93,113 @@ def load_image(raw: bytes, name: str, inspect=None):
     return im
 
 
+SUFFIX = ".fz"  # flowzip's own files
+
+
+def image_suffixes() -> set[str]:
+    """The file suffixes (lower case) of the formats Pillow opens, less flowzip's own: what
+    counts as an image when a folder is searched (``compress -r``, ``compress_files``, the
+    benchmark, training)."""
+    from PIL import Image
+
+    Image.init()
+    return {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN} - {
+        SUFFIX
+    }
+
+
+def walk(
+    paths: Iterable[str | os.PathLike], want: Callable[[Path], bool], *, recursive: bool = True
+) -> list[tuple[Path, Path | None]]:
+    """``(file, the folder it was found under or None)``: files as given (whatever their
+    name, as gzip does), folders walked (recursively unless not ``recursive``) in name order
+    for the files ``want`` accepts (hidden entries skipped)."""
+    found: list[tuple[Path, Path | None]] = []
+    for given in map(Path, paths):
+        if not given.is_dir():
+            found.append((given, None))
+            continue
+        for folder, dirs, files in os.walk(given):
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
+            found.extend(
+                (Path(folder) / f, given)
+                for f in sorted(files)
+                if not f.startswith(".") and want(Path(folder) / f)
+            )
+    return found
+
+
+def find_images(folder: str | os.PathLike, *, recursive: bool = True) -> list[Path]:
+    """The image files under ``folder`` (recursively, or only those directly in it; hidden
+    entries skipped; by :func:`image_suffixes`), in path order.
+
+    Example:
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> for name in ("b.png", "a.JPG", "notes.txt", ".hidden.png", "x.png.fz"):
+        ...     _ = (folder / name).write_bytes(b"")
+        >>> [p.name for p in find_images(folder)]
+        ['a.JPG', 'b.png']
+    """
+    suffixes = image_suffixes()
+    return sorted(
+        path
+        for path, _ in walk([folder], lambda p: p.suffix.lower() in suffixes, recursive=recursive)
+        if path.is_file()  # a broken link or a FIFO is no image to read
+    )
+
+
 def write_atomic(
-    path: str | os.PathLike, data: bytes | Callable[[BinaryIO], None], *, overwrite: bool = False
+    path: str | os.PathLike,
+    data: bytes | Callable[[BinaryIO], None],
+    *,
+    overwrite: bool = False,
+    like: str | os.PathLike | None = None,
 ) -> Path:
     """Write ``data`` (or what ``data(fh)`` writes) to ``path`` via a temporary file in the same
     folder, fsync and rename, so a failure or Ctrl-C leaves no partial file. An existing file
-    is kept (FileExistsError) unless ``overwrite``."""
+    is kept (FileExistsError) unless ``overwrite``. With ``like`` (the source), the file gets
+    its permissions, modification time and, where allowed, owner, as gzip's outputs do; until
+    then it is private to its owner.
+
+    Example:
+        >>> import tempfile
+        >>> out = Path(tempfile.mkdtemp()) / "x.txt"
+        >>> write_atomic(out, b"one").read_bytes()
+        b'one'
+        >>> write_atomic(out, lambda fh: fh.write(b"two"), overwrite=True).read_bytes()
+        b'two'
+    """
     path = Path(path)
     if os.path.lexists(path) and not overwrite:  # a dangling symlink too
         raise FileExistsError(f"{path} already exists; not overwritten")
     tmp = temporary_for(path)
     try:
-        with open(tmp, "xb") as fh:
+        fd = os.open(
+            tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if like is not None else 0o666
+        )
+        with open(fd, "wb") as fh:
             if callable(data):
                 data(fh)
             else:
                 fh.write(data)
             fh.flush()
+            if like is not None:
+                _copy_attributes(like, fh.fileno())
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def _copy_attributes(src: str | os.PathLike, fd: int) -> None:
+    st = os.stat(src)
+    with contextlib.suppress(OSError):  # only root (or a group change to one's own) may
+        os.fchown(fd, st.st_uid, st.st_gid)
+    os.fchmod(fd, st.st_mode & 0o777)  # after chown, which may clear bits; no setuid/setgid
+    os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))  # last: after the final write
 
 
 def temporary_for(path: Path) -> Path:
@@ -150,10 +236,8 @@ def _remove_stale_temporaries(path: Path) -> None:
             and pid.isdigit()
             and (int(pid) == os.getpid() or not _process_alive(int(pid)))
         ):
-            try:
+            with contextlib.suppress(OSError):  # another run removed it first, or not ours
                 (path.parent / name).unlink()
-            except OSError:
-                pass  # another run removed it first, or it is not ours to remove
 
 
 def _process_alive(pid: int) -> bool:

@@ -44,7 +44,7 @@ def check_threads(threads: int | None) -> int | None:
         raise ValueError(f"threads must be a whole number of at least 1, not {threads!r}")
     import numba
 
-    most = numba.config.NUMBA_NUM_THREADS
+    most = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # set at import
     if threads > most:
         raise ValueError(
             f"threads={threads}: numba's pool has {most} (set NUMBA_NUM_THREADS to allow more)"
@@ -59,15 +59,16 @@ def thread_limit(threads: int | None) -> Iterator[None]:
     torch's count is process-wide and numba's is the calling thread's; both are put back
     afterwards, so concurrent calls with different counts share torch's last setting.
     """
-    if check_threads(threads) is None:
+    count = check_threads(threads)
+    if count is None:
         yield
         return
     import numba
     import torch
 
     torch_before, numba_before = torch.get_num_threads(), numba.get_num_threads()
-    torch.set_num_threads(threads)
-    numba.set_num_threads(threads)
+    torch.set_num_threads(count)
+    numba.set_num_threads(count)
     try:
         yield
     finally:
@@ -108,7 +109,7 @@ def _rearm_numba_openmp() -> None:
     import numba
 
     launch = ctypes.CFUNCTYPE(None, ctypes.c_int)(omppool.launch_threads)
-    launch(numba.config.NUMBA_NUM_THREADS)
+    launch(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]  # set at import
 
 
 _installed = False
@@ -116,7 +117,7 @@ _installed = False
 
 def install_fork_handlers() -> None:
     """Register the two fork handlers once per process (idempotent)."""
-    global _installed  # the registration itself is process-wide: this only avoids doing it twice
+    global _installed  # noqa: PLW0603  os.register_at_fork is process-wide: register once
     if _installed or not hasattr(os, "register_at_fork"):
         return
     os.register_at_fork(before=_release_openmp_pools, after_in_child=_rearm_numba_openmp)

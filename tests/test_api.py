@@ -140,27 +140,6 @@ def test_corrupt_files_raise_flowzip_errors(compressor, decompressor):
             decompressor.decompress(bad)
 
 
-def test_same_bytes_with_one_and_two_threads(tmp_path):
-    code = (
-        "import sys, hashlib, torch, numpy as np, flowzip\n"
-        "torch.set_num_threads(int(sys.argv[1]))\n"
-        "from PIL import Image\n"
-        f"a = np.asarray(Image.open(r'{TINY_MODEL.parent / 'images' / 'urban051-256.png'}'))\n"
-        f"print(hashlib.sha256(flowzip.compress(a, model=r'{TINY_MODEL}')).hexdigest())\n"
-    )
-    digests = {
-        subprocess.run(
-            [sys.executable, "-c", code, str(n)],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        for n in (1, 2)
-    }
-    assert len(digests) == 1
-
-
 def test_unknown_backend_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("FLOWZIP_BACKEND", "quantum")
     with pytest.raises(flowzip.BackendUnavailableError, match="quantum"):

@@ -8,7 +8,8 @@ import numpy as np
 from PIL import Image
 
 import flowzip
-from flowzip.batch import FileResult, threads_per_job, walk
+from flowzip.batch import FileResult, threads_per_job
+from flowzip.files import walk
 
 from .conftest import TINY_MODEL
 
@@ -84,7 +85,7 @@ def test_jobs_give_the_same_files(tmp_path):
     one = flowzip.compress_files([tmp_path / "in"], tmp_path / "one", model=TINY_MODEL, threads=1)
     two = flowzip.compress_files([tmp_path / "in"], tmp_path / "two", model=TINY_MODEL, jobs=2)
     assert [r.ok for r in one] == [r.ok for r in two] == [True, True, False, True]
-    for a, b in zip(one, two):
+    for a, b in zip(one, two, strict=True):
         if a.ok:
             assert a.output.read_bytes() == b.output.read_bytes()
 

@@ -1,4 +1,4 @@
-"""The benchmark (flowzip.benchmark, ``python -m bench``) on two tiny images with the tiny
+"""The benchmark (flowzip.bench, ``python -m bench``) on two tiny images with the tiny
 model: records, verification, report, cache and resume, bad input, missing libraries."""
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from flowzip import benchmark
+from flowzip.bench import cli, records, report, runner
 
 from .conftest import FIXTURES, TINY_MODEL
 
 REPO = Path(__file__).resolve().parent.parent
 BASE_FIELDS = {"image", "codec", "H", "W", "C", "bytes", "bpsp", "enc_mpps", "dec_mpps", "verified"}
-FLOWZIP_FIELDS = {"model_bpsp", "header_bytes", "escapes", "padding_bytes", "seed_bytes"}
+FLOWZIP_FIELDS = {"model_bpsp", "header_bytes", "escapes", "padding_bytes", "tile_paths"}
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def photos(tmp_path: Path) -> Path:
 
 
 def bench(*args: str | Path) -> int:
-    return benchmark.main([str(a) for a in args])
+    return cli.main([str(a) for a in args])
 
 
 def load(out: Path) -> list[dict]:
@@ -64,7 +64,7 @@ def test_records_report_cache_and_resume(photos, tmp_path, capsys):
         assert (r["H"], r["W"]) == (20, 24) and r["C"] == (1 if "gray" in r["image"] else 3)
         assert r["enc_mpps"] > 0 and r["dec_mpps"] > 0
         if r["codec"].startswith("flowzip"):
-            assert r.keys() >= FLOWZIP_FIELDS and r["seed_bytes"] == 0
+            assert r.keys() >= FLOWZIP_FIELDS and "seed_bytes" not in r
             model_bytes = r["model_bpsp"] * r["H"] * r["W"] * r["C"] / 8
             assert r["header_bytes"] + model_bytes + r["padding_bytes"] == pytest.approx(r["bytes"])
         else:
@@ -79,6 +79,7 @@ def test_records_report_cache_and_resume(photos, tmp_path, capsys):
         "broken.png",
         "## Machine",
         "## Versions",
+        "| codec | model bpsp | header | padding | file bpsp | escapes |",  # no seed column
     ):
         assert words in report
     if "not installed" not in report.split("| matplotlib |")[1].split("\n")[0]:
@@ -138,9 +139,9 @@ def test_a_wrong_decoder_is_reported_as_a_mismatch():
         out[3, 4, 1] ^= 1
         return out
 
-    codec = benchmark.Codec("broken", "1", lambda a: benchmark.CodecOutput(a.tobytes()), flip_one)
-    image = benchmark.ImageFile("set", Path("x.png"), "set/x.png", 0, 0)
-    record = benchmark.measure(codec, img, image, "RGB")
+    codec = records.BenchCodec("broken", "1", lambda a: records.CodecOutput(a.tobytes()), flip_one)
+    image = records.ImageFile("set", Path("x.png"), "set/x.png", 0, 0)
+    record = runner.measure(codec, img, image, "RGB")
     assert record.verified is False and "1 of 1440 sub-pixels" in record.error
     assert record.bytes == img.size
 
@@ -148,9 +149,9 @@ def test_a_wrong_decoder_is_reported_as_a_mismatch():
 def test_gray_stored_as_rgb_still_catches_wrong_pixels():
     gray = np.zeros((2, 3), dtype=np.uint8)
     rgb = np.repeat(gray[:, :, None], 3, axis=2)
-    assert benchmark.compare(benchmark._as_layout(rgb, gray), gray) is None
+    assert runner.compare(runner.as_layout(rgb, gray), gray) is None
     rgb[1, 1, 2] = 7
-    assert benchmark.compare(benchmark._as_layout(rgb, gray), gray) is not None
+    assert runner.compare(runner.as_layout(rgb, gray), gray) is not None
 
 
 def test_sets_by_file_name_prefix(tmp_path):
@@ -159,7 +160,7 @@ def test_sets_by_file_name_prefix(tmp_path):
     folder.mkdir()
     for name in ("set14_a.png", "set14_b.png", "set14_c.png", "urban_1.png", "plain.png"):
         Image.new("RGB", (4, 4)).save(folder / name)
-    images, problems = benchmark.discover([str(folder)], max_images=2)
+    images, problems = runner.discover([str(folder)], max_images=2)
     assert not problems
     assert [(i.dataset, i.key) for i in images] == [
         ("dev", "dev/plain.png"),
@@ -167,7 +168,7 @@ def test_sets_by_file_name_prefix(tmp_path):
         ("dev/set14", "dev/set14_b.png"),
         ("dev/urban", "dev/urban_1.png"),
     ]
-    images, _ = benchmark.discover([str(folder)], max_images=None, sets="folder")
+    images, _ = runner.discover([str(folder)], max_images=None, sets="folder")
     assert {i.dataset for i in images} == {"dev"} and len(images) == 5
 
 
@@ -182,12 +183,77 @@ def test_add_arguments_fits_a_subcommand(photos, tmp_path):
     """How ``flowzip bench`` wires it: a subparser gets the options, run() gets the args."""
     parser = argparse.ArgumentParser(prog="flowzip")
     sub = parser.add_subparsers(dest="command", required=True)
-    benchmark.add_arguments(sub.add_parser("bench"))
+    cli.add_arguments(sub.add_parser("bench"))
     args = parser.parse_args(
         ["bench", str(photos), "-o", str(tmp_path / "o"), "--codecs", "png", "-q"]
     )
-    assert benchmark.run(args, command="flowzip bench ...") == 0
+    assert cli.run(args, command="flowzip bench ...") == 0
     assert "`flowzip bench ...`" in (tmp_path / "o" / "report.md").read_text()
+
+
+def test_threads_limit_torch_and_numba_in_every_flowzip_call(photos, tmp_path, monkeypatch):
+    """--threads N: flowzip encodes and decodes with N torch and N numba threads (the same
+    bytes whatever N), and the report says so."""
+    import numba
+    import torch
+
+    import flowzip.api
+
+    seen: list[tuple[int, int]] = []
+
+    def observing(original):
+        def call(self, *args, **kwargs):
+            seen.append((torch.get_num_threads(), numba.get_num_threads()))
+            return original(self, *args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(
+        flowzip.api.Compressor, "_encode", observing(flowzip.api.Compressor._encode)
+    )
+    monkeypatch.setattr(
+        flowzip.api.Decompressor, "_decode", observing(flowzip.api.Decompressor._decode)
+    )
+    counts = [1, 2] if numba.config.NUMBA_NUM_THREADS >= 2 else [1]
+    before = (torch.get_num_threads(), numba.get_num_threads())
+    sizes = []
+    for n in counts:
+        seen.clear()
+        out = tmp_path / f"t{n}"
+        args = (photos, "-o", out, "--codecs", "flowzip", "--models", TINY_MODEL, "-q")
+        assert bench(*args, "--threads", str(n)) == 0
+        assert len(seen) == 2 + 2 * 2 and set(seen) == {(n, n)}  # the probe, then 2 images
+        sizes.append([r["bytes"] for r in load(out)])
+        assert (
+            f"{n} thread(s) for the codecs that can use them (flowzip's torch and numba"
+            in (out / "report.md").read_text()
+        )
+    assert all(s == sizes[0] for s in sizes)
+    assert (torch.get_num_threads(), numba.get_num_threads()) == before  # put back
+
+
+def test_threads_beyond_numbas_pool_are_a_usage_error(photos, tmp_path, capsys):
+    import numba
+
+    too_many = str(numba.config.NUMBA_NUM_THREADS + 1)
+    assert bench(photos, "-o", tmp_path / "o", "--codecs", "flowzip", "--threads", too_many) == 2
+    assert f"--threads {too_many}: numba's pool has" in capsys.readouterr().err
+    # the baselines have no such pool: their thread count is only passed on
+    assert bench(photos, "-o", tmp_path / "o", "--codecs", "png", "--threads", too_many) == 0
+
+
+def test_old_cache_entries_are_reused(photos, tmp_path, capsys):
+    """A cache entry as the benchmark wrote it before it became a package (a flowzip-only
+    ``seed_bytes`` field, the same key) still counts as a result."""
+    out = tmp_path / "out"
+    assert bench(photos, "-o", out, "--codecs", "png", "-q") == 0
+    capsys.readouterr()
+    entry_path = out / "cache" / "png" / "photos" / "lenna.png.json"
+    entry = json.loads(entry_path.read_text())
+    entry["record"]["seed_bytes"] = None
+    entry_path.write_text(json.dumps(entry, indent=1))
+    assert bench(photos, "-o", out, "--codecs", "png", "-q") == 0
+    assert "0 computed, 2 from the cache" in capsys.readouterr().err
 
 
 def test_python_m_bench(photos, tmp_path):
@@ -207,8 +273,8 @@ def test_python_m_bench(photos, tmp_path):
 # -- tile paths, worst image against PNG, sets at a glance -----------------------------
 
 
-def _record(image: str, codec: str, nbytes: int, **extra) -> benchmark.Record:
-    return benchmark.Record(
+def _record(image: str, codec: str, nbytes: int, **extra) -> records.Record:
+    return records.Record(
         image=image,
         dataset=image.split("/")[0],
         codec=codec,
@@ -231,19 +297,20 @@ def test_tile_paths_are_read_defensively_and_cached_entries_without_them_load():
     stats = SimpleNamespace(
         nbytes=100, header_bytes=20, bits_theoretical=600.0, escapes=0, model_bpsp=3.0
     )
-    assert benchmark._flowzip_fields(stats)["tile_paths"] is None  # a flowzip without the field
+    assert records.flowzip_fields(stats)["tile_paths"] is None  # a flowzip without the field
     stats.tile_paths = {"flow": 3, "palette": 1}
-    assert benchmark._flowzip_fields(stats)["tile_paths"] == {"flow": 3, "palette": 1}
+    assert records.flowzip_fields(stats)["tile_paths"] == {"flow": 3, "palette": 1}
     stats.tile_paths = {}
-    assert benchmark._flowzip_fields(stats)["tile_paths"] is None
+    assert records.flowzip_fields(stats)["tile_paths"] is None
     stats.tile_paths = "not a mapping"
-    assert benchmark._flowzip_fields(stats)["tile_paths"] is None
+    assert records.flowzip_fields(stats)["tile_paths"] is None
 
     with_paths = _record("s/a.png", "flowzip:m", 50, model_bpsp=2.0, tile_paths={"flow": 2})
-    assert benchmark.Record.from_json(with_paths.to_json()) == with_paths
+    assert records.Record.from_json(with_paths.to_json()) == with_paths
     old = with_paths.to_json()
     del old["tile_paths"]  # a result cached before the field existed
-    assert benchmark.Record.from_json(old).tile_paths is None
+    old["seed_bytes"] = 0  # and one cached while the benchmark still had that column
+    assert records.Record.from_json(old).tile_paths is None
     assert "tile_paths" not in _record("s/a.png", "png", 60).to_json()
 
 
@@ -259,7 +326,6 @@ def test_report_gives_tile_path_shares_and_the_worst_image_against_png():
             header_bytes=10,
             escapes=0,
             padding_bytes=1.0,
-            seed_bytes=0,
             tile_paths={"flow": 3, "predictive": 1},
         ),
         _record(
@@ -270,7 +336,6 @@ def test_report_gives_tile_path_shares_and_the_worst_image_against_png():
             header_bytes=10,
             escapes=0,
             padding_bytes=1.0,
-            seed_bytes=0,
             tile_paths={"flow": 4},
         ),
         _record("t/c.png", "png", 100),
@@ -282,22 +347,21 @@ def test_report_gives_tile_path_shares_and_the_worst_image_against_png():
             header_bytes=10,
             escapes=0,
             padding_bytes=1.0,
-            seed_bytes=0,
         ),  # cached before tile paths were recorded
     ]
     names = ["flowzip:m", "png"]
-    text = "\n".join(benchmark._set_section("Set s", records[:4], names))
+    text = "\n".join(report._set_section("Set s", records[:4], names))
     assert (
         "- flowzip:m: tiles: flow 87.5%, predictive 12.5% (8 tiles); "
         "worst against PNG: `s/b.png`, 130.0% of PNG's bytes"
     ) in text
-    text = "\n".join(benchmark._set_section("Set t", records[4:], names))
+    text = "\n".join(report._set_section("Set t", records[4:], names))
     assert "tiles: coding paths not recorded; worst against PNG: `t/c.png`, 90.0%" in text
-    text = "\n".join(benchmark._set_section("All sets", records, names))
+    text = "\n".join(report._set_section("All sets", records, names))
     assert "(8 tiles in 2 of 3 images)" in text
     # without PNG in the run there is no ratio
-    assert "worst" not in "\n".join(benchmark._set_section("Set s", records[2:4], ["flowzip:m"]))
-    overview = "\n".join(benchmark._overview(records, ["s", "t"], names))
+    assert "worst" not in "\n".join(report._set_section("Set s", records[2:4], ["flowzip:m"]))
+    overview = "\n".join(report._overview(records, ["s", "t"], names))
     assert (
         "| s | 2 | 4.375 | **4.167** |" in overview and "| t | 1 | **3.750** | 4.167 |" in overview
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from PIL import Image
 
 import flowzip
 from flowzip.errors import UnsupportedImageError
-from flowzip.files import write_atomic
+from flowzip.files import find_images, image_suffixes, write_atomic
 
 from .conftest import FIXTURES, TINY_MODEL, photo_crop
 
@@ -84,3 +85,45 @@ def test_write_atomic_leaves_nothing_on_failure(tmp_path):
     with pytest.raises(RuntimeError):
         write_atomic(tmp_path / "out.fz", fail)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_find_images_is_the_one_rule_for_a_folder(tmp_path):
+    """Recursive, in path order, by the suffixes Pillow opens (any case), hidden entries,
+    flowzip's own files, save-only formats, other files and broken links left out."""
+    for rel in ("b.png", "a/z.JPG", "a/y.webp", "c.tif", ".hidden.png", ".git/x.png", "x.png.fz"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"")
+    (tmp_path / "notes.txt").write_text("no")
+    (tmp_path / "doc.pdf").write_bytes(b"")  # Pillow writes PDF but cannot open it
+    (tmp_path / "gone.png").symlink_to(tmp_path / "missing.png")
+    assert [p.relative_to(tmp_path).as_posix() for p in find_images(tmp_path)] == [
+        "a/y.webp",
+        "a/z.JPG",
+        "b.png",
+        "c.tif",
+    ]
+    assert ".fz" not in image_suffixes() and ".pdf" not in image_suffixes()
+    assert {".png", ".jpg", ".webp", ".tiff", ".gif", ".bmp", ".ppm"} <= image_suffixes()
+
+
+def test_write_atomic_replaces_only_when_told_and_copies_a_source_s_attributes(tmp_path):
+    out = tmp_path / "out.bin"
+    write_atomic(out, b"first")
+    with pytest.raises(FileExistsError, match="not overwritten"):
+        write_atomic(out, b"second")
+    assert out.read_bytes() == b"first"
+    source = tmp_path / "src.png"
+    source.write_bytes(b"x")
+    os.chmod(source, 0o640)
+    os.utime(source, ns=(1_000_000_000, 2_000_000_000))
+    modes = []
+    write_atomic(
+        out,
+        lambda fh: modes.append(os.fstat(fh.fileno()).st_mode & 0o777),
+        overwrite=True,
+        like=source,
+    )
+    assert modes == [0o600]  # private while it is written
+    st = out.stat()
+    assert (st.st_mode & 0o777, st.st_mtime_ns, out.read_bytes()) == (0o640, 2_000_000_000, b"")
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []

@@ -69,7 +69,7 @@ def test_lazy_names_resolve_and_unknown_ones_fail():
     assert set(flowzip.__all__) <= set(dir(flowzip))
     assert all(getattr(flowzip, name) is not None for name in flowzip.__all__)
     with pytest.raises(AttributeError):
-        flowzip.no_such_thing
+        _ = flowzip.no_such_thing
 
 
 def test_threads_are_exactly_what_the_call_says():
@@ -91,6 +91,56 @@ def test_threads_are_exactly_what_the_call_says():
     for bad in (0, -1, 2.5, True, numba.config.NUMBA_NUM_THREADS + 1):
         with pytest.raises(ValueError):
             flowzip.Compressor(TINY_MODEL, threads=bad)
+
+
+SAME_BYTES_SCRIPT = """
+import hashlib, sys
+import numba, numpy as np, torch, flowzip
+from PIL import Image
+threads = int(sys.argv[1])
+seen = set()
+
+def note(done, total):
+    seen.add((torch.get_num_threads(), numba.get_num_threads()))
+
+image = np.asarray(Image.open(sys.argv[2]))
+encoded = flowzip.Compressor(sys.argv[3], tile=64, threads=threads).encode(image, progress=note)
+decoded = flowzip.Decompressor(models=[sys.argv[3]], threads=threads).decode(
+    encoded.data, progress=note
+)
+assert np.array_equal(decoded.array, image)
+print(hashlib.sha256(encoded.data).hexdigest(), sorted(seen))
+"""
+
+
+def test_same_bytes_with_one_and_two_threads_of_torch_and_numba(tmp_path):
+    """threads=1 and threads=2 set both libraries (seen inside the coding calls, in a fresh
+    process whose defaults are neither) and give the same bytes."""
+    script = tmp_path / "threads.py"
+    script.write_text(SAME_BYTES_SCRIPT)
+    image = TINY_MODEL.parent / "images" / "urban051-256.png"
+    lines = {}
+    for n in (1, 2):
+        # defaults of 3 for both: a setting that was ignored would show as 3
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "NUMBA_NUM_THREADS": "3",
+            "OMP_NUM_THREADS": "3",
+        }
+        proc = subprocess.run(
+            [sys.executable, str(script), str(n), str(image), str(TINY_MODEL)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        lines[n] = proc.stdout.split(maxsplit=1)
+    assert lines[1][0] == lines[2][0]  # the same file
+    assert lines[1][1].strip() == "[(1, 1)]" and lines[2][1].strip() == "[(2, 2)]"
 
 
 def test_compressor_and_decompressor_pickle_by_settings():

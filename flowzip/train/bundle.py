@@ -8,23 +8,20 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from ..architecture import join_bundle
+from ..files import write_atomic
 
 
 def write_bundle(flows: dict[str, dict[str, np.ndarray]], out: Path) -> str:
     """Write ``out`` (atomically) with keys ``rgb/...`` and ``gray/...``; returns its sha256."""
     out = Path(out)
     arrays = join_bundle(flows)
-    tmp = out.with_name(out.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez_compressed(f, **arrays)
-    os.replace(tmp, out)
+    write_atomic(out, lambda fh: np.savez_compressed(fh, **arrays), overwrite=True)
     return hashlib.sha256(out.read_bytes()).hexdigest()
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -27,14 +26,14 @@ import numpy as np
 import torch
 
 from ..architecture import FLOW_KINDS, FlowConfig
+from ..files import find_images, write_atomic
+from ..progress import bar
 from .augment import AugmentMix, augmented_crop
 from .model import FloatFlow
 
-IMAGE_SUFFIXES = {".png", ".webp", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".gif"}
-
 
 def image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    return find_images(folder, recursive=False)  # the rule of compress -r and the benchmark
 
 
 def load_folder(folder: Path, channels: int, limit: int | None = None) -> list[np.ndarray]:
@@ -165,20 +164,21 @@ def train_flow(
     dev_crops = CropSampler(dev, 128, seed=1234).batch(16) if dev else None
 
     def save() -> None:
-        tmp = ckpt_path.with_suffix(".tmp")
-        torch.save(
-            {
-                "model": model.state_dict(),
-                "opt": opt.state_dict(),
-                "step": step,
-                "config": run.config.to_json(),
-                "sampler_rng": sampler.rng.bit_generator.state,
-                "torch_rng": torch.get_rng_state(),
-                "augment": augment_spec,
-            },
-            tmp,
-        )
-        os.replace(tmp, ckpt_path)
+        def write(fh) -> None:
+            torch.save(
+                {
+                    "model": model.state_dict(),
+                    "opt": opt.state_dict(),
+                    "step": step,
+                    "config": run.config.to_json(),
+                    "sampler_rng": sampler.rng.bit_generator.state,
+                    "torch_rng": torch.get_rng_state(),
+                    "augment": augment_spec,
+                },
+                fh,
+            )
+
+        write_atomic(ckpt_path, write, overwrite=True)
 
     history = []
     with open(run.run_dir / "log.jsonl", "a") as log:
@@ -196,10 +196,8 @@ def train_flow(
             step += 1
             ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
             if step % 10 == 0 or step == run.steps:
-                done = step / run.steps
-                bar = "#" * int(24 * done) + "." * (24 - int(24 * done))
                 say(
-                    f"\r{run.run_dir.name} [{bar}] step {step}/{run.steps} train bpsp {ema:.4f} "
+                    f"\r{run.run_dir.name} {bar(step, run.steps, 24)} steps, train bpsp {ema:.4f} "
                     f"lr {lr_at(step, run.steps, run.lr):.1e}"
                 )
             if time.time() - last_ckpt > run.checkpoint_minutes * 60 or step == run.steps:
