@@ -49,10 +49,12 @@ def latents(flow, a: np.ndarray):
 
 def breakdown(model: str) -> None:
     flow = load_model(model).flows["rgb"]
-    bits, elems, subpixels = Counter(), Counter(), 0
+    bits: Counter[str] = Counter()
+    elems: Counter[str] = Counter()
+    subpixels = 0
     for _, a in dev_images(every=2, max_side=512):
         for lat in latents(flow, a):
-            bits[lat.name] += encode_latent(flow, lat).bits
+            bits[lat.name] += encode_latent(flow, lat).bits  # type: ignore[assignment]  # float counts
             elems[lat.name] += lat.z.numel()
         subpixels += a.size
     total = sum(bits.values())
@@ -99,9 +101,9 @@ def base_context(model: str) -> None:
         everything.append(base.reshape(c, -1).T)
         targets.append(base[:, second].T)
         neighbours.append(around[:, :, second].reshape(4 * c, -1).T)
-    everything, y, x = (np.concatenate(v) for v in (everything, targets, neighbours))
+    rows, y, x = (np.concatenate(v) for v in (everything, targets, neighbours))
     entropy = []
-    for col in everything.T.astype(np.int64):
+    for col in rows.T.astype(np.int64):
         _, counts = np.unique(col, return_counts=True)
         p = counts / counts.sum()
         entropy.append(float(-(p * np.log2(p)).sum()))
@@ -115,10 +117,10 @@ def base_context(model: str) -> None:
         residual
     )
     print(
-        f"{model}, base over {len(everything)} positions x {everything.shape[1]} channels (bits per element):"
+        f"{model}, base over {len(rows)} positions x {rows.shape[1]} channels (bits per element):"
     )
     print(
-        f"  per-channel logistic, all of base            {logistic_bits(everything - everything.mean(0)):.3f}"
+        f"  per-channel logistic, all of base            {logistic_bits(rows - rows.mean(0)):.3f}"
     )
     print(f"  per-channel empirical entropy                {np.mean(entropy):.3f}")
     print(f"  second half, no context                      {logistic_bits(y - y.mean(0)):.3f}")

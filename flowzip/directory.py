@@ -42,7 +42,7 @@ def write_directory(kinds: list[int], sizes: list[int]) -> bytes:
     """Per tile, row by row: its kind (a byte), and for a tile not coded by the flow the
     length of its payload (a varint)."""
     out = bytearray()
-    for kind, size in zip(kinds, sizes):
+    for kind, size in zip(kinds, sizes, strict=True):
         out.append(kind)
         if kind != FLOW:
             out += _varint(size)
@@ -74,7 +74,7 @@ def read_directory(data: bytes, tiles: int, payload_bytes: int) -> tuple[list[in
         total += size
     if pos != len(data) or total != payload_bytes:
         raise FormatError("corrupt flowzip file (tile directory does not match the payloads)")
-    return kinds, offsets + [total]
+    return kinds, [*offsets, total]
 
 
 def count_paths(kinds: list[int]) -> dict[str, int]:

@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     dev = load_folder(args.dev, args.channels) if args.dev else None
     model, _ = train_flow(run, load_folder(args.data, args.channels), dev, stderr_say)
     if args.export:
-        np.savez_compressed(args.export, **model.export())
+        np.savez_compressed(args.export, **model.export())  # type: ignore[arg-type]  # numpy types **kwds as allow_pickle
         stderr_say(f"exported {args.export}\n")
     return 0
 

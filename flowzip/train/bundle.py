@@ -21,7 +21,11 @@ def write_bundle(flows: dict[str, dict[str, np.ndarray]], out: Path) -> str:
     """Write ``out`` (atomically) with keys ``rgb/...`` and ``gray/...``; returns its sha256."""
     out = Path(out)
     arrays = join_bundle(flows)
-    write_atomic(out, lambda fh: np.savez_compressed(fh, **arrays), overwrite=True)
+
+    def save(fh) -> None:
+        np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]  # numpy types **kwds as allow_pickle
+
+    write_atomic(out, save, overwrite=True)
     return hashlib.sha256(out.read_bytes()).hexdigest()
 
 

@@ -14,6 +14,8 @@ simulated with uniform noise (:func:`simulated_mst`), and its ``-log2(R / S)`` b
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from typing import Generic, TypeVar, overload
 
 import numpy as np
 import torch
@@ -91,12 +93,49 @@ def simulated_mst(x: torch.Tensor, log2_scale: torch.Tensor) -> tuple[torch.Tens
     return y, torch.broadcast_to(bits, x.shape).sum(dim=(1, 2, 3))
 
 
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
+
+
+class ModuleList(nn.ModuleList, Generic[ModuleT]):
+    """``nn.ModuleList`` whose items the type checker knows (torch types them ``Module``);
+    the same module at run time, with the same state-dict keys."""
+
+    def __iter__(self) -> Iterator[ModuleT]:
+        return super().__iter__()  # type: ignore[return-value]
+
+    @overload  # type: ignore[override]
+    def __getitem__(self, idx: int) -> ModuleT: ...
+    @overload
+    def __getitem__(self, idx: slice) -> ModuleList[ModuleT]: ...
+    def __getitem__(self, idx):
+        return super().__getitem__(idx)
+
+
+class ModuleDict(nn.ModuleDict, Generic[ModuleT]):
+    """``nn.ModuleDict`` whose values the type checker knows, as :class:`ModuleList`."""
+
+    def __getitem__(self, key: str) -> ModuleT:
+        return super().__getitem__(key)  # type: ignore[return-value]
+
+    def items(self) -> Iterator[tuple[str, ModuleT]]:  # type: ignore[override]
+        yield from super().items()  # type: ignore[misc]
+
+
+def _bias(conv: nn.Conv2d) -> torch.Tensor:
+    assert conv.bias is not None  # every convolution here is made with a bias
+    return conv.bias
+
+
 class ConvNet(nn.Module):
     """conv3x3 -> ReLU -> conv1x1 -> ReLU -> conv3x3, last layer zero-initialised (identity start)."""
 
+    # registered buffers, declared for the type checker (nn.Module's __getattr__ is untyped)
+    out_mult: torch.Tensor
+    out_bias: torch.Tensor
+
     def __init__(self, cin: int, hidden: int, cout: int, in_scale: float, out_mult, out_bias):
         super().__init__()
-        self.convs = nn.ModuleList(
+        self.convs: ModuleList[nn.Conv2d] = ModuleList(
             [
                 nn.Conv2d(cin, hidden, 3, padding=1),
                 nn.Conv2d(hidden, hidden, 1),
@@ -104,7 +143,7 @@ class ConvNet(nn.Module):
             ]
         )
         nn.init.zeros_(self.convs[-1].weight)
-        nn.init.zeros_(self.convs[-1].bias)
+        nn.init.zeros_(_bias(self.convs[-1]))
         self.in_scale = in_scale
         self.register_buffer("out_mult", torch.as_tensor(out_mult, dtype=torch.float32))
         self.register_buffer("out_bias", torch.as_tensor(out_bias, dtype=torch.float32))
@@ -121,7 +160,7 @@ class ConvNet(nn.Module):
         act_frac = 0  # the input is integer pixels/latents
         for i, conv in enumerate(self.convs):
             w = conv.weight.detach().double()
-            b = conv.bias.detach().double()
+            b = _bias(conv).detach().double()
             if i == 0:
                 w = w * self.in_scale
             last = i == len(self.convs) - 1
@@ -168,7 +207,7 @@ class ConvNet(nn.Module):
                 w = w / mult.view(-1, 1, 1, 1)
                 b = (b - self.out_bias.double()) / mult
             conv.weight.copy_(w.view_as(conv.weight))
-            conv.bias.copy_(b)
+            _bias(conv).copy_(b)
             act_frac = ACT_FRAC_BITS
 
 
@@ -176,6 +215,8 @@ class Lifting(nn.Module):
     """Float twin of :class:`flowzip.flows.conv1x1.LiftingConv1x1`; with ``scales``, a diagonal
     ``log2_diag`` (log2 of each channel's scale, init 0: identity) between the two lifting steps,
     run as iFlow's modular scale transform (:func:`simulated_mst`)."""
+
+    perm: torch.Tensor  # a registered buffer
 
     def __init__(self, channels: int, generator: torch.Generator, scales: bool = False):
         super().__init__()
@@ -259,8 +300,8 @@ class FloatFlow(nn.Module):
             )
         self.plan = config.plan()
         self.steps = config.steps()  # self.lifts[k] and self.couplings[k] are steps[k]'s
-        self.lifts = nn.ModuleList()
-        self.couplings = nn.ModuleList()
+        self.lifts: ModuleList[Lifting] = ModuleList()
+        self.couplings: ModuleList[ConvNet] = ModuleList()
         for step in self.steps:
             c = step.channels
             self.lifts.append(Lifting(c, g, step.scales))
@@ -268,7 +309,7 @@ class FloatFlow(nn.Module):
             # with scales, the net's second half is log2 s in octaves (zero: s = 1, identity)
             mult = [16.0] * cb + ([1.0] * cb if step.scales else [])
             self.couplings.append(ConvNet(half, h, len(mult), 1 / 64, mult, [0.0] * len(mult)))
-        self.priors = nn.ModuleDict(
+        self.priors: ModuleDict[ConvNet] = ModuleDict(
             {
                 prior.name: self._prior_net(prior.in_channels, prior.channels)
                 for prior in config.prior_nets()
@@ -334,7 +375,7 @@ class FloatFlow(nn.Module):
                 for dst, src in zip(net.convs, first.convs, strict=True):
                     dst.weight.zero_()
                     dst.weight[:, : src.weight.shape[1]] = src.weight
-                    dst.bias.copy_(src.bias)
+                    _bias(dst).copy_(_bias(src))
 
     def _prior_net(self, cin: int, cout: int) -> ConvNet:
         mult = [self.MU_MULT] * cout + [1.0] * cout
@@ -348,7 +389,8 @@ class FloatFlow(nn.Module):
         cb = x.shape[1] - half
         out = self.couplings[i](x[:, :half])
         t = round_ste(torch.clamp(out[:, :cb], -MAX_SHIFT, MAX_SHIFT))
-        xb, bits = x[:, half:], 0.0
+        xb = x[:, half:]
+        bits: torch.Tensor | float = 0.0
         if out.shape[1] > cb:
             xb, bits = simulated_mst(xb, out[:, cb:])
         return torch.cat([x[:, :half], xb + t], dim=1), bits
