@@ -64,6 +64,7 @@ def _pil_images(rng):
     yield "I", Image.fromarray(rng.integers(0, 65536, (10, 12)).astype(np.int32))
 
 
+@pytest.mark.slow
 def test_pil_modes_roundtrip(compressor, decompressor, rng):
     for label, im in _pil_images(rng):
         data = compressor.compress(im)
@@ -146,12 +147,14 @@ def test_unknown_backend_is_a_clear_error(monkeypatch):
         flowzip.Compressor(TINY_MODEL)
 
 
+@pytest.mark.slow
 def test_long_strips_roundtrip(compressor, decompressor, rng):
     for shape in [(3, 8000), (8000, 2)]:
         a = rng.integers(0, 256, shape, dtype=np.uint8)
         assert np.array_equal(decompressor.decompress(compressor.compress(a)), a)
 
 
+@pytest.mark.slow
 def test_memory_is_bounded_by_tiling(tmp_path):
     """Compressing a 6 Mpx image stays far under 2 GB of resident memory."""
     code = (

@@ -191,6 +191,7 @@ def test_resampled_and_noisy_crops(photo):
     assert np.array_equal(crop, small) or np.array_equal(crop, small[:, ::-1])
 
 
+@pytest.mark.slow
 def test_a_run_records_its_mix_and_resumes_only_with_it(tmp_path):
     data = load_folder(IMAGES, 1)
     config = FlowConfig(1, levels=2, couplings=1, hidden=4)
@@ -251,6 +252,7 @@ def test_train_with_augmentation_end_to_end(tmp_path):
     assert not (tmp_path / "x.run").exists()
 
 
+@pytest.mark.slow
 def test_python_m_flowzip_train_refuses_a_bad_mix(tmp_path):
     proc = subprocess.run(
         [

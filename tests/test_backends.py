@@ -161,6 +161,7 @@ def assert_one_file_read_by_all(model, image: np.ndarray, **options) -> None:
             ), (made_by, reader)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["rgb", "gray", "rgba", "uint16"])
 def test_cpu_backends_write_the_same_bytes_and_read_each_other(kind, rng):
     assert_one_file_read_by_all(TINY_MODEL, images(rng)[kind])
@@ -171,6 +172,7 @@ def test_cpu_backends_write_the_same_bits_back_bytes():
     assert_one_file_read_by_all(TINY_BB_MODEL, photo_crop()[:48, :64], flow_only=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("outputs", range(1, 10))
 def test_net_outputs_every_count_same_integers(outputs):
     """Each output count runs in its own kernel shape (a dot per output, vectors, or padded to
@@ -247,6 +249,7 @@ print("simulated cuda ok")
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAS_NUMBA_CUDA, reason="numba-cuda (the cuda extra) is not installed")
 def test_cuda_kernels_under_the_simulator():
     proc = subprocess.run(

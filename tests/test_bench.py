@@ -44,6 +44,7 @@ def load(out: Path) -> list[dict]:
     return json.loads((out / "results.json").read_text())
 
 
+@pytest.mark.slow
 def test_records_report_cache_and_resume(photos, tmp_path, capsys):
     out = tmp_path / "out"
     args = (photos, "-o", out, "--codecs", "png,webp,flowzip", "--models", TINY_MODEL)
@@ -256,6 +257,7 @@ def test_old_cache_entries_are_reused(photos, tmp_path, capsys):
     assert "0 computed, 2 from the cache" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_python_m_bench(photos, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run(
@@ -510,6 +512,7 @@ def test_variants_are_deterministic_with_the_expected_sizes(tmp_path, capsys):
     )
 
 
+@pytest.mark.slow
 def test_augment_mix_statistics_and_fit(tmp_path):
     mix = _script("augment_mix")
     rng = np.random.default_rng(0)

@@ -75,6 +75,7 @@ def test_corrupt_bits_back_files_raise_flowzip_errors(bb_compressor, bb_decompre
             bb_decompressor.decompress(bad)
 
 
+@pytest.mark.slow
 def test_later_tiles_borrow_from_the_tiles_before_them():
     """One stream for all tiles (format 2): only the first tile coded can find the stack
     short; the next borrows from the whole code of the tiles before it. The shipped

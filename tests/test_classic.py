@@ -144,6 +144,7 @@ def test_directory_round_trip_and_damage():
         directory.read_directory(data, 5, sum(sizes) + 1)
 
 
+@pytest.mark.slow
 def test_image_takes_the_cheapest_path_per_tile():
     """A photo beside a drawing: the tiles are coded by different paths, the file decodes,
     and it is smaller than with the flow alone."""
@@ -158,6 +159,7 @@ def test_image_takes_the_cheapest_path_per_tile():
         assert np.array_equal(flowzip.Decompressor(models=[TINY_MODEL]).decompress(data), image)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["default", "idf-bb-v5"])
 def test_shipped_models_mix_flow_and_classic_tiles(model):
     """With a shipped model a photo's tiles stay with the flow (bits-back included) and a
@@ -185,6 +187,7 @@ def test_noise_costs_no_more_than_raw(rng):
     assert enc.stats.nbytes <= noise.size + enc.stats.header_bytes + 8
 
 
+@pytest.mark.slow
 def test_modes_through_classic_paths():
     im = Image.fromarray(_drawing(70, 90))
     for mode in ("L", "RGBA", "P", "1", "LA"):
@@ -234,6 +237,7 @@ def test_png_floor_matches_png_filters(fixed):
     assert np.array_equal(np.asarray(ours), tile)
 
 
+@pytest.mark.slow
 def test_info_lists_the_tiles_per_path(tmp_path):
     import json
     import subprocess

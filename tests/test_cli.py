@@ -48,6 +48,7 @@ def work(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_compress_decompress_roundtrip(work):
     p = flowzip("compress", "photo.png", "-m", str(TINY_MODEL), cwd=work)
     assert p.returncode == 0, p.stderr
@@ -61,6 +62,7 @@ def test_compress_decompress_roundtrip(work):
     assert no_temp_files(work)
 
 
+@pytest.mark.slow
 def test_refuses_to_overwrite_without_force(work):
     assert flowzip("compress", "photo.png", "-m", str(TINY_MODEL), cwd=work).returncode == 0
     before = (work / "photo.png.fz").read_bytes()
@@ -72,6 +74,7 @@ def test_refuses_to_overwrite_without_force(work):
     assert p.returncode == 0 and (work / "photo.png.fz").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_output_name_stdout_and_rm(work):
     p = flowzip("compress", "photo.png", "-o", "x.fz", "-q", "-m", str(TINY_MODEL), cwd=work)
     assert p.returncode == 0 and p.stderr == b""
@@ -87,6 +90,7 @@ def test_output_name_stdout_and_rm(work):
     )
 
 
+@pytest.mark.slow
 def test_info_test_models(work):
     assert flowzip("compress", "photo.png", "-m", str(TINY_MODEL), cwd=work).returncode == 0
     p = flowzip("info", "photo.png.fz", "--json", cwd=work)
@@ -103,6 +107,7 @@ def test_info_test_models(work):
         assert {"name", "default", "bits_back", "description", "dev_bpsp", "speed_mpx_s"} <= set(m)
 
 
+@pytest.mark.slow
 def test_bad_inputs_give_one_line_errors(work):
     assert flowzip("compress", "photo.png", "-m", str(TINY_MODEL), cwd=work).returncode == 0
     data = (work / "photo.png.fz").read_bytes()
@@ -137,11 +142,13 @@ def test_bad_inputs_give_one_line_errors(work):
     assert p.returncode == 1 and (work / "photo.png.fz").exists()
 
 
+@pytest.mark.slow
 def test_usage_errors_exit_2(work):
     assert flowzip("compress", "--no-such-flag", cwd=work).returncode == 2
     assert flowzip("frobnicate", cwd=work).returncode == 2
 
 
+@pytest.mark.slow
 def test_arrays_pillow_cannot_hold_fail_cleanly(work):
     import flowzip as fz
 
@@ -156,6 +163,7 @@ def test_arrays_pillow_cannot_hold_fail_cleanly(work):
     )
 
 
+@pytest.mark.slow
 def test_info_names_the_files_format_version_and_tiles(tmp_path):
     v1 = FIXTURES / "v1" / "tiny-rgb.fz"  # 96 x 80 in tiles of 64: four streams
     v2 = FIXTURES / "v2" / "tiny-rgb.fz"  # the same, one stream

@@ -23,6 +23,7 @@ def _fz_files(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.fz"))
 
 
+@pytest.mark.slow
 def test_recursive_compress_then_decompress(tmp_path, capfd):
     _tree(tmp_path)
     (tmp_path / "sub" / "old.png.fz").unlink()
@@ -53,6 +54,7 @@ def test_a_folder_without_r_is_skipped_in_one_line(tmp_path, capfd):
     assert not (tmp_path / "sub" / "b.tif.fz").exists()
 
 
+@pytest.mark.slow
 def test_jobs_and_threads_write_the_same_files(tmp_path):
     _tree(tmp_path / "one")
     _tree(tmp_path / "two")

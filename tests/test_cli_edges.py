@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from .conftest import TINY_MODEL
@@ -16,6 +17,7 @@ from .test_cli import PHOTO, assert_clean_error, flowzip, no_temp_files
 M = ("-m", str(TINY_MODEL))
 
 
+@pytest.mark.slow
 def test_any_input_name_decodes_when_the_output_is_named(tmp_path):
     shutil.copy(PHOTO, tmp_path / "photo.png")
     assert flowzip("compress", "photo.png", *M, "-o", "data.bin", cwd=tmp_path).returncode == 0
@@ -30,6 +32,7 @@ def test_any_input_name_decodes_when_the_output_is_named(tmp_path):
     assert (tmp_path / "UPPER.png").exists()
 
 
+@pytest.mark.slow
 def test_mode_i_decodes_to_a_16_bit_png(tmp_path):
     values = (np.arange(20 * 30).reshape(20, 30) * 100).astype(np.int32)
     Image.fromarray(values, "I").save(tmp_path / "deep.tif")
@@ -41,6 +44,7 @@ def test_mode_i_decodes_to_a_16_bit_png(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_tiff_that_would_drop_transparency_is_refused(tmp_path):
     im = Image.fromarray(np.random.default_rng(0).integers(0, 4, (20, 24), dtype=np.uint8), "P")
     im.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255])
@@ -52,6 +56,7 @@ def test_tiff_that_would_drop_transparency_is_refused(tmp_path):
     assert not (tmp_path / "keyed.tif").exists()
 
 
+@pytest.mark.slow
 def test_unwritable_output_is_named_before_the_work(tmp_path):
     shutil.copy(PHOTO, tmp_path / "photo.png")
     assert_clean_error(
@@ -68,6 +73,7 @@ def test_unwritable_output_is_named_before_the_work(tmp_path):
     assert (tmp_path / (long_name + ".fz")).exists() and no_temp_files(tmp_path)
 
 
+@pytest.mark.slow
 def test_rm_verifies_with_a_model_file_of_any_name(tmp_path):
     shutil.copy(PHOTO, tmp_path / "photo.png")
     shutil.copy(TINY_MODEL, tmp_path / "mymodel")
@@ -76,6 +82,7 @@ def test_rm_verifies_with_a_model_file_of_any_name(tmp_path):
     assert not (tmp_path / "photo.png").exists() and (tmp_path / "photo.png.fz").exists()
 
 
+@pytest.mark.slow
 def test_contradictions_and_unknowns_are_errors(tmp_path: Path):
     shutil.copy(PHOTO, tmp_path / "photo.png")
     p = flowzip("compress", "photo.png", *M, "-c", "-o", "x.fz", cwd=tmp_path)

@@ -32,6 +32,7 @@ def small(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_named_not_blamed_on_png(small):
     with open("/dev/full", "wb") as full:
         proc = subprocess.run(
@@ -59,6 +60,7 @@ def test_a_full_disk_is_named_not_blamed_on_png(small):
 @pytest.mark.parametrize(
     "command", [("decompress", "-c", "x.fz"), ("info", "x.fz"), ("models", "--json")]
 )
+@pytest.mark.slow
 def test_a_reader_that_goes_away_ends_the_command_quietly(small, command):
     reader, writer = os.pipe()
     os.close(reader)  # as `| head` does once it has what it wants
@@ -88,6 +90,7 @@ sys.meta_path.insert(0, CtrlC())"""
     assert proc.returncode == 130 and proc.stderr == b"flowzip: interrupted\n", proc.stderr.decode()
 
 
+@pytest.mark.slow
 def test_pillow_bomb_warning_adds_no_lines(small):
     # Pillow's limit lowered below this image's 96x80 (so that a tiny image is "huge"):
     # a warning between 1x and 2x the limit, its error past 2x
@@ -112,6 +115,7 @@ def test_pillow_bomb_warning_adds_no_lines(small):
     assert (small / "x.png").exists() and not (small / "x.fz").exists()
 
 
+@pytest.mark.slow
 def test_a_killed_runs_temporary_is_removed_by_the_next_run(small):
     # killed (SIGKILL: no cleanup can run) after the image is written, before the rename
     kill_at_fsync = "import os, signal\nos.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)"
@@ -131,6 +135,7 @@ def test_a_killed_runs_temporary_is_removed_by_the_next_run(small):
     )
 
 
+@pytest.mark.slow
 def test_a_dangling_symlink_at_the_output_is_kept_without_f(small):
     os.symlink("nowhere.png", small / "x.png")
     assert_clean_error(flowzip("decompress", "x.fz", cwd=small), "x.png already exists", "-f")
@@ -150,6 +155,7 @@ class NoDriver(ctypes.CDLL):  # as on a machine without an NVIDIA driver
 ctypes.CDLL = NoDriver"""
 
 
+@pytest.mark.slow
 def test_cuda_is_not_offered_without_a_gpu(small, monkeypatch):
     monkeypatch.setenv("NUMBA_ENABLE_CUDASIM", "0")
     version = python_flowzip(NO_CUDA_DRIVER, "--version", cwd=small)

@@ -73,6 +73,7 @@ def attributes(path: Path) -> tuple[int, int]:
     return st.st_mode & 0o777, int(st.st_mtime)
 
 
+@pytest.mark.slow
 def test_mode_mtime_and_metadata_are_kept_both_ways(tagged):
     work = tagged.parent
     p = flowzip("compress", "tagged.png", *M, cwd=work)
@@ -103,6 +104,7 @@ def test_mode_mtime_and_metadata_are_kept_both_ways(tagged):
     assert attributes(work / "tagged.tif") == (0o600, MTIME)
 
 
+@pytest.mark.slow
 def test_strip_drops_the_metadata_either_way(tagged):
     work = tagged.parent
     assert (
@@ -116,6 +118,7 @@ def test_strip_drops_the_metadata_either_way(tagged):
     assert "icc_profile" not in bare.info and "exif" not in bare.info and not bare.text
 
 
+@pytest.mark.slow
 def test_gzip_mode_flags_levels_keep_verbose_and_rm(tmp_path):
     shutil.copy(PHOTO, tmp_path / "photo.png")
     Image.open(PHOTO).crop((0, 0, 16, 16)).save(tmp_path / "small.png")
@@ -157,6 +160,7 @@ def test_gzip_mode_flags_levels_keep_verbose_and_rm(tmp_path):
     assert "levels 1-6" in models and "levels 7-9" in models
 
 
+@pytest.mark.slow
 def test_standard_input_to_standard_output(tmp_path):
     p = flowzip("compress", *M, cwd=tmp_path, stdin=PHOTO.read_bytes())
     assert p.returncode == 0 and p.stdout[:4] == b"\x89FZP", p.stderr
@@ -176,6 +180,7 @@ def test_standard_input_to_standard_output(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_usage_errors_name_the_command_and_come_before_any_work(tmp_path):
     shutil.copy(PHOTO, tmp_path / "photo.png")
     shutil.copy(PHOTO, tmp_path / "other.png")
@@ -203,6 +208,7 @@ def test_usage_errors_name_the_command_and_come_before_any_work(tmp_path):
     assert_clean_error(flowzip("info", "half.fz", cwd=tmp_path), "half.fz", "truncated")
 
 
+@pytest.mark.slow
 def test_lossy_input_is_refused_with_one_line(tmp_path):
     photo = Image.open(PHOTO).convert("RGB")
     photo.save(tmp_path / "photo.jpg", quality=90)

@@ -43,6 +43,7 @@ def _images(folder, n: int) -> list[str]:
     return urls
 
 
+@pytest.mark.slow
 def test_compress_and_decompress_files_on_two_workers(client, tmp_path):
     urls = [*_images(tmp_path / "in", 6), f"file://{tmp_path}/in/missing.png"]
     out = f"file://{tmp_path}/out"
@@ -68,6 +69,7 @@ def test_compress_and_decompress_files_on_two_workers(client, tmp_path):
     assert "already exists" in again[0].error
 
 
+@pytest.mark.slow
 def test_compress_images_bag(client):
     rng = np.random.default_rng(2)
     images = [

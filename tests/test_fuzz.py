@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 CASES = int(os.environ.get("FLOWZIP_FUZZ_CASES", "160"))
 SEED = int(os.environ.get("FLOWZIP_FUZZ_SEED", "2026"))
@@ -85,6 +87,7 @@ print(json.dumps({"counts": counts, "worst_cpu_s": worst[0], "worst_case": worst
 """
 
 
+@pytest.mark.slow
 def test_mutated_fixtures_decode_exactly_or_fail_cleanly():
     cpu = 60 + CASES // 4  # the child's whole budget, imports and numba's first calls included
     env = dict(os.environ, PYTHONPATH=str(ROOT))

@@ -113,6 +113,7 @@ print(hashlib.sha256(encoded.data).hexdigest(), sorted(seen))
 """
 
 
+@pytest.mark.slow
 def test_same_bytes_with_one_and_two_threads_of_torch_and_numba(tmp_path):
     """threads=1 and threads=2 set both libraries (seen inside the coding calls, in a fresh
     process whose defaults are neither) and give the same bytes."""
@@ -190,6 +191,7 @@ if __name__ == "__main__":
 """
 
 
+@pytest.mark.slow
 def test_pool_with_fork_and_spawn_before_and_after_the_parent_compressed(tmp_path):
     script = tmp_path / "pool.py"
     script.write_text(POOL_SCRIPT.format(root=str(ROOT)))

@@ -114,6 +114,7 @@ def test_refusals(tmp_path, rng):
         im.load()
 
 
+@pytest.mark.slow
 def test_registered_by_import_flowzip_in_a_fresh_process(tmp_path):
     import subprocess
     import sys

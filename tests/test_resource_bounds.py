@@ -117,6 +117,7 @@ def address_space(tmp_path_factory) -> int:
     ],
     ids=["bb-v4", "bb-v2", "v1", "u16-32768", "noise"],
 )
+@pytest.mark.slow
 def test_a_forged_giant_fails_fast_in_one_line(tmp_path, address_space, source, model, fields):
     done = _decompress(tmp_path, forged(FIXTURES / source, **fields), model, address_space)
     assert done.returncode == 1, (done.returncode, done.stderr)  # not killed by either limit
@@ -124,6 +125,7 @@ def test_a_forged_giant_fails_fast_in_one_line(tmp_path, address_space, source, 
     assert not (tmp_path / "out.tif").exists()
 
 
+@pytest.mark.slow
 def test_a_large_image_beyond_the_memory_limit_is_a_clean_error(tmp_path, address_space):
     """Flat 512x512 palette tiles make a small, well-formed file of a 32768x32768 image: its
     planes (1 GiB) are more than the limit allows, which must say so in one line."""

@@ -7,6 +7,7 @@ import io
 from importlib import resources
 
 import numpy as np
+import pytest
 from PIL import Image
 
 import flowzip
@@ -27,6 +28,7 @@ def test_registry_table():
         assert m.bits_back == any(f.config.bits_back for f in loaded.flows.values()), m.name
 
 
+@pytest.mark.slow
 def test_default_model_beats_png_on_a_photo():
     image = Image.open(FIXTURES / "images" / "urban051-256.png").convert("RGB")
     pixels = np.asarray(image)
@@ -47,6 +49,7 @@ def test_default_model_grayscale_and_alpha():
     assert back.mode == "RGBA" and back.tobytes() == image.tobytes()
 
 
+@pytest.mark.slow
 def test_whole_file_within_one_percent_plus_64_bytes_of_the_model():
     pixels = np.asarray(Image.open(FIXTURES / "images" / "urban051-256.png").convert("RGB"))
     c = flowzip.Compressor("default")
@@ -55,6 +58,7 @@ def test_whole_file_within_one_percent_plus_64_bytes_of_the_model():
         assert s.nbytes <= s.bits_theoretical / 8 * 1.01 + 64, side
 
 
+@pytest.mark.slow
 def test_bits_back_models_pay_under_half_a_percent_on_a_one_tile_photo():
     """Issue 6's bar for a single file: the seed (chunks coded without bits-back), the chunk
     lists and the stream's ends together under 0.5% (a 256x256 photo crop, one tile)."""

@@ -26,6 +26,7 @@ def test_import_then_export_gives_the_same_integers(model):
             assert np.array_equal(np.asarray(again[k]), np.asarray(v)), k
 
 
+@pytest.mark.slow
 def test_fine_tune_then_use_the_model(tmp_path):
     out = tmp_path / "mine.npz"
     result = train(
@@ -69,6 +70,7 @@ def test_fine_tune_then_use_the_model(tmp_path):
         flowzip.decompress(data)
 
 
+@pytest.mark.slow
 def test_train_cli_refuses_bad_input_in_one_line(tmp_path):
     existing = tmp_path / "m.npz"
     existing.write_bytes(b"keep me")

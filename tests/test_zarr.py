@@ -107,6 +107,7 @@ print("read", z.metadata.zarr_format)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("zarr_format", [2, 3])
 def test_zarr_directory_store_reopened_in_a_fresh_process(tmp_path, zarr_format):
     rng = np.random.default_rng(zarr_format)
