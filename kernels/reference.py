@@ -3,7 +3,7 @@
 An integer convolution is run by torch's ordinary float64 convolution and rounded to the
 nearest integer right after: the true result is an integer below 2**50 (checked before each
 layer), so whatever the library does inside (summation order, threads, algorithm) the error
-stays far below 0.5 and rounding recovers the exact value (DESIGN.md section 1).
+stays far below 0.5 and rounding recovers the exact value (docs/design.md, Exactness).
 Requantization is an exact floor division by a power of two; the modular scale transform is
 its definition in :mod:`flowzip.mst`, in torch. Slow, simple, the ground truth that the other
 backends must match integer for integer, and free of numba.

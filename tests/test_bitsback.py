@@ -162,7 +162,7 @@ def test_corrupt_chunk_layouts_are_refused():
 
 
 def test_the_fused_transform_is_the_formula_for_every_sign_and_the_range_edges():
-    """mst_forward/inverse run as one numba pass: the integers of the docstrings' formulas
+    """mst_forward/inverse (on every backend) give the integers of the docstrings' formulas
     (floor division and modulo of negative numbers included), and corrupt values refused."""
     rng = np.random.default_rng(11)
     n = 20000

@@ -14,7 +14,7 @@ an empty stack: past its end a stream would decode made-up symbols for as long a
 (a forged header could ask for a gigapixel), and a sender never pops an empty stack.
 
 Every codec is an integer frequency table (freq >= 1, sum 2**24), as everything that decides
-the bitstream must be (DESIGN.md section 1).
+the bitstream must be (docs/design.md, Exactness).
 
 Example:
     >>> import numpy as np

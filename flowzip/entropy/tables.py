@@ -1,7 +1,7 @@
 """Integer CDF tables of the discretized logistic: the only probabilities in a bitstream.
 
 A latent ``z`` is coded under a logistic with mean ``mu`` and scale ``s``. Both arrive as
-integers from the integer prior networks (DESIGN.md section 1):
+integers from the integer prior networks (docs/design.md, Exactness):
 
 * ``mu_q``: the mean in quarter units (``mu = mu_q / 4``). Its floor ``center = mu_q // 4``
   shifts the table, its remainder ``phase = mu_q % 4`` picks one of four tables;

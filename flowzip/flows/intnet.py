@@ -33,7 +33,9 @@ if TYPE_CHECKING:
     from ..kernels import Backend
 
 ACT_FRAC_BITS = 8
-EXACT_LIMIT = 2**50  # every partial sum of every backend stays below this (DESIGN.md section 1)
+EXACT_LIMIT = (
+    2**50
+)  # every partial sum of every backend stays below this (docs/design.md, Exactness)
 
 
 @dataclass(frozen=True)
