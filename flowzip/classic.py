@@ -108,13 +108,17 @@ _MODE, _COUNT, _POS, _ERR = 0, 1, 2, 3
 _L = np.uint64(1) << np.uint64(32)
 
 
+_BITLEN8 = np.array([v.bit_length() for v in range(256)], np.int64)
+
+
 @nb.njit(cache=True, nogil=True, inline="always")
 def _bitlen(v):
+    """The bit length of ``v >= 0`` (a table a byte at a time: the coder's inner loop)."""
     n = 0
-    while v:
-        v >>= 1
-        n += 1
-    return n
+    while v >= 256:
+        v >>= 8
+        n += 8
+    return n + _BITLEN8[v]
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -154,10 +158,12 @@ def _code(p1, bit, io, xs, rec, words):
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _adapt(prob, cnt, ctx, bit):
-    """Move a context's probability towards ``bit`` by 1/count, then 1/2**RATE_MAX."""
-    p1 = prob[ctx]
-    c = cnt[ctx]
+def _adapt(state, ctx, bit):
+    """Move a context's probability towards ``bit`` by 1/count, then 1/2**RATE_MAX (a
+    context's state is its probability << 8 | its count, one load for both)."""
+    s = state[ctx]
+    p1 = s >> 8
+    c = s & 255
     shift = _SHIFT[c]
     if bit:
         p1 += (_ONE - p1) >> shift
@@ -167,17 +173,15 @@ def _adapt(prob, cnt, ctx, bit):
         p1 -= p1 >> shift
         if p1 < _P_MIN:
             p1 = _P_MIN
-    prob[ctx] = p1
-    if c < 255:
-        cnt[ctx] = c + 1
+    state[ctx] = (p1 << 8) | (c + 1 if c < 255 else c)
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _bit(prob, cnt, ctx, bit, io, xs, rec, words):
+def _bit(state, ctx, bit, io, xs, rec, words):
     """Code one binary decision under context ``ctx``; returns the bit (given when encoding,
     decoded when decoding) and adapts the context's probability."""
-    bit = _code(prob[ctx], bit, io, xs, rec, words)
-    _adapt(prob, cnt, ctx, bit)
+    bit = _code(state[ctx] >> 8, bit, io, xs, rec, words)
+    _adapt(state, ctx, bit)
     return bit
 
 
@@ -205,16 +209,16 @@ _STRETCH = _stretch_table()
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _decision(prob, cnt, ctxs, j, mix, ws, st, bit, io, xs, rec, words):
+def _decision(state, ctxs, j, mix, ws, st, bit, io, xs, rec, words):
     """Decision ``j`` of a residual's block. One context (``ctxs[0] + j``) when ``mix`` has no
     rows; else the contexts ``ctxs[i] + j`` mixed in the logistic domain by the weight row
     ``ws`` of ``mix``, trained online to the bit (lpaq's mixer, Mahoney 2005), and each
     context adapted as alone."""
     if mix.shape[0] == 0:
-        return _bit(prob, cnt, ctxs[0] + j, bit, io, xs, rec, words)
+        return _bit(state, ctxs[0] + j, bit, io, xs, rec, words)
     dot = 0
     for i in range(ctxs.shape[0]):
-        s = _STRETCH[prob[ctxs[i] + j] >> 4]
+        s = _STRETCH[state[ctxs[i] + j] >> 12]
         st[i] = s
         dot += mix[ws, i] * s
     p1 = min(max(_squash(dot >> 16), _P_MIN), _ONE - _P_MIN)
@@ -222,24 +226,24 @@ def _decision(prob, cnt, ctxs, j, mix, ws, st, bit, io, xs, rec, words):
     err = ((bit << 12) - (p1 >> 4)) * _MIX_RATE
     for i in range(ctxs.shape[0]):
         mix[ws, i] += (st[i] * err + 0x8000) >> 16
-        _adapt(prob, cnt, ctxs[i] + j, bit)
+        _adapt(state, ctxs[i] + j, bit)
     return bit
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _residual(prob, cnt, ctxs, mix, ws, st, e, io, xs, rec, words):
+def _residual(state, ctxs, mix, ws, st, e, io, xs, rec, words):
     """An integer ``e`` (``|e| < 2**11``) as zero / sign / exponent in unary / mantissa bits,
     decision j of the block under the contexts ``ctxs + j`` (see :func:`_decision`; the
     mixer's weight row is ``ws`` plus the decision's kind)."""
-    if _decision(prob, cnt, ctxs, 0, mix, ws, st, 1 if e == 0 else 0, io, xs, rec, words):
+    if _decision(state, ctxs, 0, mix, ws, st, 1 if e == 0 else 0, io, xs, rec, words):
         return 0
-    neg = _decision(prob, cnt, ctxs, 1, mix, ws + 1, st, 1 if e < 0 else 0, io, xs, rec, words)
+    neg = _decision(state, ctxs, 1, mix, ws + 1, st, 1 if e < 0 else 0, io, xs, rec, words)
     a = -e if e < 0 else e
     k_enc = _bitlen(a) - 1
     k = 0
     while k < _KMAX:
         if not _decision(
-            prob, cnt, ctxs, 2 + k, mix, ws + 2 + k, st, 1 if k_enc > k else 0, io, xs, rec, words
+            state, ctxs, 2 + k, mix, ws + 2 + k, st, 1 if k_enc > k else 0, io, xs, rec, words
         ):
             break
         k += 1
@@ -252,7 +256,7 @@ def _residual(prob, cnt, ctxs, mix, ws, st, e, io, xs, rec, words):
         else:
             j, kind = 2 + 3 * _KMAX + 1, 3
         v = (v << 1) | _decision(
-            prob, cnt, ctxs, j, mix, ws + 2 + _KMAX + kind, st, (a >> i) & 1, io, xs, rec, words
+            state, ctxs, j, mix, ws + 2 + _KMAX + kind, st, (a >> i) & 1, io, xs, rec, words
         )
     return -v if neg else v
 
@@ -302,8 +306,7 @@ _PAL_CONTEXTS = _PAL_TREE + 2 * MAX_PALETTE
 @nb.njit(cache=True, nogil=True)
 def _palette_code(index, palette, ncolors, io, xs, rec, words):
     """Code (or decode into) ``palette`` (ncolors, P) and the (h, w) ``index`` plane."""
-    prob = np.full(_PAL_CONTEXTS, _ONE // 2, dtype=np.int64)
-    cnt = np.zeros(_PAL_CONTEXTS, dtype=np.int64)
+    state = np.full(_PAL_CONTEXTS, (_ONE // 2) << 8, dtype=np.int32)
     h, w = index.shape
     planes = palette.shape[1]
     ctx, no_mix, st = np.zeros(1, np.int64), np.zeros((0, 1), np.int64), np.zeros(1, np.int64)
@@ -311,7 +314,7 @@ def _palette_code(index, palette, ncolors, io, xs, rec, words):
         for p in range(planes):
             prev = palette[i - 1, p] if i else 0
             ctx[0] = _PAL_ENTRIES + p * _BLOCK
-            e = _residual(prob, cnt, ctx, no_mix, 0, st, palette[i, p] - prev, io, xs, rec, words)
+            e = _residual(state, ctx, no_mix, 0, st, palette[i, p] - prev, io, xs, rec, words)
             v = prev + e
             if v < 0 or v > 255:
                 io[_ERR] = 1
@@ -362,8 +365,7 @@ def _palette_code(index, palette, ncolors, io, xs, rec, words):
             hit = -1
             for j in range(nc):
                 if _bit(
-                    prob,
-                    cnt,
+                    state,
                     _PAL_FLAGS + (j * 32 + pattern) * 2 + prev_hit,
                     1 if value == cand[j] else 0,
                     io,
@@ -379,7 +381,7 @@ def _palette_code(index, palette, ncolors, io, xs, rec, words):
                 node = 1
                 for i in range(nbits - 1, -1, -1):
                     node = (node << 1) | _bit(
-                        prob, cnt, _PAL_TREE + node, (value >> i) & 1, io, xs, rec, words
+                        state, _PAL_TREE + node, (value >> i) & 1, io, xs, rec, words
                     )
                 value = node - (1 << nbits)
                 if value >= ncolors:
@@ -448,27 +450,42 @@ def _med(a, b, c):
     return a + b - c
 
 
+def _signed_classes(bounds: tuple[int, ...]) -> np.ndarray:
+    """Class of -m .. m (m = bounds[-1]): 0 for 0, k for |e| <= bounds[k - 1], signed."""
+    top = bounds[-1]
+    classes = [
+        0 if e == 0 else next(k for k, t in enumerate(bounds, 1) if abs(e) <= t)
+        for e in range(-top, top + 1)
+    ]
+    return np.array(
+        [q if e >= 0 else -q for e, q in zip(range(-top, top + 1), classes, strict=True)], np.int64
+    )
+
+
+# a residual's 9 signed classes (0, 1-2, 3-6, 7-14, 15+) and a gradient's (JPEG-LS's
+# thresholds 3, 7, 21), as tables on the value clamped to the last class's start
+_Q9 = _signed_classes((2, 6, 14, 15))
+_Q9_GRADIENT = _signed_classes((2, 6, 20, 21))
+
+
 @nb.njit(cache=True, nogil=True, inline="always")
 def _q9(e):
     """A residual in 9 signed classes: 0, 1-2, 3-6, 7-14, 15+ (and their negatives)."""
-    m = abs(e)
-    q = 0 if m == 0 else (1 if m <= 2 else (2 if m <= 6 else (3 if m <= 14 else 4)))
-    return q if e >= 0 else -q
+    return _Q9[min(max(e, -15), 15) + 15]
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
 def _q9_gradient(g):
     """A gradient in JPEG-LS's 9 signed classes (thresholds 3, 7, 21)."""
-    m = abs(g)
-    q = 0 if m == 0 else (1 if m < 3 else (2 if m < 7 else (3 if m < 21 else 4)))
-    return q if g >= 0 else -q
+    return _Q9_GRADIENT[min(max(g, -21), 21) + 21]
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _mix_contexts(ctxs, v, er, y, x, p, a, b, c, d, pred, lo, hi, act, e0, e_first, e_prev):
+def _mix_contexts(ctxs, v, er, y, x, p, a, b, c, d, pred, level, act, e0, e_first, e_prev):
     """The first context of each set in :data:`_MIX_SETS` for sample (y, x, p); ``er`` holds
     the residuals coded so far (column x + 1 is pixel x), ``e_first`` / ``e_prev`` those of
-    the first and the previous plane at this pixel."""
+    the first and the previous plane at this pixel; ``level`` the eighth of the plane's range
+    that the prediction is in."""
     X = x + 1
     ew = er[p, y, X - 1]
     en = er[p, y - 1, X] if y else 0
@@ -479,9 +496,7 @@ def _mix_contexts(ctxs, v, er, y, x, p, a, b, c, d, pred, lo, hi, act, e0, e_fir
     ctxs[0] = base + min(act, _ACT_CLASSES - 1) * _E0_CLASSES + e0
     ctxs[1] = base + _MIX_OFFSETS[1] + energy * _E0_CLASSES + e0
     ctxs[2] = base + _MIX_OFFSETS[2] + (_q9(ew) + 4) * 9 + _q9(en) + 4
-    ctxs[3] = (
-        base + _MIX_OFFSETS[3] + ((pred - lo[p]) * 8 // (hi[p] - lo[p] + 1)) * 4 + min(act >> 1, 3)
-    )
+    ctxs[3] = base + _MIX_OFFSETS[3] + level * 4 + min(act >> 1, 3)
     ctxs[4] = base + _MIX_OFFSETS[4] + ((y & 7) * 8 + (x & 7)) * 4 + min(energy >> 1, 3)
     ctxs[5] = (
         base
@@ -522,8 +537,7 @@ def _predictive_code(v, lo, hi, runs, predictor, mixing, io, xs, rec, words):
     (format 4); else under set A alone (format 3)."""
     h, w, planes = v.shape
     size = _RES + planes * (_MIX_PER_PLANE if mixing else _ACT_CLASSES * _E0_CLASSES) * _BLOCK
-    prob = np.full(size, _ONE // 2, dtype=np.int32)
-    cnt = np.zeros(size, dtype=np.uint8)
+    state = np.full(size, (_ONE // 2) << 8, dtype=np.int32)
     ctxs = np.zeros(len(_MIX_SETS) if mixing else 1, np.int64)
     st = np.zeros(ctxs.shape[0], np.int64)
     mix = np.full((planes * 4 * _MIX_KINDS if mixing else 0, ctxs.shape[0]), _MIX_WEIGHT0, np.int32)
@@ -532,6 +546,10 @@ def _predictive_code(v, lo, hi, runs, predictor, mixing, io, xs, rec, words):
     cand = np.zeros(6, np.int64)
     cache = np.full(1 << _CACHE_BITS, -1, np.int64)
     use_cache = runs and planes <= _CACHE_PLANES
+    intensity = np.zeros((planes, 512), np.int64)  # a table: no division per sample
+    for p in range(planes):
+        for i in range(hi[p] - lo[p] + 1):
+            intensity[p, i] = i * 8 // (hi[p] - lo[p] + 1)
     for y in range(h):
         if io[_ERR]:
             return
@@ -574,8 +592,7 @@ def _predictive_code(v, lo, hi, runs, predictor, mixing, io, xs, rec, words):
                         if v[y, x, p] != v[ny[j], nx[j], p]:
                             equal = 0
                     if _bit(
-                        prob,
-                        cnt,
+                        state,
                         _RUN_FLAGS + (i * 32 + pattern) * 2 + prev,
                         equal,
                         io,
@@ -596,8 +613,7 @@ def _predictive_code(v, lo, hi, runs, predictor, mixing, io, xs, rec, words):
                     key = _key(v, y, x)
                     slot = _slot(key)
                     if _bit(
-                        prob,
-                        cnt,
+                        state,
                         _CACHE_FLAG + pattern,
                         1 if cache[slot] == key else 0,
                         io,
@@ -608,7 +624,7 @@ def _predictive_code(v, lo, hi, runs, predictor, mixing, io, xs, rec, words):
                         node = 1
                         for i in range(_CACHE_BITS - 1, -1, -1):
                             node = (node << 1) | _bit(
-                                prob, cnt, _CACHE_TREE + node, (slot >> i) & 1, io, xs, rec, words
+                                state, _CACHE_TREE + node, (slot >> i) & 1, io, xs, rec, words
                             )
                         key = cache[node - (1 << _CACHE_BITS)]
                         if key < 0:
@@ -641,7 +657,22 @@ def _predictive_code(v, lo, hi, runs, predictor, mixing, io, xs, rec, words):
                 act = _bitlen(abs(b - c) + abs(a - c) + abs(d - b))
                 if mixing:
                     _mix_contexts(
-                        ctxs, v, er, y, x, p, a, b, c, d, pred, lo, hi, act, e0, e_first, e_prev
+                        ctxs,
+                        v,
+                        er,
+                        y,
+                        x,
+                        p,
+                        a,
+                        b,
+                        c,
+                        d,
+                        pred,
+                        intensity[p, pred - lo[p]],
+                        act,
+                        e0,
+                        e_first,
+                        e_prev,
                     )
                     ws = (p * 4 + min(act >> 2, 3)) * _MIX_KINDS
                 else:
@@ -651,7 +682,7 @@ def _predictive_code(v, lo, hi, runs, predictor, mixing, io, xs, rec, words):
                         * _BLOCK
                     )
                     ws = 0
-                e = _residual(prob, cnt, ctxs, mix, ws, st, v[y, x, p] - pred, io, xs, rec, words)
+                e = _residual(state, ctxs, mix, ws, st, v[y, x, p] - pred, io, xs, rec, words)
                 s = pred + e
                 if s < lo[p] or s > hi[p]:
                     io[_ERR] = 1
@@ -715,10 +746,11 @@ def _inverse_colour(v: np.ndarray, transform: int) -> np.ndarray:
 
 def _encode_with(fn, *args) -> tuple[bytes, float]:
     """Run a model in encode mode (growing the record until it fits), then rANS."""
-    size = 1 << 16
-    for arg in args:
-        if isinstance(arg, np.ndarray) and arg.ndim >= 2:
-            size = max(size, 4 * arg.size)
+    # decisions: about 5 a sample on photos (3.9 M on a 512x512 RGB tile), 2 on graphics;
+    # room for 8 runs the model once on all but noise, up to 32 MiB (then 4 a sample, as
+    # format 4's first encoder reserved, and a second run where that is short)
+    samples = max([a.size for a in args if isinstance(a, np.ndarray) and a.ndim >= 2] + [0])
+    size = max(1 << 16, min(8 * samples, max(4 * samples, 1 << 23)))
     while True:
         rec = np.empty(size, dtype=np.uint32)
         io = np.zeros(4, dtype=np.int64)
@@ -991,6 +1023,13 @@ def candidates(planes: np.ndarray, rgb: bool):
         beat = len(predictive[0]) if found is None else min(len(found[0]), len(predictive[0]))
         stored = encode_stored(planes, beat)
         yield STORED, stored, 8.0 * len(stored)
+
+
+def predictive_bits(planes: np.ndarray, rgb: bool) -> float:
+    """The predictive coder's ideal bits on these planes (transform and predictor chosen as
+    for a tile, no neighbour flags): the encoder's yardstick on a crop of a tile."""
+    transform = _transform_for(planes) if rgb and planes.shape[2] >= 3 else 0
+    return encode_predictive(planes, transform, False, _predictor_for(planes, transform))[1]
 
 
 def encode_best(planes: np.ndarray, rgb: bool) -> tuple[int, bytes, float]:

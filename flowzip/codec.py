@@ -507,6 +507,28 @@ class TiledEncoding:
 # of the 106 such tiles of dev-graphics and every third generated image, idf-base-v4 coded
 # none in fewer bytes than the classic path, and none in under twice its bytes
 FLOW_PRUNE_BPSP = 1.0
+# nor a tile where the flow codes its centre crop in this many times the predictive coder's
+# bits there: over the 167 photo tiles of dev and the every4 variants (docs/experiments.md
+# M16) the crop's ratio was at most 1.09 where the flow's whole tile came within 10%, and
+# 1.15 prunes 78 of them, none that the flow wins; the crop costs about a fifth of the tile
+FLOW_PRUNE_RATIO, FLOW_PRUNE_CROP = 1.15, 128
+
+
+def flow_cannot_win(model: CodecModel, region: np.ndarray, groups: list[PlaneGroup]) -> bool:
+    """True when the flow's exact bits on the tile's centre crop exceed the predictive
+    coder's there by :data:`FLOW_PRUNE_RATIO` (never on a tile under 4 crops: trying the
+    flow on all of it costs little more)."""
+    h, w = region.shape[:2]
+    if h * w < 4 * FLOW_PRUNE_CROP**2:
+        return False
+    s = model.stride
+    top = (h - FLOW_PRUNE_CROP) // 2 // s * s
+    left = (w - FLOW_PRUNE_CROP) // 2 // s * s
+    crop = np.ascontiguousarray(region[top : top + FLOW_PRUNE_CROP, left : left + FLOW_PRUNE_CROP])
+    probe = TileEncoder(model)
+    probe.encode(pad_to_multiple(crop, s), groups)
+    rgb = bool(groups) and groups[0].flow == "rgb"
+    return probe.bits > FLOW_PRUNE_RATIO * classic.predictive_bits(crop, rgb)
 
 
 def encode_tiles(
@@ -534,7 +556,10 @@ def encode_tiles(
         region = np.ascontiguousarray(planes[y : y + h, x : x + w])
         best = None if flow_only else classic.encode_best(region, rgb)
         directory_bytes = 0 if best is None else entry_bytes(best[0], len(best[1]))
-        if best is not None and 8 * len(best[1]) < FLOW_PRUNE_BPSP * region.size:
+        if best is not None and (
+            8 * len(best[1]) < FLOW_PRUNE_BPSP * region.size
+            or flow_cannot_win(model, region, groups)
+        ):
             kinds[i], payloads[i] = best[0], best[1]
             classic_bits += best[2]
         elif best is None:  # nothing to compare: no rollback point needed

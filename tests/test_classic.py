@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 import flowzip
 from flowzip import classic, directory
 from flowzip.errors import FlowzipError, FormatError
+from flowzip.image import plane_groups
 
 from .conftest import FIXTURES, TINY_MODEL, photo_crop
 
@@ -81,7 +82,7 @@ def test_every_path_round_trips_exactly(rng, rgb):
 
 def test_encode_best_is_the_smallest_candidate(rng):
     for name, tile in _tiles(rng):
-        kind, payload, _ = classic.encode_best(tile, True)
+        _, payload, _ = classic.encode_best(tile, True)
         assert len(payload) == min(len(p) for _, p, _ in classic.candidates(tile, True)), name
 
 
@@ -262,3 +263,47 @@ def test_info_lists_the_tiles_per_path(tmp_path):
         ).stdout
     )
     assert record["tile_paths"] == paths and record["format_version"] == flowzip.FORMAT_VERSION
+
+
+def test_context_tables_match_their_definitions():
+    """The inner loop's lookup tables (bit length, the residual's and the gradient's signed
+    classes) give what the thresholds they replace gave, for every value the coder meets."""
+
+    def classes(v, bounds):
+        m = abs(v)
+        q = next((k for k, t in enumerate(bounds) if m <= t), len(bounds))
+        return q if v >= 0 else -q
+
+    for v in range(-5000, 5000):
+        assert classic._bitlen(abs(v)) == abs(v).bit_length()
+        assert classic._q9(v) == classes(v, (0, 2, 6, 14)), v
+        assert classic._q9_gradient(v) == classes(v, (0, 2, 6, 20)), v
+
+
+def test_flow_is_not_tried_where_its_crop_cannot_win(monkeypatch):
+    """On a photo tile where the tiny model's flow is far behind the predictive coder, the
+    encoder codes only the centre crop with the flow, never the tile; with the prune off
+    (an unreachable ratio) it tries the whole tile, and both files decode to the image."""
+    from flowzip import codec
+
+    urban = np.asarray(Image.open(FIXTURES / "images" / "urban051-256.png").convert("RGB"))
+    model = flowzip.Compressor(TINY_MODEL).model
+    groups = plane_groups(3, 1)
+    assert codec.flow_cannot_win(model, np.ascontiguousarray(urban), groups)
+    assert not codec.flow_cannot_win(model, np.ascontiguousarray(urban[:128, :200]), groups)
+    seen = []
+    encode = codec.TileEncoder.encode
+
+    def recording(self, planes, groups):
+        seen.append(planes.shape[:2])
+        return encode(self, planes, groups)
+
+    monkeypatch.setattr(codec.TileEncoder, "encode", recording)
+    pruned = flowzip.Compressor(TINY_MODEL, tile=256).encode(urban)
+    assert seen == [(codec.FLOW_PRUNE_CROP, codec.FLOW_PRUNE_CROP)]
+    monkeypatch.setattr(codec, "FLOW_PRUNE_RATIO", 1e9)
+    seen.clear()
+    tried = flowzip.Compressor(TINY_MODEL, tile=256).encode(urban)
+    assert (256, 256) in seen
+    assert pruned.data == tried.data and pruned.stats.tile_paths == {"predictive": 1}
+    assert np.array_equal(flowzip.decompress(pruned.data), urban)
