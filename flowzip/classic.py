@@ -990,6 +990,32 @@ def _predictor_for(planes: np.ndarray, transform: int) -> int:
 
 
 _RUNS_MIN_REPEATS = 0.1
+# up to this share of repeats a band of rows decides runs or not where the two differ by
+# the margin (M18: on dev's 16 such tiles the band's ratio was within 0.09 of the tile's)
+_RUNS_TRIAL_REPEATS, _RUNS_TRIAL_BAND, _RUNS_TRIAL_MARGIN = 0.5, 64, 1.05
+
+
+def _payload_size(coded: tuple[bytes, float]) -> int:
+    return len(coded[0])
+
+
+def _runs_trial(
+    planes: np.ndarray, repeats: float, transform: int, predictor: int
+) -> tuple[bool, ...]:
+    """Which of without / with the neighbour flags to code the tile with: both, unless the
+    tile has few ``repeats`` (the share of pixels equal to their left neighbour) and is tall
+    enough for a band of a quarter of its rows at most to show one way clearly smaller."""
+    h = planes.shape[0]
+    if repeats > _RUNS_TRIAL_REPEATS or h < 4 * _RUNS_TRIAL_BAND:
+        return (False, True)
+    top = (h - _RUNS_TRIAL_BAND) // 2
+    band = np.ascontiguousarray(planes[top : top + _RUNS_TRIAL_BAND])
+    plain, runs = (len(encode_predictive(band, transform, w, predictor)[0]) for w in (False, True))
+    if runs > _RUNS_TRIAL_MARGIN * plain:
+        return (False,)
+    if plain > _RUNS_TRIAL_MARGIN * runs:
+        return (True,)
+    return (False, True)
 
 
 def candidates(planes: np.ndarray, rgb: bool):
@@ -1006,17 +1032,18 @@ def candidates(planes: np.ndarray, rgb: bool):
         else 0.0
     )
     predictor = _predictor_for(planes, transform)
-    predictive = encode_predictive(planes, transform, False, predictor)
-    yield (PREDICTIVE, *predictive)
     # neighbour flags and the colour cache pay where pixels repeat (graphics: 61% or more of
     # horizontal neighbours equal in 95% of dev-graphics tiles, photos: 4% in the median dev
     # tile), but not always there: on set14 foreman (27% repeats) they cost 19%, so with
-    # repeats the tile is coded both ways
+    # repeats the tile is coded both ways, or, with few repeats, the way a band of rows
+    # across its middle says where that is clear (docs/experiments.md M18)
     runs = repeats > _RUNS_MIN_REPEATS
-    if runs:
-        with_runs = encode_predictive(planes, transform, True, predictor)
-        yield (PREDICTIVE, *with_runs)
-        predictive = min(predictive, with_runs, key=lambda c: len(c[0]))
+    ways = _runs_trial(planes, repeats, transform, predictor) if runs else (False,)
+    predictive = None
+    for way in ways:
+        coded = encode_predictive(planes, transform, way, predictor)
+        yield (PREDICTIVE, *coded)
+        predictive = coded if predictive is None else min(predictive, coded, key=_payload_size)
     # the floor wins only on noise (a context coder above 6 bpsp) or where deflate finds
     # repeats; a photo tile is neither, and skipping it keeps the flow's encode time
     if found is not None or runs or 8 * len(predictive[0]) > 6 * planes.size:

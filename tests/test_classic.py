@@ -307,3 +307,24 @@ def test_flow_is_not_tried_where_its_crop_cannot_win(monkeypatch):
     assert (256, 256) in seen
     assert pruned.data == tried.data and pruned.stats.tile_paths == {"predictive": 1}
     assert np.array_equal(flowzip.decompress(pruned.data), urban)
+
+
+def test_runs_trial_codes_a_photo_with_few_repeats_one_way():
+    """A photo tile with 14% of pixels equal to their left neighbour is coded once, the way
+    a band of its rows says, and that is the smaller way; a drawing is coded both ways."""
+    urban = np.asarray(Image.open(FIXTURES / "images" / "urban051-256.png").convert("RGB"))
+    tile = urban.copy()
+    tile[:, 1::7] = tile[:, 0:-1:7]  # a repeated column in every seven
+    repeats = float(np.mean(np.all(tile[:, 1:] == tile[:, :-1], axis=2)))
+    assert classic._RUNS_MIN_REPEATS < repeats <= classic._RUNS_TRIAL_REPEATS
+    t = classic._transform_for(tile)
+    p = classic._predictor_for(tile, t)
+    ways = classic._runs_trial(tile, repeats, t, p)
+    assert len(ways) == 1
+    sizes = {w: len(classic.encode_predictive(tile, t, w, p)[0]) for w in (False, True)}
+    assert sizes[ways[0]] == min(sizes.values())
+    kind, payload, _ = classic.encode_best(tile, True)
+    assert len(payload) <= min(sizes.values())
+    assert np.array_equal(classic.decode(kind, payload, tile.shape, True), tile)
+    drawing = np.tile(_drawing(64, 96), (4, 1, 1))
+    assert classic._runs_trial(drawing, 0.9, 0, 0) == (False, True)
