@@ -12,10 +12,10 @@ Three coders, each a whole tile's planes (h, w, P) uint8 to bytes and back:
   YCoCg-R, as in WebP / JPEG XL), optional "same pixel as a neighbour" flags and a colour
   cache, then per sample a predictor chosen per tile (MED of LOCO-I / JPEG-LS, the local
   mean, their blend, the clamped gradient) and the residual binarised exp-Golomb style
-  (zero, sign, exponent in unary, mantissa). Each bit is coded with the probabilities of ten
+  (zero, sign, exponent in unary, mantissa). Each bit is coded with the probabilities of eleven
   adaptive contexts (:data:`_MIX_SETS`: activity, residual energy, the signed residuals
   around the pixel and in the earlier planes, JPEG-LS's gradients, the 8x8 block position,
-  ...) mixed in the logistic domain by weights trained online, the mixer of lpaq
+  the 2x2 phase since format 5, ...) mixed in the logistic domain by weights trained online, the mixer of lpaq
   (Mahoney 2005, "Adaptive weighing of context models for lossless data compression");
   format 3 coded each bit under the first of them alone.
 - **stored** (:data:`STORED`): the planes as they are, or PNG-filtered and deflated (whichever
@@ -412,6 +412,7 @@ _MIX_SETS = (
     729,  # H: JPEG-LS's three quantised gradients
     81,  # I: NE and NW residuals, signed
     81,  # J: the first plane's gradients at this pixel (later planes), NN and WW residuals (first)
+    4 * 81,  # K (format 5): the 2x2 phase (chroma upsampling, 2x upscales) x W and N residuals
 )
 _MIX_OFFSETS = tuple(sum(_MIX_SETS[:i]) for i in range(len(_MIX_SETS)))
 _MIX_PER_PLANE = sum(_MIX_SETS)
@@ -525,20 +526,25 @@ def _mix_contexts(ctxs, v, er, y, x, p, a, b, c, d, pred, level, act, e0, e_firs
         enn = er[p, y - 2, X] if y > 1 else 0
         eww = er[p, y, X - 2] if x > 1 else 0
         ctxs[9] = base + _MIX_OFFSETS[9] + (_q9(enn) + 4) * 9 + _q9(eww) + 4
+    if ctxs.shape[0] > 10:
+        ctxs[10] = (
+            base + _MIX_OFFSETS[10] + ((y & 1) * 2 + (x & 1)) * 81 + (_q9(ew) + 4) * 9 + _q9(en) + 4
+        )
     for i in range(ctxs.shape[0]):
         ctxs[i] = _RES + ctxs[i] * _BLOCK
 
 
 @nb.njit(cache=True, nogil=True)
-def _predictive_code(v, lo, hi, runs, predictor, mixing, io, xs, rec, words):
+def _predictive_code(v, lo, hi, runs, predictor, mixing, phase, io, xs, rec, words):
     """Code (or decode into) the (h, w, P) int32 samples ``v``, plane p in ``lo[p] .. hi[p]``.
 
-    ``mixing``: each residual bit under the ten context sets of :data:`_MIX_SETS` mixed
-    (format 4); else under set A alone (format 3)."""
+    ``mixing``: each residual bit under the context sets of :data:`_MIX_SETS` mixed, the
+    first ten (format 4) or, with ``phase``, all eleven (format 5); else under set A alone
+    (format 3)."""
     h, w, planes = v.shape
     size = _RES + planes * (_MIX_PER_PLANE if mixing else _ACT_CLASSES * _E0_CLASSES) * _BLOCK
     state = np.full(size, (_ONE // 2) << 8, dtype=np.int32)
-    ctxs = np.zeros(len(_MIX_SETS) if mixing else 1, np.int64)
+    ctxs = np.zeros((len(_MIX_SETS) - (0 if phase else 1)) if mixing else 1, np.int64)
     st = np.zeros(ctxs.shape[0], np.int64)
     mix = np.full((planes * 4 * _MIX_KINDS if mixing else 0, ctxs.shape[0]), _MIX_WEIGHT0, np.int32)
     er = np.zeros((planes, h if mixing else 0, w + 2), np.int64)
@@ -832,30 +838,44 @@ _PREDICTORS = ("med", "mean4", "med+mean4", "gradient")
 
 
 def encode_predictive(
-    planes: np.ndarray, transform: int, runs: bool, predictor: int = 0, mixing: bool = True
+    planes: np.ndarray,
+    transform: int,
+    runs: bool,
+    predictor: int = 0,
+    mixing: bool = True,
+    phase: bool = True,
 ) -> tuple[bytes, float]:
     """The predictive path's payload and ideal bits: an options byte (bits 0-1 the colour
-    transform, 2 runs, 3-4 the predictor, 5 context mixing, new in format 4), then the stream."""
+    transform, 2 runs, 3-4 the predictor, 5 context mixing, new in format 4, 6 the phase
+    context set K among them, new in format 5), then the stream."""
+    phase = phase and mixing
     v, lo, hi = _forward_colour(planes, transform)
-    body, bits = _encode_with(_predictive_code, v, lo, hi, runs, predictor, mixing)
-    return bytes([transform | (runs << 2) | (predictor << 3) | (mixing << 5)]) + body, bits + 8
+    body, bits = _encode_with(_predictive_code, v, lo, hi, runs, predictor, mixing, phase)
+    options = transform | (runs << 2) | (predictor << 3) | (mixing << 5) | (phase << 6)
+    return bytes([options]) + body, bits + 8
 
 
 def decode_predictive(payload: bytes, shape: tuple[int, int, int], rgb: bool) -> np.ndarray:
     if not payload:
         raise FormatError("corrupt data: classic tile stream")
     options = payload[0]
-    transform, runs, predictor, mixing = (
+    transform, runs, predictor, mixing, phase = (
         options & 3,
         bool(options & 4),
         (options >> 3) & 3,
         bool(options & 32),
+        bool(options & 64),
     )
-    if options >> 6 or transform >= len(_TRANSFORMS) or (transform and not rgb):
+    if (
+        options >> 7
+        or (phase and not mixing)
+        or transform >= len(_TRANSFORMS)
+        or (transform and not rgb)
+    ):
         raise FormatError("corrupt data: unknown classic tile options")
     v = np.zeros(shape, dtype=np.int32)
     _, lo, hi = _forward_colour(np.zeros((1, 1, shape[2]), np.uint8), transform)
-    _decode_with(_predictive_code, payload[1:], v, lo, hi, runs, predictor, mixing)
+    _decode_with(_predictive_code, payload[1:], v, lo, hi, runs, predictor, mixing, phase)
     return _inverse_colour(v, transform)
 
 

@@ -40,8 +40,8 @@ from dataclasses import dataclass, field
 from .errors import FormatError
 
 MAGIC = b"\x89FZP\r\n\x1a\n"
-FORMAT_VERSION = 4  # what this flowzip writes
-READABLE_VERSIONS = (1, 2, 3, 4)
+FORMAT_VERSION = 5  # what this flowzip writes
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
 _PREFIX = struct.Struct("<8sBBH")
 _FIXED = struct.Struct("<IIBBBH")
 _SHAPE = struct.Struct(

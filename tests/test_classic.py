@@ -66,11 +66,14 @@ def test_every_path_round_trips_exactly(rng, rgb):
         assert {k for k, _, _ in paths} >= {classic.PREDICTIVE, classic.STORED}, name
         for transform in range(3 if use_rgb else 1):
             for runs in (False, True):
-                for mixing in (False, True):  # format 3's single context set, format 4's mixing
+                # format 3's single context set, format 4's ten mixed, format 5's eleven
+                for mixing, phase in ((False, False), (True, False), (True, True)):
                     paths.append(
                         (
                             classic.PREDICTIVE,
-                            *classic.encode_predictive(tile, transform, runs, mixing=mixing),
+                            *classic.encode_predictive(
+                                tile, transform, runs, mixing=mixing, phase=phase
+                            ),
                         )
                     )
         for kind, payload, bits in paths:
@@ -328,3 +331,19 @@ def test_runs_trial_codes_a_photo_with_few_repeats_one_way():
     assert np.array_equal(classic.decode(kind, payload, tile.shape, True), tile)
     drawing = np.tile(_drawing(64, 96), (4, 1, 1))
     assert classic._runs_trial(drawing, 0.9, 0, 0) == (False, True)
+
+
+def test_phase_context_is_signalled_and_pays_on_an_upscale():
+    """Format 5's options bit 6 (the 2x2 phase set): set by the encoder, clear in format 4's
+    tiles, which decode as before; on a 2x bicubic upscale of a photo it saves bits, and a
+    phase bit without mixing is refused."""
+    urban = Image.open(FIXTURES / "images" / "urban051-256.png").convert("RGB")
+    up = np.asarray(urban.crop((0, 0, 64, 64)).resize((128, 128), Image.Resampling.BICUBIC))
+    new, new_bits = classic.encode_predictive(up, 2, False, 3)
+    old, old_bits = classic.encode_predictive(up, 2, False, 3, phase=False)
+    assert new[0] & 64 and not old[0] & 64
+    assert new_bits < 0.998 * old_bits
+    for payload in (new, old):
+        assert np.array_equal(classic.decode(classic.PREDICTIVE, payload, up.shape, True), up)
+    with pytest.raises(FormatError):
+        classic.decode(classic.PREDICTIVE, bytes([old[0] & ~32 | 64]) + old[1:], up.shape, True)

@@ -75,8 +75,8 @@ def test_roundtrip(header, streams):
     assert container.read(data) == (header, streams)
 
 
-def test_this_flowzip_writes_version_4():
-    assert container.FORMAT_VERSION == HEADER.version == 4
+def test_this_flowzip_writes_version_5():
+    assert container.FORMAT_VERSION == HEADER.version == 5
 
 
 @BOTH
