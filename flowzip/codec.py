@@ -509,7 +509,7 @@ class TiledEncoding:
 FLOW_PRUNE_BPSP = 1.0
 # nor a tile where the flow codes its centre crop in this many times the predictive coder's
 # bits there: over the 167 photo tiles of dev and the every4 variants (docs/experiments.md
-# M16) the crop's ratio was at most 1.09 where the flow's whole tile came within 10%, and
+# M17) the crop's ratio was at most 1.09 where the flow's whole tile came within 10%, and
 # 1.15 prunes 78 of them, none that the flow wins; the crop costs about a fifth of the tile
 FLOW_PRUNE_RATIO, FLOW_PRUNE_CROP = 1.15, 128
 
@@ -518,6 +518,8 @@ def flow_cannot_win(model: CodecModel, region: np.ndarray, groups: list[PlaneGro
     """True when the flow's exact bits on the tile's centre crop exceed the predictive
     coder's there by :data:`FLOW_PRUNE_RATIO` (never on a tile under 4 crops: trying the
     flow on all of it costs little more)."""
+    from . import classic
+
     h, w = region.shape[:2]
     if h * w < 4 * FLOW_PRUNE_CROP**2:
         return False
