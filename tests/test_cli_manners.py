@@ -168,7 +168,7 @@ def test_standard_input_to_standard_output(tmp_path):
     assert q.returncode == 0 and np.array_equal(
         np.asarray(Image.open(io.BytesIO(q.stdout))), np.asarray(Image.open(PHOTO))
     )
-    assert flowzip("info", cwd=tmp_path, stdin=p.stdout).stdout.startswith(b"-: flowzip v4")
+    assert flowzip("info", cwd=tmp_path, stdin=p.stdout).stdout.startswith(b"-: flowzip v5")
     assert list(tmp_path.iterdir()) == []
     # a terminal: nothing to read, or nowhere to write binary data (refused before the work)
     usage_error(

@@ -1,4 +1,4 @@
-"""Container v4 (and v1 to v3, still read): parse what we write; refuse everything else with a
+"""Container v5 (and v1 to v4, still read): parse what we write; refuse everything else with a
 FormatError."""
 
 from __future__ import annotations
