@@ -918,9 +918,9 @@ def _png_unfilter(rows, p):
         if f > 4:
             return out, False
         for i in range(n):
-            left = np.int32(out[y, i - p]) if i >= p else 0
-            up = np.int32(out[y - 1, i]) if y else 0
-            ul = np.int32(out[y - 1, i - p]) if y and i >= p else 0
+            left = int(out[y, i - p]) if i >= p else 0
+            up = int(out[y - 1, i]) if y else 0
+            ul = int(out[y - 1, i - p]) if y and i >= p else 0
             if f == 0:
                 pred = 0
             elif f == 1:
@@ -1059,13 +1059,14 @@ def candidates(planes: np.ndarray, rgb: bool):
     # across its middle says where that is clear (docs/experiments.md M18)
     runs = repeats > _RUNS_MIN_REPEATS
     ways = _runs_trial(planes, repeats, transform, predictor) if runs else (False,)
-    predictive = None
+    predictive: tuple[bytes, float] | None = None
     for way in ways:
         coded = encode_predictive(planes, transform, way, predictor)
         yield (PREDICTIVE, *coded)
         predictive = coded if predictive is None else min(predictive, coded, key=_payload_size)
     # the floor wins only on noise (a context coder above 6 bpsp) or where deflate finds
     # repeats; a photo tile is neither, and skipping it keeps the flow's encode time
+    assert predictive is not None  # ways is never empty
     if found is not None or runs or 8 * len(predictive[0]) > 6 * planes.size:
         beat = len(predictive[0]) if found is None else min(len(found[0]), len(predictive[0]))
         stored = encode_stored(planes, beat)
