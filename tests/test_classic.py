@@ -184,6 +184,34 @@ def test_file_without_flow_tiles_needs_no_model():
     assert np.array_equal(flowzip.Decompressor().decompress(data), image)  # tiny model not passed
 
 
+def test_classic_tiles_decode_on_the_threads_numba_may_use(monkeypatch):
+    """Classic tiles are independent: with threads=2 they decode on two threads, in tile
+    order on the page, to the same pixels; threads=1 keeps them on the caller's thread."""
+    import threading
+
+    image = np.concatenate([_drawing(64, 96), _drawing(64, 96)[::-1]], axis=0)
+    data = flowzip.Compressor(TINY_MODEL, tile=32).compress(image)
+    assert sum(flowzip.read_tile_paths(data).values()) == 12  # no flow tile
+    seen: list[str] = []
+    real = classic.decode
+    barrier = threading.Barrier(2, timeout=10)
+
+    def watched(*args):
+        seen.append(threading.current_thread().name)
+        if len(seen) in (2, 3):  # tiles 2 and 3 meet: they can only if they run at once
+            barrier.wait()
+        return real(*args)
+
+    monkeypatch.setattr(classic, "decode", watched)
+    assert np.array_equal(flowzip.Decompressor(threads=2).decompress(data), image)
+    assert seen[0] == threading.main_thread().name  # the first tile alone, before the pool
+    assert len(set(seen[1:])) == 2 and len(seen) == 12
+    seen.clear()
+    barrier = threading.Barrier(1)
+    assert np.array_equal(flowzip.Decompressor(threads=1).decompress(data), image)
+    assert set(seen) == {threading.main_thread().name}
+
+
 def test_noise_costs_no_more_than_raw(rng):
     noise = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
     enc = flowzip.Compressor(TINY_MODEL, tile=64).encode(noise)
