@@ -12,12 +12,14 @@ Three coders, each a whole tile's planes (h, w, P) uint8 to bytes and back:
   YCoCg-R, as in WebP / JPEG XL), optional "same pixel as a neighbour" flags and a colour
   cache, then per sample a predictor chosen per tile (MED of LOCO-I / JPEG-LS, the local
   mean, their blend, the clamped gradient) and the residual binarised exp-Golomb style
-  (zero, sign, exponent in unary, mantissa). Each bit is coded with the probabilities of eleven
+  (zero, sign, exponent in unary, mantissa). Each bit is coded with the probabilities of 16
   adaptive contexts (:data:`_MIX_SETS`: activity, residual energy, the signed residuals
   around the pixel and in the earlier planes, JPEG-LS's gradients, the 8x8 block position,
-  the 2x2 phase since format 5, ...) mixed in the logistic domain by weights trained online, the mixer of lpaq
-  (Mahoney 2005, "Adaptive weighing of context models for lossless data compression");
-  format 3 coded each bit under the first of them alone.
+  the 2x2 phase, and since format 6 where other predictors disagree with the one used: linear
+  and quadratic extrapolations, means, an online NLMS predictor, as paq8's image models do)
+  mixed in the logistic domain by weights trained online, the mixer of lpaq (Mahoney 2005,
+  "Adaptive weighing of context models for lossless data compression"); formats 4 and 5
+  mixed ten and eleven of them, format 3 coded each bit under the first alone.
 - **stored** (:data:`STORED`): the planes as they are, or PNG-filtered and deflated (whichever
   is smaller): a floor that no tile exceeds by more than its few bytes of framing.
 
@@ -58,8 +60,12 @@ _KMAX = 10  # exponent classes of a residual: |e| < 2**11
 _BLOCK = 48  # contexts of one residual distribution (see _residual)
 
 _MIX_RATE = 6  # the mixer's learning rate (lpaq's 7; 2 to 16 measured within 0.1%)
+_MIX_RATE_6 = 9  # format 6's (with 21 inputs, 4 / 14 measured +0.1% / +0.05%)
 _MIX_KINDS = 2 + _KMAX + 4  # weight rows a residual uses: zero, sign, exponent, 3 mantissa kinds
 _MIX_WEIGHT0 = (1 << 16) * 12 // 100  # each input's first weight (8 to 15% measured within 0.1%)
+_MIX_WEIGHT0_6 = (1 << 16) * 9 // 100  # format 6's, for 16 inputs (7%: 0.01% more)
+_LMS_TAPS = 12  # format 6's NLMS predictor: 10 causal neighbours, the previous plane's gradients
+_LMS_MU = 4000  # its step, of 2**16 (3000 to 8000 measured within 0.01%)
 # the logistic function at logits -8, -7.5, .. 8, of ONE (rounded); _squash interpolates it
 _SQUASH = np.array(
     [
@@ -209,11 +215,11 @@ _STRETCH = _stretch_table()
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _decision(state, ctxs, j, mix, ws, st, bit, io, xs, rec, words):
+def _decision(state, ctxs, j, mix, ws, st, rate, bit, io, xs, rec, words):
     """Decision ``j`` of a residual's block. One context (``ctxs[0] + j``) when ``mix`` has no
     rows; else the contexts ``ctxs[i] + j`` mixed in the logistic domain by the weight row
-    ``ws`` of ``mix``, trained online to the bit (lpaq's mixer, Mahoney 2005), and each
-    context adapted as alone."""
+    ``ws`` of ``mix``, trained online to the bit at ``rate`` (lpaq's mixer, Mahoney 2005),
+    and each context adapted as alone."""
     if mix.shape[0] == 0:
         return _bit(state, ctxs[0] + j, bit, io, xs, rec, words)
     dot = 0
@@ -223,7 +229,7 @@ def _decision(state, ctxs, j, mix, ws, st, bit, io, xs, rec, words):
         dot += mix[ws, i] * s
     p1 = min(max(_squash(dot >> 16), _P_MIN), _ONE - _P_MIN)
     bit = _code(p1, bit, io, xs, rec, words)
-    err = ((bit << 12) - (p1 >> 4)) * _MIX_RATE
+    err = ((bit << 12) - (p1 >> 4)) * rate
     for i in range(ctxs.shape[0]):
         mix[ws, i] += (st[i] * err + 0x8000) >> 16
         _adapt(state, ctxs[i] + j, bit)
@@ -231,19 +237,19 @@ def _decision(state, ctxs, j, mix, ws, st, bit, io, xs, rec, words):
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _residual(state, ctxs, mix, ws, st, e, io, xs, rec, words):
+def _residual(state, ctxs, mix, ws, st, rate, e, io, xs, rec, words):
     """An integer ``e`` (``|e| < 2**11``) as zero / sign / exponent in unary / mantissa bits,
     decision j of the block under the contexts ``ctxs + j`` (see :func:`_decision`; the
     mixer's weight row is ``ws`` plus the decision's kind)."""
-    if _decision(state, ctxs, 0, mix, ws, st, 1 if e == 0 else 0, io, xs, rec, words):
+    if _decision(state, ctxs, 0, mix, ws, st, rate, 1 if e == 0 else 0, io, xs, rec, words):
         return 0
-    neg = _decision(state, ctxs, 1, mix, ws + 1, st, 1 if e < 0 else 0, io, xs, rec, words)
+    neg = _decision(state, ctxs, 1, mix, ws + 1, st, rate, 1 if e < 0 else 0, io, xs, rec, words)
     a = -e if e < 0 else e
     k_enc = _bitlen(a) - 1
     k = 0
     while k < _KMAX:
         if not _decision(
-            state, ctxs, 2 + k, mix, ws + 2 + k, st, 1 if k_enc > k else 0, io, xs, rec, words
+            state, ctxs, 2 + k, mix, ws + 2 + k, st, rate, 1 if k_enc > k else 0, io, xs, rec, words
         ):
             break
         k += 1
@@ -256,7 +262,7 @@ def _residual(state, ctxs, mix, ws, st, e, io, xs, rec, words):
         else:
             j, kind = 2 + 3 * _KMAX + 1, 3
         v = (v << 1) | _decision(
-            state, ctxs, j, mix, ws + 2 + _KMAX + kind, st, (a >> i) & 1, io, xs, rec, words
+            state, ctxs, j, mix, ws + 2 + _KMAX + kind, st, rate, (a >> i) & 1, io, xs, rec, words
         )
     return -v if neg else v
 
@@ -314,7 +320,7 @@ def _palette_code(index, palette, ncolors, io, xs, rec, words):
         for p in range(planes):
             prev = palette[i - 1, p] if i else 0
             ctx[0] = _PAL_ENTRIES + p * _BLOCK
-            e = _residual(state, ctx, no_mix, 0, st, palette[i, p] - prev, io, xs, rec, words)
+            e = _residual(state, ctx, no_mix, 0, st, 0, palette[i, p] - prev, io, xs, rec, words)
             v = prev + e
             if v < 0 or v > 255:
                 io[_ERR] = 1
@@ -413,7 +419,31 @@ _MIX_SETS = (
     81,  # I: NE and NW residuals, signed
     81,  # J: the first plane's gradients at this pixel (later planes), NN and WW residuals (first)
     4 * 81,  # K (format 5): the 2x2 phase (chroma upsampling, 2x upscales) x W and N residuals
+    # format 6: where other predictors disagree with the one used (as paq8's image models do)
+    81,  # L: the linear extrapolations 2W - WW and 2N - NN
+    81,  # M: N + NE - NNE and NE
+    81,  # N: W + NE - N and (W + NE) / 2
+    729,  # O: W, N and NW themselves
+    81,  # P: (W + N) / 2 and (N + NE) / 2
+    81,  # Q: the quadratic extrapolations 3W - 3WW + WWW and 3N - 3NN + NNN (smooth upscales)
+    81,  # R: the quadratic extrapolations along the two diagonals
+    81,  # S: the mean of Q's two, finer (-40 .. 40)
+    81,  # T: an online NLMS predictor's correction to the prediction, finer
+    27 * 9,  # U: that correction x the NLMS predictor's error at the last pixel coded
 )
+_SETS_OF_MODEL = (0, 0, 0, 1, 10, 11, 21)  # sets computed by the predictive model of format N
+# and those it mixes: format 6 leaves out A, F, L, N and P, which the others make up for (each
+# 0.01-0.07% on the every4 subsets, together 0.2%, for a quarter of the mixer's work: M22)
+_MIXED_OF_MODEL = {
+    3: (0,),
+    4: tuple(range(10)),
+    5: tuple(range(11)),
+    6: (1, 2, 3, 4, 6, 7, 8, 9, 10, 12, 14, 16, 17, 18, 19, 20),
+}
+MODEL = 6  # the predictive model this flowzip writes
+# a model's bits in a tile's options byte: each format's bit on top of the one before
+_MODEL_BITS = {3: 0, 4: 32, 5: 32 | 64, 6: 32 | 64 | 128}
+_MODEL_OF_BITS = {bits: model for model, bits in _MODEL_BITS.items()}
 _MIX_OFFSETS = tuple(sum(_MIX_SETS[:i]) for i in range(len(_MIX_SETS)))
 _MIX_PER_PLANE = sum(_MIX_SETS)
 
@@ -482,7 +512,76 @@ def _q9_gradient(g):
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _mix_contexts(ctxs, v, er, y, x, p, a, b, c, d, pred, level, act, e0, e_first, e_prev):
+def _at(v, y, x, p, default):
+    """Sample (y, x) of plane p, or ``default`` outside the plane (above, left or right)."""
+    return v[y, x, p] if y >= 0 and 0 <= x < v.shape[1] else default
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _q81(a, b):
+    """Two signed differences as one of 81 classes."""
+    return (_q9(a) + 4) * 9 + _q9(b) + 4
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _fine(e):
+    """A difference in 81 classes, one a value from -40 to 40."""
+    return min(max(e, -40), 40) + 40
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _other_predictors(ctxs, v, y, x, p, a, b, c, d, pred, base, lms_fix, lms_err):
+    """Format 6's sets L .. U (see :data:`_MIX_SETS`): where other predictors, linear and
+    quadratic extrapolations and an online NLMS predictor, disagree with ``pred``."""
+    aa = _at(v, y, x - 2, p, a)
+    bb = _at(v, y - 2, x, p, b)
+    aaa = _at(v, y, x - 3, p, aa)
+    bbb = _at(v, y - 3, x, p, bb)
+    cc = _at(v, y - 2, x - 2, p, c)
+    dd = _at(v, y - 2, x + 2, p, d)
+    nne = _at(v, y - 2, x + 1, p, d)
+    row = 3 * a - 3 * aa + aaa
+    column = 3 * b - 3 * bb + bbb
+    diagonal = 3 * c - 3 * cc + _at(v, y - 3, x - 3, p, cc)
+    anti = 3 * d - 3 * dd + _at(v, y - 3, x + 3, p, dd)
+    ctxs[11] = base + _MIX_OFFSETS[11] + _q81(2 * a - aa - pred, 2 * b - bb - pred)
+    ctxs[12] = base + _MIX_OFFSETS[12] + _q81(b + d - nne - pred, d - pred)
+    ctxs[13] = base + _MIX_OFFSETS[13] + _q81(a + d - b - pred, ((a + d + 1) >> 1) - pred)
+    ctxs[14] = base + _MIX_OFFSETS[14] + _q81(a - pred, b - pred) * 9 + _q9(c - pred) + 4
+    ctxs[15] = base + _MIX_OFFSETS[15] + _q81(((a + b + 1) >> 1) - pred, ((b + d + 1) >> 1) - pred)
+    ctxs[16] = base + _MIX_OFFSETS[16] + _q81(row - pred, column - pred)
+    ctxs[17] = base + _MIX_OFFSETS[17] + _q81(diagonal - pred, anti - pred)
+    ctxs[18] = base + _MIX_OFFSETS[18] + _fine(((row + column + 1) >> 1) - pred)
+    ctxs[19] = base + _MIX_OFFSETS[19] + _fine(lms_fix)
+    ctxs[20] = base + _MIX_OFFSETS[20] + (min(max(lms_fix, -13), 13) + 13) * 9 + _q9(lms_err) + 4
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _nlms_inputs(lu, v, y, x, p, a, b, c, d, pred):
+    """Fill the NLMS predictor's inputs (10 causal neighbours less the prediction, the
+    previous plane's gradients at the pixel) and return their energy (plus 16)."""
+    lu[0] = a - pred
+    lu[1] = b - pred
+    lu[2] = c - pred
+    lu[3] = d - pred
+    lu[4] = _at(v, y, x - 2, p, a) - pred
+    lu[5] = _at(v, y - 2, x, p, b) - pred
+    lu[6] = _at(v, y - 2, x + 1, p, d) - pred
+    lu[7] = _at(v, y - 2, x - 1, p, c) - pred
+    lu[8] = _at(v, y - 1, x - 2, p, c) - pred
+    lu[9] = _at(v, y - 1, x + 2, p, d) - pred
+    lu[10] = v[y, x, p - 1] - v[y, x - 1, p - 1] if p and x else 0
+    lu[11] = v[y, x, p - 1] - v[y - 1, x, p - 1] if p and y else 0
+    energy = 16
+    for k in range(_LMS_TAPS):
+        energy += lu[k] * lu[k]
+    return energy
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _mix_contexts(
+    ctxs, v, er, y, x, p, a, b, c, d, pred, level, act, e0, e_first, e_prev, lms_fix, lms_err
+):
     """The first context of each set in :data:`_MIX_SETS` for sample (y, x, p); ``er`` holds
     the residuals coded so far (column x + 1 is pixel x), ``e_first`` / ``e_prev`` those of
     the first and the previous plane at this pixel; ``level`` the eighth of the plane's range
@@ -530,23 +629,34 @@ def _mix_contexts(ctxs, v, er, y, x, p, a, b, c, d, pred, level, act, e0, e_firs
         ctxs[10] = (
             base + _MIX_OFFSETS[10] + ((y & 1) * 2 + (x & 1)) * 81 + (_q9(ew) + 4) * 9 + _q9(en) + 4
         )
+    if ctxs.shape[0] > 11:
+        _other_predictors(ctxs, v, y, x, p, a, b, c, d, pred, base, lms_fix, lms_err)
     for i in range(ctxs.shape[0]):
         ctxs[i] = _RES + ctxs[i] * _BLOCK
 
 
 @nb.njit(cache=True, nogil=True)
-def _predictive_code(v, lo, hi, runs, predictor, mixing, phase, io, xs, rec, words):
+def _predictive_code(v, lo, hi, runs, predictor, model, mixed, io, xs, rec, words):
     """Code (or decode into) the (h, w, P) int32 samples ``v``, plane p in ``lo[p] .. hi[p]``.
 
-    ``mixing``: each residual bit under the context sets of :data:`_MIX_SETS` mixed, the
-    first ten (format 4) or, with ``phase``, all eleven (format 5); else under set A alone
-    (format 3)."""
+    ``model``, the format that brought it: each residual bit under the context sets
+    ``mixed`` (``_MIXED_OF_MODEL[model]``) of :data:`_MIX_SETS` mixed, ten in format 4, eleven
+    in format 5, 16 of 21 in format 6 (with the NLMS predictor behind sets T and U and a
+    faster mixer); in format 3 under set A alone."""
     h, w, planes = v.shape
+    mixing = model >= 4
     size = _RES + planes * (_MIX_PER_PLANE if mixing else _ACT_CLASSES * _E0_CLASSES) * _BLOCK
     state = np.full(size, (_ONE // 2) << 8, dtype=np.int32)
-    ctxs = np.zeros((len(_MIX_SETS) - (0 if phase else 1)) if mixing else 1, np.int64)
+    computed = np.zeros(_SETS_OF_MODEL[model], np.int64)
+    ctxs = np.zeros(mixed.shape[0], np.int64)
     st = np.zeros(ctxs.shape[0], np.int64)
-    mix = np.full((planes * 4 * _MIX_KINDS if mixing else 0, ctxs.shape[0]), _MIX_WEIGHT0, np.int32)
+    rate, weight0 = (_MIX_RATE_6, _MIX_WEIGHT0_6) if model >= 6 else (_MIX_RATE, _MIX_WEIGHT0)
+    mix = np.full((planes * 4 * _MIX_KINDS if mixing else 0, ctxs.shape[0]), weight0, np.int32)
+    nlms = model >= 6
+    lms_w = np.zeros((planes, _LMS_TAPS), np.int64)  # weights of 2**16
+    lms_u = np.zeros(_LMS_TAPS, np.int64)
+    lms_err = np.zeros(planes, np.int64)  # each plane's last error
+    lms_energy = lms_fix = 0
     er = np.zeros((planes, h if mixing else 0, w + 2), np.int64)
     ny, nx = np.zeros(6, np.int64), np.zeros(6, np.int64)
     cand = np.zeros(6, np.int64)
@@ -661,9 +771,15 @@ def _predictive_code(v, lo, hi, runs, predictor, mixing, phase, io, xs, rec, wor
                 else:  # smooth gradients
                     pred = min(max(a + b - c, lo[p]), hi[p])
                 act = _bitlen(abs(b - c) + abs(a - c) + abs(d - b))
+                if nlms:
+                    lms_energy = _nlms_inputs(lms_u, v, y, x, p, a, b, c, d, pred)
+                    acc = 0
+                    for k in range(_LMS_TAPS):
+                        acc += lms_w[p, k] * lms_u[k]
+                    lms_fix = (acc + 32768) >> 16
                 if mixing:
                     _mix_contexts(
-                        ctxs,
+                        computed,
                         v,
                         er,
                         y,
@@ -679,7 +795,11 @@ def _predictive_code(v, lo, hi, runs, predictor, mixing, phase, io, xs, rec, wor
                         e0,
                         e_first,
                         e_prev,
+                        lms_fix,
+                        lms_err[p],
                     )
+                    for k in range(mixed.shape[0]):
+                        ctxs[k] = computed[mixed[k]]
                     ws = (p * 4 + min(act >> 2, 3)) * _MIX_KINDS
                 else:
                     ctxs[0] = (
@@ -688,12 +808,17 @@ def _predictive_code(v, lo, hi, runs, predictor, mixing, phase, io, xs, rec, wor
                         * _BLOCK
                     )
                     ws = 0
-                e = _residual(state, ctxs, mix, ws, st, v[y, x, p] - pred, io, xs, rec, words)
+                e = _residual(state, ctxs, mix, ws, st, rate, v[y, x, p] - pred, io, xs, rec, words)
                 s = pred + e
                 if s < lo[p] or s > hi[p]:
                     io[_ERR] = 1
                     return
                 v[y, x, p] = s
+                if nlms:  # normalised LMS (Widrow-Hoff), in integers
+                    lms_err[p] = e - lms_fix
+                    step = (_LMS_MU * lms_err[p] << 16) // lms_energy  # one division a sample
+                    for k in range(_LMS_TAPS):
+                        lms_w[p, k] += (step * lms_u[k] + 32768) >> 16
                 if mixing:
                     er[p, y, x + 1] = e
                     e_first = e if p == 0 else e_first
@@ -842,16 +967,18 @@ def encode_predictive(
     transform: int,
     runs: bool,
     predictor: int = 0,
-    mixing: bool = True,
-    phase: bool = True,
+    model: int = MODEL,
 ) -> tuple[bytes, float]:
     """The predictive path's payload and ideal bits: an options byte (bits 0-1 the colour
-    transform, 2 runs, 3-4 the predictor, 5 context mixing, new in format 4, 6 the phase
-    context set K among them, new in format 5), then the stream."""
-    phase = phase and mixing
+    transform, 2 runs, 3-4 the predictor, then the model: bit 5 context mixing, new in format
+    4, 6 the phase context set K, new in format 5, 7 the other predictors' sets L-U, new in
+    format 6), then the stream. ``model`` is the format whose coder to use (3 to 6)."""
+    if model not in _MODEL_BITS:
+        raise ValueError(f"predictive model of format 3 to {MODEL}, not {model}")
     v, lo, hi = _forward_colour(planes, transform)
-    body, bits = _encode_with(_predictive_code, v, lo, hi, runs, predictor, mixing, phase)
-    options = transform | (runs << 2) | (predictor << 3) | (mixing << 5) | (phase << 6)
+    mixed = np.array(_MIXED_OF_MODEL[model], np.int64)
+    body, bits = _encode_with(_predictive_code, v, lo, hi, runs, predictor, model, mixed)
+    options = transform | (runs << 2) | (predictor << 3) | _MODEL_BITS[model]
     return bytes([options]) + body, bits + 8
 
 
@@ -859,23 +986,14 @@ def decode_predictive(payload: bytes, shape: tuple[int, int, int], rgb: bool) ->
     if not payload:
         raise FormatError("corrupt data: classic tile stream")
     options = payload[0]
-    transform, runs, predictor, mixing, phase = (
-        options & 3,
-        bool(options & 4),
-        (options >> 3) & 3,
-        bool(options & 32),
-        bool(options & 64),
-    )
-    if (
-        options >> 7
-        or (phase and not mixing)
-        or transform >= len(_TRANSFORMS)
-        or (transform and not rgb)
-    ):
+    transform, runs, predictor = options & 3, bool(options & 4), (options >> 3) & 3
+    model = _MODEL_OF_BITS.get(options & 0xE0)
+    if model is None or transform >= len(_TRANSFORMS) or (transform and not rgb):
         raise FormatError("corrupt data: unknown classic tile options")
     v = np.zeros(shape, dtype=np.int32)
     _, lo, hi = _forward_colour(np.zeros((1, 1, shape[2]), np.uint8), transform)
-    _decode_with(_predictive_code, payload[1:], v, lo, hi, runs, predictor, mixing, phase)
+    mixed = np.array(_MIXED_OF_MODEL[model], np.int64)
+    _decode_with(_predictive_code, payload[1:], v, lo, hi, runs, predictor, model, mixed)
     return _inverse_colour(v, transform)
 
 

@@ -9,7 +9,7 @@
 This module owns every decision between the pixels and the container: the plane groups
 and the index-palette metadata of few-colour images, the tiling, the order in which tiles
 are coded (and the seed tile of a bits-back model), how the streams of each format version
-(1 to 4) hold the tiles, and the image checksum. :mod:`flowzip.api` is its public front;
+(1 to 6) hold the tiles, and the image checksum. :mod:`flowzip.api` is its public front;
 :mod:`flowzip.container` its bytes.
 
 The tile coders (torch, the entropy coder) and the classic paths (numba) are imported
@@ -31,7 +31,7 @@ import dataclasses
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -61,6 +61,8 @@ if TYPE_CHECKING:
     from .model import IntFlowModel, Latent
 
 Progress = Callable[[int, int], None]  # (tiles done, tiles in all)
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -553,10 +555,17 @@ def encode_tiles(
     kinds = [FLOW] * len(tiles)
     payloads: list[bytes] = [b""] * len(tiles)
     classic_bits = 0.0
-    for done, i in enumerate(coding_order(len(tiles), first)):
+
+    def region_of(i: int) -> np.ndarray:
         y, x, h, w = tiles[i]
-        region = np.ascontiguousarray(planes[y : y + h, x : x + w])
-        best = None if flow_only else classic.encode_best(region, rgb)
+        return np.ascontiguousarray(planes[y : y + h, x : x + w])
+
+    def classic_best(i: int) -> tuple[int, bytes, float] | None:
+        return None if flow_only else classic.encode_best(region_of(i), rgb)
+
+    order = coding_order(len(tiles), first)
+    for done, (i, best) in enumerate(_each_in_parallel(classic_best, order, first_alone=False)):
+        region = region_of(i)
         directory_bytes = 0 if best is None else entry_bytes(best[0], len(best[1]))
         if best is not None and (
             8 * len(best[1]) < FLOW_PRUNE_BPSP * region.size
@@ -640,28 +649,31 @@ def decode_tiles(
 
 
 def _each_in_parallel(
-    decode: Callable[[int], np.ndarray], indices: list[int]
-) -> Iterator[tuple[int, np.ndarray]]:
-    """``(i, decode(i))`` in the order of ``indices``: the first alone (it compiles the
-    kernels, and a forged file fails there before any other tile runs), the rest on as many
-    threads as numba may use (``threads=``). Classic tiles are independent payloads and their
-    kernels release the GIL, so two cores decode them about twice as fast."""
+    code: Callable[[int], T], indices: list[int], *, first_alone: bool = True
+) -> Iterator[tuple[int, T]]:
+    """``(i, code(i))`` in the order of ``indices``, on as many threads as numba may use
+    (``threads=``), the first alone when decoding (it compiles the kernels, and a forged file
+    fails there before any other tile runs). Classic tiles are independent payloads and their
+    kernels release the GIL, so two cores code them about twice as fast; the encoder takes
+    the results in order while it runs the flow on the tiles before."""
     if not indices:
         return
-    yield indices[0], decode(indices[0])
-    rest = indices[1:]
+    rest = indices
+    if first_alone:
+        yield indices[0], code(indices[0])
+        rest = indices[1:]
     import numba
 
     workers = min(len(rest), numba.get_num_threads())
     if workers < 2:
-        yield from ((i, decode(i)) for i in rest)
+        yield from ((i, code(i)) for i in rest)
         return
     from concurrent.futures import ThreadPoolExecutor
 
     pool = ThreadPoolExecutor(workers, thread_name_prefix="flowzip-tile")
     try:
-        yield from zip(rest, pool.map(decode, rest), strict=True)
-    finally:  # a corrupt tile ends the decode: the tiles not started yet are not run
+        yield from zip(rest, pool.map(code, rest), strict=True)
+    finally:  # a corrupt tile (or an error) ends the coding: tiles not started are not run
         pool.shutdown(wait=True, cancel_futures=True)
 
 

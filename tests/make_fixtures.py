@@ -1,7 +1,7 @@
-"""Write the frozen fixture files of the current format version (tests/fixtures/v5): .fz
+"""Write the frozen fixture files of the current format version (tests/fixtures/v6): .fz
 files that every future flowzip must decode to the stored pixels (the format's compatibility
 promise). Regenerating them is a deliberate act: it needs FLOWZIP_REGENERATE_FIXTURES=1 and
-belongs with a format-version bump, which writes a new folder; the older folders (v1 to v4)
+belongs with a format-version bump, which writes a new folder; the older folders (v1 to v5)
 stay as they are, frozen. Everything written comes from :func:`cases`: add a case there, never
 edit a file by hand, and write it with ``--new``, which writes only the cases that have no file
 yet (the others stay as they are). A case named ``*-flow-*`` is coded with ``flow_only=True``

@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin, features
 
+from flowzip import FORMAT_VERSION
+
 from .conftest import TINY_MODEL
 from .test_cli import PHOTO, assert_clean_error, flowzip, no_temp_files
 
@@ -168,7 +170,9 @@ def test_standard_input_to_standard_output(tmp_path):
     assert q.returncode == 0 and np.array_equal(
         np.asarray(Image.open(io.BytesIO(q.stdout))), np.asarray(Image.open(PHOTO))
     )
-    assert flowzip("info", cwd=tmp_path, stdin=p.stdout).stdout.startswith(b"-: flowzip v5")
+    assert flowzip("info", cwd=tmp_path, stdin=p.stdout).stdout.startswith(
+        f"-: flowzip v{FORMAT_VERSION}".encode()
+    )
     assert list(tmp_path.iterdir()) == []
     # a terminal: nothing to read, or nowhere to write binary data (refused before the work)
     usage_error(

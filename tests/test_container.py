@@ -1,4 +1,4 @@
-"""Container v5 (and v1 to v4, still read): parse what we write; refuse everything else with a
+"""Container v6 (and v1 to v5, still read): parse what we write; refuse everything else with a
 FormatError."""
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def test_roundtrip(header, streams):
 
 
 def test_this_flowzip_writes_version_5():
-    assert container.FORMAT_VERSION == HEADER.version == 5
+    assert container.FORMAT_VERSION == HEADER.version == 6
 
 
 @BOTH
