@@ -303,16 +303,45 @@ def _rans_encode(rec, n):
 
 # ---------------------------------------------------------------- palette mode
 
+_MATCH_BITS = 18  # the match model's table: 2**18 positions
+_MATCH_CLASSES = 8  # its length in classes: 0, 1, 2-3, 4-7, .. 64+
 _PAL_FLAGS = 0  # 6 candidates x 32 patterns x 2 (previous pixel hit W)
 _PAL_ENTRIES = _PAL_FLAGS + 6 * 32 * 2  # residual blocks of the palette entries, one a plane
 _PAL_TREE = _PAL_ENTRIES + MAX_PLANES * _BLOCK  # binary tree of an index, 2 * MAX_PALETTE nodes
-_PAL_CONTEXTS = _PAL_TREE + 2 * MAX_PALETTE
+_PAL_MATCH = _PAL_TREE + 2 * MAX_PALETTE  # format 6: match length class x 32 patterns x 2
+_PAL_CONTEXTS = _PAL_MATCH + _MATCH_CLASSES * 32 * 2
+_PAL_MATCHING = 0x8000  # format 6: the bit of the colour count's u16 that says so
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _match_key(v, y, x):
+    """A hash of the causal neighbourhood of pixel (y, x) of (h, w, P) samples: W, WW, NW, N,
+    NE, NEE (outside the tile a value no sample has), the key of the match model's table."""
+    key = 0
+    for dy, dx in ((0, -1), (0, -2), (-1, -1), (-1, 0), (-1, 1), (-1, 2)):
+        yy, xx = y + dy, x + dx
+        inside = yy >= 0 and 0 <= xx < v.shape[1]
+        for p in range(v.shape[2]):
+            s = v[yy, xx, p] if inside else -1000
+            key = (key * 0x9E3779B1 + s + 1024) & 0xFFFFFFFFFFFF
+    return (key * 0x1E35A7BD >> 16) & ((1 << _MATCH_BITS) - 1)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _match_class(length):
+    return min(_bitlen(length), _MATCH_CLASSES - 1)
 
 
 @nb.njit(cache=True, nogil=True)
-def _palette_code(index, palette, ncolors, io, xs, rec, words):
-    """Code (or decode into) ``palette`` (ncolors, P) and the (h, w) ``index`` plane."""
+def _palette_code(index, palette, ncolors, matching, io, xs, rec, words):
+    """Code (or decode into) ``palette`` (ncolors, P) and the (h, w) ``index`` plane; with
+    ``matching`` (format 6) each index is first predicted by a match model: the pixel after
+    the last place whose neighbourhood hashed alike, followed along the row while it holds
+    (lpaq's match model, Mahoney 2005, in two dimensions: repeated glyphs and widgets)."""
     state = np.full(_PAL_CONTEXTS, (_ONE // 2) << 8, dtype=np.int32)
+    table = np.full((1 << _MATCH_BITS) if matching else 0, -1, np.int64)
+    match, length = -1, 0  # the position that predicts this pixel, and how long it has held
+    pixels = index.reshape(index.shape[0], index.shape[1], 1)
     h, w = index.shape
     planes = palette.shape[1]
     ctx, no_mix, st = np.zeros(1, np.int64), np.zeros((0, 1), np.int64), np.zeros(1, np.int64)
@@ -369,7 +398,21 @@ def _palette_code(index, palette, ncolors, io, xs, rec, words):
                     nc += 1
             value = index[y, x]  # meaningful when encoding
             hit = -1
-            for j in range(nc):
+            predicted = -1
+            if matching:
+                slot = _match_key(pixels, y, x)
+                if match < 0:
+                    match, length = table[slot], 0
+                table[slot] = y * w + x
+                if match >= 0:
+                    predicted = index[match // w, match % w]
+                    at = _PAL_MATCH + (_match_class(length) * 32 + pattern) * 2 + prev_hit
+                    if _bit(state, at, 1 if value == predicted else 0, io, xs, rec, words):
+                        hit = -2
+                        value = predicted
+            for j in range(nc if hit == -1 else 0):
+                if cand[j] == predicted:
+                    continue  # the match said no
                 if _bit(
                     state,
                     _PAL_FLAGS + (j * 32 + pattern) * 2 + prev_hit,
@@ -383,7 +426,7 @@ def _palette_code(index, palette, ncolors, io, xs, rec, words):
                     break
             if hit >= 0:
                 value = cand[hit]
-            else:
+            elif hit == -1:
                 node = 1
                 for i in range(nbits - 1, -1, -1):
                     node = (node << 1) | _bit(
@@ -395,6 +438,11 @@ def _palette_code(index, palette, ncolors, io, xs, rec, words):
                     return
             index[y, x] = value
             prev_hit = 1 if hit == 0 else 0
+            if matching:  # follow the match along the row while it holds
+                if hit == -2 and match % w + 1 < w and x + 1 < w:
+                    match, length = match + 1, length + 1
+                else:
+                    match = -1
 
 
 # ---------------------------------------------------------------- predictive mode
@@ -404,7 +452,8 @@ _CACHE_BITS = 10
 _CACHE_PLANES = 6  # a pixel's key is 9 bits a plane in an int64
 _CACHE_FLAG = _RUN_FLAGS + 6 * 32 * 2  # 32 patterns
 _CACHE_TREE = _CACHE_FLAG + 32
-_RES = _CACHE_TREE + (2 << _CACHE_BITS)
+_RUN_MATCH = _CACHE_TREE + (2 << _CACHE_BITS)  # format 6: match length class x 32 patterns x 2
+_RES = _RUN_MATCH + _MATCH_CLASSES * 32 * 2
 _ACT_CLASSES, _E0_CLASSES = 10, 6
 # the mixing coder's context sets for one plane's residual (sizes, in blocks); see _predictive_code
 _MIX_SETS = (
@@ -662,6 +711,9 @@ def _predictive_code(v, lo, hi, runs, predictor, model, mixed, io, xs, rec, word
     cand = np.zeros(6, np.int64)
     cache = np.full(1 << _CACHE_BITS, -1, np.int64)
     use_cache = runs and planes <= _CACHE_PLANES
+    matching = runs and model >= 6  # format 6: the match model of palette mode, on pixels
+    table = np.full((1 << _MATCH_BITS) if matching else 0, -1, np.int64)
+    match = length = -1
     intensity = np.zeros((planes, 512), np.int64)  # a table: no division per sample
     for p in range(planes):
         for i in range(hi[p] - lo[p] + 1):
@@ -701,8 +753,41 @@ def _predictive_code(v, lo, hi, runs, predictor, model, mixed, io, xs, rec, word
                         cand[nc] = j
                         nc += 1
                 hit = -1
+                if matching:  # the pixel after the last place whose neighbourhood hashed alike
+                    slot = _match_key(v, y, x)
+                    if match < 0:
+                        match, length = table[slot], 0
+                    table[slot] = y * w + x
+                    if match >= 0:
+                        my, mx = match // w, match % w
+                        equal = 1
+                        for p in range(planes):
+                            if v[y, x, p] != v[my, mx, p]:
+                                equal = 0
+                        at = _RUN_MATCH + (_match_class(length) * 32 + pattern) * 2 + prev
+                        if _bit(state, at, equal, io, xs, rec, words):
+                            for p in range(planes):
+                                v[y, x, p] = v[my, mx, p]
+                            prev = 0
+                            if mx + 1 < w and x + 1 < w:  # followed along the row
+                                match, length = match + 1, length + 1
+                            else:
+                                match = -1
+                            continue
+                        # the match said no: skip the neighbours equal to its pixel
+                        for i in range(nc):
+                            j = cand[i]
+                            same = 1
+                            for p in range(planes):
+                                if v[ny[j], nx[j], p] != v[my, mx, p]:
+                                    same = 0
+                            if same:
+                                cand[i] = -1
+                        match = -1
                 for i in range(nc):
                     j = cand[i]
+                    if j < 0:
+                        continue
                     equal = 1
                     for p in range(planes):
                         if v[y, x, p] != v[ny[j], nx[j], p]:
@@ -936,26 +1021,30 @@ def _may_have_palette(planes: np.ndarray) -> bool:
     return np.unique(packed[:: max(1, packed.size // 16384)]).size <= MAX_PALETTE
 
 
-def encode_palette(planes: np.ndarray) -> tuple[bytes, float] | None:
-    """The palette path's payload and ideal bits, or None if the tile has too many colours."""
+def encode_palette(planes: np.ndarray, matching: bool = True) -> tuple[bytes, float] | None:
+    """The palette path's payload and ideal bits, or None if the tile has too many colours:
+    the colour count less one (u16; bit 15 the match model, new in format 6), the stream."""
     found = _palette_of(planes)
     if found is None:
         return None
     index, palette = found
-    body, bits = _encode_with(_palette_code, index, palette, len(palette))
-    return (len(palette) - 1).to_bytes(2, "little") + body, bits + 16
+    body, bits = _encode_with(_palette_code, index, palette, len(palette), matching)
+    count = (len(palette) - 1) | (_PAL_MATCHING if matching else 0)
+    return count.to_bytes(2, "little") + body, bits + 16
 
 
 def decode_palette(payload: bytes, shape: tuple[int, int, int]) -> np.ndarray:
     h, w, p = shape
     if len(payload) < 2:
         raise FormatError("corrupt data: classic tile stream")
-    ncolors = int.from_bytes(payload[:2], "little") + 1
+    count = int.from_bytes(payload[:2], "little")
+    matching = bool(count & _PAL_MATCHING)
+    ncolors = (count & ~_PAL_MATCHING) + 1
     if ncolors > MAX_PALETTE:
         raise FormatError("corrupt data: palette too large")
     index = np.zeros((h, w), dtype=np.int64)
     palette = np.zeros((ncolors, p), dtype=np.int64)
-    _decode_with(_palette_code, payload[2:], index, palette, ncolors)
+    _decode_with(_palette_code, payload[2:], index, palette, ncolors, matching)
     return palette[index].astype(np.uint8)
 
 

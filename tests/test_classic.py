@@ -434,3 +434,25 @@ def test_other_predictors_model_is_signalled_and_pays_on_real_world_variants():
             classic.decode(classic.PREDICTIVE, bytes([forged]) + new[1:], a.shape, True)
     with pytest.raises(ValueError, match="model"):
         classic.encode_predictive(a, 2, False, 0, model=7)
+
+
+def test_match_model_finds_repeated_text_and_is_signalled():
+    """Format 6's match model (palette tiles: bit 15 of the colour count; predictive tiles:
+    model 6 with neighbour flags): a line of anti-aliased text written twice, far apart, costs
+    far less with it; both payloads decode, and format 5's palette tiles (bit clear) too."""
+    im = Image.new("RGB", (256, 96), (255, 255, 255))
+    d = ImageDraw.Draw(im)
+    for y in (4, 60):
+        d.text((3, y), "flowzip codes repeated glyphs once", fill=(20, 20, 30))
+    a = np.asarray(im).copy()
+    new, new_bits = classic.encode_palette(a)
+    old, old_bits = classic.encode_palette(a, matching=False)
+    assert new[1] & 0x80 and not old[1] & 0x80
+    assert new_bits < 0.8 * old_bits
+    runs_new = classic.encode_predictive(a, 0, True)
+    runs_old = classic.encode_predictive(a, 0, True, model=5)
+    assert runs_new[1] < 0.8 * runs_old[1]
+    for kind, payload in ((classic.PALETTE, new), (classic.PALETTE, old)):
+        assert np.array_equal(classic.decode(kind, payload, a.shape, True), a)
+    for payload in (runs_new[0], runs_old[0]):
+        assert np.array_equal(classic.decode(classic.PREDICTIVE, payload, a.shape, True), a)
