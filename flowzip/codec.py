@@ -561,10 +561,15 @@ def encode_tiles(
         return np.ascontiguousarray(planes[y : y + h, x : x + w])
 
     def classic_best(i: int) -> tuple[int, bytes, float] | None:
-        return None if flow_only else classic.encode_best(region_of(i), rgb)
+        return classic.encode_best(region_of(i), rgb)
 
     order = coding_order(len(tiles), first)
-    for done, (i, best) in enumerate(_each_in_parallel(classic_best, order, first_alone=False)):
+    coded = (
+        ((i, None) for i in order)
+        if flow_only
+        else _each_in_parallel(classic_best, order, first_alone=False)
+    )
+    for done, (i, best) in enumerate(coded):
         region = region_of(i)
         directory_bytes = 0 if best is None else entry_bytes(best[0], len(best[1]))
         if best is not None and (
