@@ -11,7 +11,7 @@ Three coders, each a whole tile's planes (h, w, P) uint8 to bytes and back:
 - **predictive** (:data:`PREDICTIVE`): an optional reversible colour transform (subtract-green or
   YCoCg-R, as in WebP / JPEG XL), optional "same pixel as a neighbour" flags and a colour
   cache, then per sample a predictor chosen per tile (MED of LOCO-I / JPEG-LS, the local
-  mean, their blend, the clamped gradient) and the residual binarised exp-Golomb style
+  mean, a wider mean since format 6 (their blend before), the clamped gradient) and the residual binarised exp-Golomb style
   (zero, sign, exponent in unary, mantissa). Each bit is coded with the probabilities of 16
   adaptive contexts (:data:`_MIX_SETS`: activity, residual energy, the signed residuals
   around the pixel and in the earlier planes, JPEG-LS's gradients, the 8x8 block position,
@@ -863,8 +863,20 @@ def _predictive_code(v, lo, hi, runs, predictor, model, mixed, io, xs, rec, word
                     pred = _med(a, b, c)
                 elif predictor == 1:  # noise on a smooth surface: the local mean
                     pred = (a + b + c + d + 2) >> 2
-                elif predictor == 2:  # between the two: edges kept, noise halved
+                elif predictor == 2 and model < 6:  # between the two: edges kept, noise halved
                     pred = (2 * _med(a, b, c) + a + b + c + d + 3) // 6
+                elif predictor == 2:  # format 6: noise on a smooth surface, a wider mean (M27)
+                    pred = (
+                        2 * a
+                        + 2 * b
+                        + c
+                        + d
+                        + _at(v, y, x - 2, p, a)
+                        + _at(v, y - 2, x, p, b)
+                        + _at(v, y - 1, x + 2, p, d)
+                        + _at(v, y - 1, x - 2, p, c)
+                        + 5
+                    ) // 10
                 else:  # smooth gradients
                     pred = min(max(a + b - c, lo[p]), hi[p])
                 act = _bitlen(abs(b - c) + abs(a - c) + abs(d - b))
@@ -1060,9 +1072,6 @@ def decode_palette(payload: bytes, shape: tuple[int, int, int]) -> np.ndarray:
     return palette[index].astype(np.uint8)
 
 
-_PREDICTORS = ("med", "mean4", "med+mean4", "gradient")
-
-
 def encode_predictive(
     planes: np.ndarray,
     transform: int,
@@ -1213,17 +1222,19 @@ def _transform_for(planes: np.ndarray) -> int:
 
 def _predictor_for(planes: np.ndarray, transform: int) -> int:
     """The predictor whose residuals look cheapest (sum of log2(|e| + 1) on a subsample)."""
-    sample = planes[:256:1, :256] if planes.shape[0] > 2 and planes.shape[1] > 2 else None
+    sample = planes[:256:1, :256] if planes.shape[0] > 4 and planes.shape[1] > 4 else None
     if sample is None:
         return 0
     v = _forward_colour(sample, transform)[0].astype(np.int64)
-    x, a, b, c, d = v[1:, 1:-1], v[1:, :-2], v[:-1, 1:-1], v[:-1, :-2], v[:-1, 2:]
+    x, a, b, c, d = v[2:, 2:-2], v[2:, 1:-3], v[1:-1, 2:-2], v[1:-1, 1:-3], v[1:-1, 3:-1]
+    ww, nn, nee, nww = v[2:, :-4], v[:-2, 2:-2], v[1:-1, 4:], v[1:-1, :-4]
     med = np.where(
         c >= np.maximum(a, b),
         np.minimum(a, b),
         np.where(c <= np.minimum(a, b), np.maximum(a, b), a + b - c),
     )
-    preds = (med, (a + b + c + d + 2) >> 2, (2 * med + a + b + c + d + 3) // 6, a + b - c)
+    wide = (2 * a + 2 * b + c + d + ww + nn + nee + nww + 5) // 10  # format 6's predictor 2
+    preds = (med, (a + b + c + d + 2) >> 2, wide, a + b - c)
     costs = [float(np.log2(np.abs(x - q) + 1).sum()) for q in preds]
     return int(np.argmin(costs))
 
