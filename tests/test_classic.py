@@ -408,7 +408,7 @@ def test_phase_context_is_signalled_and_pays_on_an_upscale():
 def test_other_predictors_model_is_signalled_and_pays_on_real_world_variants():
     """Format 6's options bit 7 (sets L-U: other predictors and the NLMS predictor): set by
     the encoder, clear in format 5's tiles, which decode as before; it saves bits on a 2x
-    bicubic upscale, on 4:2:0 chroma and on a JPEG round trip (docs/experiments.md M22),
+    bicubic upscale, on 4:2:0 chroma and on a JPEG round trip (docs/experiments.md M23),
     and bit 7 without format 5's bits is refused."""
     urban = Image.open(FIXTURES / "images" / "urban051-256.png").convert("RGB")
     crop = urban.crop((0, 0, 96, 96))
