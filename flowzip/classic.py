@@ -11,8 +11,8 @@ Three coders, each a whole tile's planes (h, w, P) uint8 to bytes and back:
 - **predictive** (:data:`PREDICTIVE`): an optional reversible colour transform (subtract-green or
   YCoCg-R, as in WebP / JPEG XL), optional "same pixel as a neighbour" flags and a colour
   cache, then per sample a predictor chosen per tile (MED of LOCO-I / JPEG-LS, the local
-  mean, a wider mean since format 6 (their blend before), the clamped gradient) and the residual binarised exp-Golomb style
-  (zero, sign, exponent in unary, mantissa). Each bit is coded with the probabilities of 16
+  mean, a wider mean since format 6 (their blend before), the clamped gradient) and the
+  residual binarised exp-Golomb style (zero, sign, exponent in unary, mantissa). Each bit is coded with the probabilities of 16
   adaptive contexts (:data:`_MIX_SETS`: activity, residual energy, the signed residuals
   around the pixel and in the earlier planes, JPEG-LS's gradients, the 8x8 block position,
   the 2x2 phase, and since format 6 where other predictors disagree with the one used: linear
@@ -332,6 +332,24 @@ def _match_key(v, y, x):
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
+def _match_find(table, slot, pos, match, length):
+    """The match that predicts the pixel at ``pos``: the one being followed, else the last
+    position whose neighbourhood hashed to ``slot`` (length 0); the table then holds ``pos``."""
+    if match < 0:
+        match, length = table[slot], 0
+    table[slot] = pos
+    return match, length
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _match_follow(match, length, w, x):
+    """After a hit at column ``x``: the match moves one pixel along the row, or ends with it."""
+    if match % w + 1 < w and x + 1 < w:
+        return match + 1, length + 1
+    return -1, 0
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
 def _match_context(length, pattern, prev, which):
     """The match flag's context (see :data:`_MATCH_CONTEXTS`); ``which`` is 0 when no distinct
     neighbour has the match's pixel, else 1 + its rank."""
@@ -406,10 +424,9 @@ def _palette_code(index, palette, ncolors, matching, io, xs, rec, words):
             hit = -1
             predicted = -1
             if matching:
-                slot = _match_key(pixels, y, x)
-                if match < 0:
-                    match, length = table[slot], 0
-                table[slot] = y * w + x
+                match, length = _match_find(
+                    table, _match_key(pixels, y, x), y * w + x, match, length
+                )
                 if match >= 0:
                     predicted = index[match // w, match % w]
                     which = 0
@@ -449,10 +466,7 @@ def _palette_code(index, palette, ncolors, matching, io, xs, rec, words):
             index[y, x] = value
             prev_hit = 1 if hit == 0 else 0
             if matching:  # follow the match along the row while it holds
-                if hit == -2 and match % w + 1 < w and x + 1 < w:
-                    match, length = match + 1, length + 1
-                else:
-                    match = -1
+                match, length = _match_follow(match, length, w, x) if hit == -2 else (-1, 0)
 
 
 # ---------------------------------------------------------------- predictive mode
@@ -478,26 +492,24 @@ _MIX_SETS = (
     81,  # I: NE and NW residuals, signed
     81,  # J: the first plane's gradients at this pixel (later planes), NN and WW residuals (first)
     4 * 81,  # K (format 5): the 2x2 phase (chroma upsampling, 2x upscales) x W and N residuals
-    # format 6: where other predictors disagree with the one used (as paq8's image models do)
-    81,  # L: the linear extrapolations 2W - WW and 2N - NN
+    # format 6: where other predictors disagree with the one used (as paq8's image models do);
+    # letters as in docs/experiments.md M23, where L, N and P were measured and left out
     81,  # M: N + NE - NNE and NE
-    81,  # N: W + NE - N and (W + NE) / 2
     729,  # O: W, N and NW themselves
-    81,  # P: (W + N) / 2 and (N + NE) / 2
     81,  # Q: the quadratic extrapolations 3W - 3WW + WWW and 3N - 3NN + NNN (smooth upscales)
     81,  # R: the quadratic extrapolations along the two diagonals
     81,  # S: the mean of Q's two, finer (-40 .. 40)
     81,  # T: an online NLMS predictor's correction to the prediction, finer
     27 * 9,  # U: that correction x the NLMS predictor's error at the last pixel coded
 )
-_SETS_OF_MODEL = (0, 0, 0, 1, 10, 11, 21)  # sets computed by the predictive model of format N
-# and those it mixes: format 6 leaves out A, F, L, N and P, which the others make up for (each
-# 0.01-0.07% on the every4 subsets, together 0.2%, for a quarter of the mixer's work: M22)
+_SETS_OF_MODEL = (0, 0, 0, 1, 10, 11, 18)  # sets computed by the predictive model of format N
+# and those it mixes: format 6 leaves out A and F, which the others make up for (with L, N and
+# P each 0.01-0.07% on the every4 subsets, together 0.2%, for a quarter of the mixer's work: M23)
 _MIXED_OF_MODEL = {
     3: (0,),
     4: tuple(range(10)),
     5: tuple(range(11)),
-    6: (1, 2, 3, 4, 6, 7, 8, 9, 10, 12, 14, 16, 17, 18, 19, 20),
+    6: (1, 2, 3, 4, *range(6, 18)),
 }
 MODEL = 6  # the predictive model this flowzip writes
 # a model's bits in a tile's options byte: each format's bit on top of the one before
@@ -590,7 +602,7 @@ def _fine(e):
 
 @nb.njit(cache=True, nogil=True, inline="always")
 def _other_predictors(ctxs, v, y, x, p, a, b, c, d, pred, base, lms_fix, lms_err):
-    """Format 6's sets L .. U (see :data:`_MIX_SETS`): where other predictors, linear and
+    """Format 6's sets M .. U (see :data:`_MIX_SETS`): where other predictors, linear and
     quadratic extrapolations and an online NLMS predictor, disagree with ``pred``."""
     aa = _at(v, y, x - 2, p, a)
     bb = _at(v, y - 2, x, p, b)
@@ -603,16 +615,13 @@ def _other_predictors(ctxs, v, y, x, p, a, b, c, d, pred, base, lms_fix, lms_err
     column = 3 * b - 3 * bb + bbb
     diagonal = 3 * c - 3 * cc + _at(v, y - 3, x - 3, p, cc)
     anti = 3 * d - 3 * dd + _at(v, y - 3, x + 3, p, dd)
-    ctxs[11] = base + _MIX_OFFSETS[11] + _q81(2 * a - aa - pred, 2 * b - bb - pred)
-    ctxs[12] = base + _MIX_OFFSETS[12] + _q81(b + d - nne - pred, d - pred)
-    ctxs[13] = base + _MIX_OFFSETS[13] + _q81(a + d - b - pred, ((a + d + 1) >> 1) - pred)
-    ctxs[14] = base + _MIX_OFFSETS[14] + _q81(a - pred, b - pred) * 9 + _q9(c - pred) + 4
-    ctxs[15] = base + _MIX_OFFSETS[15] + _q81(((a + b + 1) >> 1) - pred, ((b + d + 1) >> 1) - pred)
-    ctxs[16] = base + _MIX_OFFSETS[16] + _q81(row - pred, column - pred)
-    ctxs[17] = base + _MIX_OFFSETS[17] + _q81(diagonal - pred, anti - pred)
-    ctxs[18] = base + _MIX_OFFSETS[18] + _fine(((row + column + 1) >> 1) - pred)
-    ctxs[19] = base + _MIX_OFFSETS[19] + _fine(lms_fix)
-    ctxs[20] = base + _MIX_OFFSETS[20] + (min(max(lms_fix, -13), 13) + 13) * 9 + _q9(lms_err) + 4
+    ctxs[11] = base + _MIX_OFFSETS[11] + _q81(b + d - nne - pred, d - pred)
+    ctxs[12] = base + _MIX_OFFSETS[12] + _q81(a - pred, b - pred) * 9 + _q9(c - pred) + 4
+    ctxs[13] = base + _MIX_OFFSETS[13] + _q81(row - pred, column - pred)
+    ctxs[14] = base + _MIX_OFFSETS[14] + _q81(diagonal - pred, anti - pred)
+    ctxs[15] = base + _MIX_OFFSETS[15] + _fine(((row + column + 1) >> 1) - pred)
+    ctxs[16] = base + _MIX_OFFSETS[16] + _fine(lms_fix)
+    ctxs[17] = base + _MIX_OFFSETS[17] + (min(max(lms_fix, -13), 13) + 13) * 9 + _q9(lms_err) + 4
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -700,7 +709,7 @@ def _predictive_code(v, lo, hi, runs, predictor, model, mixed, io, xs, rec, word
 
     ``model``, the format that brought it: each residual bit under the context sets
     ``mixed`` (``_MIXED_OF_MODEL[model]``) of :data:`_MIX_SETS` mixed, ten in format 4, eleven
-    in format 5, 16 of 21 in format 6 (with the NLMS predictor behind sets T and U and a
+    in format 5, 16 of 18 in format 6 (with the NLMS predictor behind sets T and U and a
     faster mixer); in format 3 under set A alone."""
     h, w, planes = v.shape
     mixing = model >= 4
@@ -723,7 +732,7 @@ def _predictive_code(v, lo, hi, runs, predictor, model, mixed, io, xs, rec, word
     use_cache = runs and planes <= _CACHE_PLANES
     matching = runs and model >= 6  # format 6: the match model of palette mode, on pixels
     table = np.full((1 << _MATCH_BITS) if matching else 0, -1, np.int64)
-    match = length = -1
+    match, length = -1, 0  # as in palette mode
     intensity = np.zeros((planes, 512), np.int64)  # a table: no division per sample
     for p in range(planes):
         for i in range(hi[p] - lo[p] + 1):
@@ -764,10 +773,9 @@ def _predictive_code(v, lo, hi, runs, predictor, model, mixed, io, xs, rec, word
                         nc += 1
                 hit = -1
                 if matching:  # the pixel after the last place whose neighbourhood hashed alike
-                    slot = _match_key(v, y, x)
-                    if match < 0:
-                        match, length = table[slot], 0
-                    table[slot] = y * w + x
+                    match, length = _match_find(
+                        table, _match_key(v, y, x), y * w + x, match, length
+                    )
                     if match >= 0:
                         my, mx = match // w, match % w
                         equal = 1
@@ -788,10 +796,7 @@ def _predictive_code(v, lo, hi, runs, predictor, model, mixed, io, xs, rec, word
                             for p in range(planes):
                                 v[y, x, p] = v[my, mx, p]
                             prev = 0
-                            if mx + 1 < w and x + 1 < w:  # followed along the row
-                                match, length = match + 1, length + 1
-                            else:
-                                match = -1
+                            match, length = _match_follow(match, length, w, x)
                             continue
                         if which:  # the match said no: skip the neighbour equal to its pixel
                             cand[which - 1] = -1
@@ -1081,7 +1086,7 @@ def encode_predictive(
 ) -> tuple[bytes, float]:
     """The predictive path's payload and ideal bits: an options byte (bits 0-1 the colour
     transform, 2 runs, 3-4 the predictor, then the model: bit 5 context mixing, new in format
-    4, 6 the phase context set K, new in format 5, 7 the other predictors' sets L-U, new in
+    4, 6 the phase context set K, new in format 5, 7 the other predictors' sets M-U, new in
     format 6), then the stream. ``model`` is the format whose coder to use (3 to 6)."""
     if model not in _MODEL_BITS:
         raise ValueError(f"predictive model of format 3 to {MODEL}, not {model}")

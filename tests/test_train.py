@@ -76,48 +76,17 @@ def test_train_cli_refuses_bad_input_in_one_line(tmp_path):
     existing.write_bytes(b"keep me")
     garbage = tmp_path / "garbage.npz"
     garbage.write_bytes(TINY_MODEL.read_bytes()[:1000])  # a truncated model file
+    train = ["flowzip", "train", str(FIXTURES / "images"), "-o"]
+    new = [*train, str(tmp_path / "x.npz")]
     cases = [
-        (["flowzip", "train", str(FIXTURES / "images"), "-o", str(existing)], "already exists"),
+        ([*train, str(existing)], "already exists"),
         (
             ["flowzip", "train", str(tmp_path / "nope"), "-o", str(tmp_path / "x.npz")],
             "not a folder",
         ),
-        (
-            [
-                "flowzip",
-                "train",
-                str(FIXTURES / "images"),
-                "-o",
-                str(tmp_path / "x.npz"),
-                "--init",
-                "no-such-model",
-            ],
-            "unknown model",
-        ),
-        (
-            [
-                "flowzip",
-                "train",
-                str(FIXTURES / "images"),
-                "-o",
-                str(tmp_path / "x.npz"),
-                "--init",
-                str(garbage),
-            ],
-            "not a flowzip model file",
-        ),
-        (
-            [
-                "flowzip",
-                "train",
-                str(FIXTURES / "images"),
-                "-o",
-                str(tmp_path / "x.npz"),
-                "--augment",
-                "jpeg=x",
-            ],
-            "--augment",
-        ),
+        ([*new, "--init", "no-such-model"], "unknown model"),
+        ([*new, "--init", str(garbage)], "not a flowzip model file"),
+        ([*new, "--augment", "jpeg=x"], "--augment"),
     ]
     for argv, message in cases:
         proc = subprocess.run(
