@@ -53,7 +53,7 @@ from .errors import (  # noqa: E402
     UnsupportedImageError,
 )
 
-__version__ = "0.5.0"  # the only place it is written: pyproject.toml reads it from here
+__version__ = "0.6.0"  # the only place it is written: pyproject.toml reads it from here
 
 from .pillow import register as _register_pillow  # noqa: E402
 

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 
 from . import container
-from .directory import FLOW, count_paths, entry_bytes, read_directory, write_directory
+from .directory import FLOW, SUBSAMPLED, count_paths, entry_bytes, read_directory, write_directory
 from .errors import ChecksumError, FlowzipError, FormatError, UnsupportedImageError
 from .image import (
     ImageInfo,
@@ -546,10 +546,13 @@ def encode_tiles(
 ) -> TiledEncoding:
     """Code every tile by the path with the fewest bits: the flow (measured exactly, as what
     it adds to the shared stack, and undone when another path is smaller), a palette or
-    predictive context coder, or the stored floor (:mod:`flowzip.classic`)."""
-    from . import classic
+    predictive context coder, the stored floor (:mod:`flowzip.classic`), or on an RGB image
+    whose chroma is 4:2:0 upsampled, its luma and half-resolution chroma
+    (:mod:`flowzip.chroma`)."""
+    from . import chroma, classic
 
     rgb = bool(groups) and groups[0].flow == "rgb"
+    subsampled = chroma.recover(planes) if rgb and planes.shape[2] == 3 and not flow_only else None
     first = seed_tile(planes, tiles) if model.bits_back else 0
     enc = TileEncoder(model)
     kinds = [FLOW] * len(tiles)
@@ -560,8 +563,13 @@ def encode_tiles(
         y, x, h, w = tiles[i]
         return np.ascontiguousarray(planes[y : y + h, x : x + w])
 
-    def classic_best(i: int) -> tuple[int, bytes, float] | None:
-        return classic.encode_best(region_of(i), rgb)
+    def classic_best(i: int) -> tuple[int, bytes, float]:
+        best = classic.encode_best(region_of(i), rgb)
+        if subsampled is not None:
+            found = chroma.encode_tile(subsampled, tiles[i])
+            if len(found[1]) < len(best[1]):
+                return found
+        return best
 
     order = coding_order(len(tiles), first)
     coded = (
@@ -605,7 +613,7 @@ def decode_tiles(
 ) -> np.ndarray:
     """The (H, W, P) planes of a file of any version (``model`` may be None when no tile
     needs the flow)."""
-    from . import classic
+    from . import chroma, classic
 
     tiles = tile_grid(header.height, header.width, header.tile)
     # the image is reserved once its first tile has decoded, not on the header's word: a
@@ -624,10 +632,16 @@ def decode_tiles(
     else:
         kinds, offsets = [FLOW] * len(tiles), [0] * (len(tiles) + 1)
     rgb = bool(groups) and groups[0].flow == "rgb"
+    if SUBSAMPLED in kinds and (header.version < 7 or not rgb or n_planes != 3):
+        raise FormatError(
+            "corrupt flowzip file (a subsampled tile in an image that cannot have one)"
+        )
 
     def classic_tile(i: int) -> np.ndarray:
         _, _, h, w = tiles[i]
         payload = streams[2][offsets[i] : offsets[i + 1]]
+        if kinds[i] == SUBSAMPLED:
+            return chroma.decode_tile(payload, tiles[i], (header.height, header.width))
         return classic.decode(kinds[i], payload, (h, w, n_planes), rgb)
 
     done = 0

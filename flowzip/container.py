@@ -1,18 +1,18 @@
-"""The .fz container, format version 6 (and versions 1 to 5, read): bytes only, no model or
+"""The .fz container, format version 7 (and versions 1 to 6, read): bytes only, no model or
 coder logic.
 
 Layout (little-endian; the full description is docs/format.md)::
 
     offset  size  field
     0       8     MAGIC  b"\\x89FZP\\r\\n\\x1a\\n"
-    8       1     format version (6; 1 to 5 are still read: 4 to 6 differ only inside
-                  the classic tiles)
+    8       1     format version (7; 1 to 6 are still read: 4 to 7 differ only inside
+                  the classic tiles, and 7 adds the subsampled tile kind)
     9       1     flags (0; version 4: bit 0, attached metadata follows the header)
     10      2     header length L
     12      L     header: width u32, height u32, channels u8, bytes/sample u8, ndim u8,
                   tile size u16, model id (u8 length + UTF-8), weights sha256 prefix (8),
                   pixel CRC32 u32, metadata (u16 length + JSON, empty for {}),
-                  v4 to v6: the first tile coded u32, with flag bit 0 the attached metadata's
+                  v4 to v7: the first tile coded u32, with flag bit 0 the attached metadata's
                   length and CRC32 u32, then as v3;
                   v3: the first tile coded u32, three stream lengths u32 (the tile
                   directory, the flow stream of all flow tiles, the other tiles' payloads);
@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from .errors import FormatError
 
 MAGIC = b"\x89FZP\r\n\x1a\n"
-FORMAT_VERSION = 6  # what this flowzip writes
-READABLE_VERSIONS = (1, 2, 3, 4, 5, 6)
+FORMAT_VERSION = 7  # what this flowzip writes
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7)
 _PREFIX = struct.Struct("<8sBBH")
 _FIXED = struct.Struct("<IIBBBH")
 _SHAPE = struct.Struct(

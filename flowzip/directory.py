@@ -15,13 +15,20 @@ from __future__ import annotations
 
 from .errors import FormatError
 
-FLOW, STORED, PALETTE, PREDICTIVE = (
+FLOW, STORED, PALETTE, PREDICTIVE, SUBSAMPLED = (
     0,
     1,
     2,
     3,
-)  # tile kinds; flowzip/classic.py codes all but the flow
-PATH_NAMES = {FLOW: "flow", STORED: "stored", PALETTE: "palette", PREDICTIVE: "predictive"}
+    4,
+)  # tile kinds; flowzip/classic.py codes the middle three, flowzip/chroma.py the last (format 7)
+PATH_NAMES = {
+    FLOW: "flow",
+    STORED: "stored",
+    PALETTE: "palette",
+    PREDICTIVE: "predictive",
+    SUBSAMPLED: "subsampled",
+}
 
 
 def _varint(n: int) -> bytes:

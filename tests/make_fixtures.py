@@ -1,7 +1,7 @@
-"""Write the frozen fixture files of the current format version (tests/fixtures/v6): .fz
+"""Write the frozen fixture files of the current format version (tests/fixtures/v7): .fz
 files that every future flowzip must decode to the stored pixels (the format's compatibility
 promise). Regenerating them is a deliberate act: it needs FLOWZIP_REGENERATE_FIXTURES=1 and
-belongs with a format-version bump, which writes a new folder; the older folders (v1 to v5)
+belongs with a format-version bump, which writes a new folder; the older folders (v1 to v6)
 stay as they are, frozen. Everything written comes from :func:`cases`: add a case there, never
 edit a file by hand, and write it with ``--new``, which writes only the cases that have no file
 yet (the others stay as they are). A case named ``*-flow-*`` is coded with ``flow_only=True``
@@ -28,6 +28,9 @@ import flowzip
 import flowzip.registry
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent))  # the benchmark's variants are the fixtures' too
+from bench.variants import chroma_420, jpeg  # noqa: E402
+
 OUT = HERE / "fixtures" / f"v{flowzip.FORMAT_VERSION}"
 TINY = HERE / "fixtures" / "tiny-v1.npz"
 TINY_BB = HERE / "fixtures" / "tiny-bb-v1.npz"  # bits-back: scale layers from level 1
@@ -113,6 +116,9 @@ def _cases():
             )
         ),
     )
+    # format 7: 4:2:0 chroma coded at half resolution, as Pillow and as libjpeg upsample it
+    yield "tiny-subsampled-pillow", TINY, chroma_420(urban.crop((0, 0, 149, 101)))
+    yield "tiny-subsampled-jpeg", TINY, jpeg(90)(urban.crop((0, 0, 150, 100)))
     # shipped models: the files name their model, so each shipped model gets its own
     # (the "default-" files were made when idf-base-v1 was the default)
     yield Case("tiny-rgb-attached", TINY, urban.crop((10, 20, 58, 60)), ATTACHED)

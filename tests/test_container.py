@@ -1,4 +1,4 @@
-"""Container v6 (and v1 to v5, still read): parse what we write; refuse everything else with a
+"""Container v7 (and v1 to v6, still read): parse what we write; refuse everything else with a
 FormatError."""
 
 from __future__ import annotations
@@ -75,8 +75,8 @@ def test_roundtrip(header, streams):
     assert container.read(data) == (header, streams)
 
 
-def test_this_flowzip_writes_version_5():
-    assert container.FORMAT_VERSION == HEADER.version == 6
+def test_this_flowzip_writes_version_7():
+    assert container.FORMAT_VERSION == HEADER.version == 7
 
 
 @BOTH

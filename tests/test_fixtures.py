@@ -24,7 +24,7 @@ def test_fixtures_exist():
     paths = set()
     for p in CURRENT:
         paths |= set(flowzip.read_tile_paths(p.read_bytes()))
-    assert paths == {"flow", "palette", "predictive", "stored"}
+    assert paths == {"flow", "palette", "predictive", "stored", "subsampled"}
     # and format 4's attached metadata, of every kind
     carried = [flowzip.read_header(p.read_bytes()).attached for p in CURRENT]
     assert any(a.icc_profile and a.exif and any(t.language for t in a.text) for a in carried)

@@ -35,6 +35,7 @@ from flowzip import container
 from flowzip.errors import FlowzipError
 fixtures = Path(sys.argv[5])
 files = sorted(p for v in ("v2", "v3", "v4") for p in (fixtures / v).glob("tiny-*.fz"))
+files += sorted((fixtures / "v7").glob("tiny-subsampled-*.fz"))
 originals = [(p.name, p.read_bytes(), np.load(p.with_suffix(".npy"))) for p in files]
 dec = flowzip.Decompressor(models=[fixtures / "tiny-v1.npz", fixtures / "tiny-bb-v1.npz"])
 FIELDS = ("width", "height", "tile", "channels", "bytes_per_sample", "first_tile")
