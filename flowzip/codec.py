@@ -547,12 +547,14 @@ def encode_tiles(
     """Code every tile by the path with the fewest bits: the flow (measured exactly, as what
     it adds to the shared stack, and undone when another path is smaller), a palette or
     predictive context coder, the stored floor (:mod:`flowzip.classic`), or on an RGB image
-    whose chroma is 4:2:0 upsampled, its luma and half-resolution chroma
-    (:mod:`flowzip.chroma`)."""
-    from . import chroma, classic
+    made by upsampling (4:2:0 chroma, or an upscaled image), its planes at half resolution
+    (:mod:`flowzip.subsampled`)."""
+    from . import classic, subsampled
 
     rgb = bool(groups) and groups[0].flow == "rgb"
-    subsampled = chroma.recover(planes) if rgb and planes.shape[2] == 3 and not flow_only else None
+    halved = None
+    if rgb and planes.shape[2] == 3 and not flow_only:
+        halved = subsampled.recover(planes)
     first = seed_tile(planes, tiles) if model.bits_back else 0
     enc = TileEncoder(model)
     kinds = [FLOW] * len(tiles)
@@ -565,8 +567,8 @@ def encode_tiles(
 
     def classic_best(i: int) -> tuple[int, bytes, float]:
         best = classic.encode_best(region_of(i), rgb)
-        if subsampled is not None:
-            found = chroma.encode_tile(subsampled, tiles[i])
+        if halved is not None:
+            found = subsampled.encode_tile(halved, tiles[i])
             if len(found[1]) < len(best[1]):
                 return found
         return best
@@ -613,7 +615,7 @@ def decode_tiles(
 ) -> np.ndarray:
     """The (H, W, P) planes of a file of any version (``model`` may be None when no tile
     needs the flow)."""
-    from . import chroma, classic
+    from . import classic, subsampled
 
     tiles = tile_grid(header.height, header.width, header.tile)
     # the image is reserved once its first tile has decoded, not on the header's word: a
@@ -641,7 +643,7 @@ def decode_tiles(
         _, _, h, w = tiles[i]
         payload = streams[2][offsets[i] : offsets[i + 1]]
         if kinds[i] == SUBSAMPLED:
-            return chroma.decode_tile(payload, tiles[i], (header.height, header.width))
+            return subsampled.decode_tile(payload, tiles[i], (header.height, header.width))
         return classic.decode(kinds[i], payload, (h, w, n_planes), rgb)
 
     done = 0

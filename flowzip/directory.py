@@ -21,7 +21,7 @@ FLOW, STORED, PALETTE, PREDICTIVE, SUBSAMPLED = (
     2,
     3,
     4,
-)  # tile kinds; flowzip/classic.py codes the middle three, flowzip/chroma.py the last (format 7)
+)  # tile kinds; flowzip/classic.py codes the middle three, flowzip/subsampled.py the last (format 7)
 PATH_NAMES = {
     FLOW: "flow",
     STORED: "stored",

@@ -29,7 +29,7 @@ import flowzip.registry
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))  # the benchmark's variants are the fixtures' too
-from bench.variants import chroma_420, jpeg  # noqa: E402
+from bench.variants import chroma_420, jpeg, upscale_2x  # noqa: E402
 
 OUT = HERE / "fixtures" / f"v{flowzip.FORMAT_VERSION}"
 TINY = HERE / "fixtures" / "tiny-v1.npz"
@@ -116,9 +116,11 @@ def _cases():
             )
         ),
     )
-    # format 7: 4:2:0 chroma coded at half resolution, as Pillow and as libjpeg upsample it
+    # format 7: 4:2:0 chroma coded at half resolution, as Pillow and as libjpeg upsample it,
+    # and an image upscaled 2x (Pillow's bicubic) coded from the half-resolution image
     yield "tiny-subsampled-pillow", TINY, chroma_420(urban.crop((0, 0, 149, 101)))
     yield "tiny-subsampled-jpeg", TINY, jpeg(90)(urban.crop((0, 0, 150, 100)))
+    yield "tiny-subsampled-upscaled", TINY, upscale_2x(urban.crop((0, 0, 150, 100)))
     # shipped models: the files name their model, so each shipped model gets its own
     # (the "default-" files were made when idf-base-v1 was the default)
     yield Case("tiny-rgb-attached", TINY, urban.crop((10, 20, 58, 60)), ATTACHED)

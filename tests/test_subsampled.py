@@ -1,4 +1,5 @@
-"""The subsampled path (flowzip.chroma): 4:2:0 chroma coded at half resolution, exactly."""
+"""The subsampled path (flowzip.subsampled): 4:2:0 chroma, or a 2x upscaled image, coded from
+its planes at half resolution, exactly."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 from PIL import Image
 
 import flowzip
-from bench.variants import chroma_420, jpeg
-from flowzip import chroma, classic, container, directory
+from bench.variants import chroma_420, jpeg, upscale_2x
+from flowzip import classic, container, directory
+from flowzip import subsampled as chroma
 from flowzip.errors import FormatError
 
 from .conftest import FIXTURES, TINY_MODEL
@@ -44,11 +46,14 @@ def test_libjpeg_tables_are_the_decoders_conversion():
 
 
 @pytest.mark.parametrize("size", [(1, 2), (3, 5), (24, 48), (125, 250), (181, 361), (7, 7)])
-def test_bilinear_taps_are_pillows_resize(size, rng):
+@pytest.mark.parametrize("cubic", [False, True])
+def test_pillow_taps_are_pillows_resize(size, cubic, rng):
     n_in, n_out = size
     a = rng.integers(0, 256, (5, n_in), dtype=np.uint8)
-    pillow = np.asarray(Image.fromarray(a).resize((n_out, 5), Image.Resampling.BILINEAR))
-    assert np.array_equal(chroma.bilinear_taps(n_in, n_out).apply(a.astype(np.int64), 1), pillow)
+    kind = Image.Resampling.BICUBIC if cubic else Image.Resampling.BILINEAR
+    pillow = np.asarray(Image.fromarray(a).resize((n_out, 5), kind))
+    taps = chroma.pillow_taps(n_in, n_out, cubic)
+    assert np.array_equal(taps.apply(a.astype(np.int64), 1), pillow)
 
 
 def test_fancy_taps_are_a_triangle_with_replicated_edges():
@@ -64,7 +69,11 @@ def test_fancy_taps_are_a_triangle_with_replicated_edges():
 
 @pytest.mark.parametrize(
     "make, method",
-    [(chroma_420, chroma.PILLOW), (jpeg(90), chroma.LIBJPEG)],
+    [
+        (chroma_420, chroma.PILLOW),
+        (jpeg(90), chroma.LIBJPEG),
+        (upscale_2x, chroma.PILLOW_BICUBIC),
+    ],
 )
 def test_recover_finds_the_planes_and_the_method(make, method):
     found = chroma.recover(np.asarray(make(urban((0, 0, 149, 101)))))
@@ -77,8 +86,9 @@ def test_recover_declines_full_chroma():
 
 
 @pytest.mark.parametrize("band", [256, 16])  # 16: the bands' chroma rows disagree at seams
-def test_every_tile_decodes_exactly(band):
-    rgb = np.asarray(chroma_420(urban((0, 0, 149, 101))))
+@pytest.mark.parametrize("make", [chroma_420, upscale_2x])
+def test_every_tile_decodes_exactly(band, make):
+    rgb = np.asarray(make(urban((0, 0, 149, 101))))
     found = chroma.recover(rgb, band=band, margin=2)
     assert found is not None
     h, w = rgb.shape[:2]
@@ -126,15 +136,15 @@ def test_a_version_6_file_may_not_hold_subsampled_tiles():
         flowzip.decompress(older, models=[TINY_MODEL])
 
 
-def test_the_fixtures_pin_both_methods():
+def test_the_fixtures_pin_every_method():
     methods = set()
-    for name in ("tiny-subsampled-pillow", "tiny-subsampled-jpeg"):
+    for name in ("tiny-subsampled-pillow", "tiny-subsampled-jpeg", "tiny-subsampled-upscaled"):
         header, streams = container.read((FIXTURES / "v7" / f"{name}.fz").read_bytes())
         tiles = container.tile_count(header.width, header.height, header.tile)
         kinds, offsets = directory.read_directory(streams[0], tiles, len(streams[2]))
         assert set(kinds) == {directory.SUBSAMPLED}
         methods |= {streams[2][offsets[i]] for i in range(tiles)}
-    assert methods == {chroma.PILLOW, chroma.LIBJPEG}
+    assert methods == set(chroma.METHODS)
 
 
 def test_the_frozen_tables_are_what_measuring_pillow_gives():
