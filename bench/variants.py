@@ -45,10 +45,12 @@ def chroma_420(im: Image.Image) -> Image.Image:
     return Image.merge("YCbCr", (y, cb, cr)).convert("RGB")
 
 
-def jpeg(quality: int) -> Callable[[Image.Image], Image.Image]:
+def jpeg(quality: int, subsampling: int = -1) -> Callable[[Image.Image], Image.Image]:
+    """A JPEG round trip; ``subsampling`` as Pillow's (-1 its default, 4:2:0; 1 is 4:2:2)."""
+
     def round_trip(im: Image.Image) -> Image.Image:
         buf = io.BytesIO()
-        im.save(buf, format="JPEG", quality=quality)  # Pillow's default subsampling: 4:2:0
+        im.save(buf, format="JPEG", quality=quality, subsampling=subsampling)
         buf.seek(0)
         with Image.open(buf) as out:
             return out.convert("RGB")

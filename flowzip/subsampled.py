@@ -1,23 +1,31 @@
-"""Tiles whose chroma was subsampled 4:2:0 and upsampled back: the subsampled path codes
-what such a tile really holds, its luma at full resolution and its chroma at half.
+"""Tiles made by upsampling: the subsampled path codes what such a tile really holds, its
+planes at half resolution (format 7).
 
-Most photos users hold went through a 4:2:0 stage on the way (a camera, a video codec, a
-JPEG, a resize of the chroma planes): their full-resolution chroma carries no detail of its
-own, only the interpolation of a quarter as many samples. A context coder or a flow over
-RGB pays for those samples again at every pixel. Where an image's pixels are exactly
-``YCbCr -> RGB`` of a luma plane and two half-resolution chroma planes upsampled by a known
-filter, this path finds those planes (the encoder inverts the upsampling by least squares
-and a dynamic programme over each row's integer inputs) and codes, per tile, the luma, the
-chroma samples the tile's pixels depend on, and the difference between the tile and what
-those planes give (all zero when the filter and colour conversion match exactly), each with
-the classic coders (:mod:`flowzip.classic`). The encoder keeps the path only where it is
-smaller than every other, so an image that only looks subsampled costs nothing.
+Most photos users hold went through a 4:2:0 or 4:2:2 stage on the way (a camera, a video
+codec, a JPEG, a resize of the chroma planes): their full-resolution chroma carries no detail
+of its own, only the interpolation of half or a quarter as many samples; an upscaled image
+holds only the image before it. A context coder or a flow over RGB pays for those samples
+again at every pixel. Where an image's pixels are exactly what a known decoder or resizer
+makes of such planes, this path finds the planes (the encoder inverts the upsampling: a
+least-squares estimate, a Viterbi pass over each line's integer inputs for two-tap filters,
+greedy repairs) and codes, per tile, the luma (for chroma methods), the half-resolution
+samples the tile's pixels read, and the difference between the tile and what those planes
+give (zero where the method matches), each with the classic coders (:mod:`flowzip.classic`).
+The encoder keeps the path only where it is smaller than every other.
 
-Method 1 (format 7) is Pillow's: chroma planes of ceil(w/2) x ceil(h/2) samples, resized
-bilinear to the image's size (:func:`bilinear_taps`: Pillow's 22-bit fixed-point weights,
-derived here in exact rationals, the horizontal pass rounded to 8 bits before the vertical)
-and Pillow's YCbCr -> RGB (JPEG's full-range BT.601; its integer tables, measured from Pillow
-and frozen in ``ycbcr_pillow_v1.npz``). Everything the decoder does is integer arithmetic.
+Methods (the first byte of a tile's payload; docs/format.md has them exactly):
+
+1. Pillow's 4:2:0: chroma of ceil(h/2) x ceil(w/2) samples resized bilinear to the image's
+   size (:func:`pillow_taps`: Pillow's 22-bit fixed-point weights, derived here in exact
+   rationals, the horizontal pass rounded to 8 bits before the vertical) and Pillow's
+   YCbCr -> RGB (its integer tables, measured from Pillow and frozen in
+   ``ycbcr_pillow_v1.npz``).
+2. A 4:2:0 JPEG as libjpeg decodes it: h2v2 "fancy" upsampling (:func:`fancy_taps`) and
+   libjpeg's YCbCr -> RGB (:func:`libjpeg_tables`).
+3. A 2x upscale by Pillow's bicubic resize, the three planes at half resolution.
+4. A 4:2:2 JPEG as libjpeg decodes it: h2v1 fancy upsampling along the rows.
+
+Everything the decoder does is integer arithmetic.
 
 Example:
     >>> import numpy as np
@@ -53,7 +61,7 @@ from .errors import FlowzipError, FormatError
 
 # the method byte of a subsampled tile (format 7): 4:2:0 chroma as Pillow's bilinear resize
 # and YCbCr make it, as libjpeg decodes a 4:2:0 JPEG; an image upscaled 2x by Pillow's bicubic
-PILLOW, LIBJPEG, PILLOW_BICUBIC = 1, 2, 3
+PILLOW, LIBJPEG, PILLOW_BICUBIC, LIBJPEG_422 = 1, 2, 3, 4
 TABLES_FILE = "ycbcr_pillow_v1.npz"
 TABLES_SHA256 = "abe18ca4bac0c0aee2be23a3c09575514b69ac31c06baff742c123b782892213"
 
@@ -241,12 +249,10 @@ def bilinear_taps(n_in: int, n_out: int) -> Taps:
     return pillow_taps(n_in, n_out, cubic=False)
 
 
-@lru_cache(maxsize=32)
-def fancy_taps(n_in: int, n_out: int, vertical: bool) -> Taps:
-    """libjpeg's h2v2 "fancy" upsampling (jdsample.c), a triangle filter of 3/4 and 1/4
-    about each output's nearer input, edges replicated: first down the columns, exactly
-    (sums 3 * nearer + farther row, 0..1020), then along the rows with the rounding
-    ``(3 * nearer + farther + 8 or 7) >> 4`` (8 at even outputs, 7 at odd ones)."""
+def _triangle_2x(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """libjpeg's 2x triangle: 3 x the nearer input + 1 x the farther (the one before for
+    even outputs, after for odd ones; at an edge the nearer itself): starts, weights, and
+    the outputs' indices."""
     if not (n_out + 1) // 2 == n_in:
         raise ValueError(f"a 2x upsampling, not {n_in} -> {n_out}")
     i = np.arange(n_out)
@@ -254,10 +260,28 @@ def fancy_taps(n_in: int, n_out: int, vertical: bool) -> Taps:
     far = np.clip(np.where(i % 2, near + 1, near - 1), 0, n_in - 1)
     start = np.minimum(near, far)
     w0 = np.where(far == near, 4, np.where(start == near, 3, 1))
-    weights = np.stack([w0, np.where(far == near, 0, 4 - w0)], axis=1)
+    return start, np.stack([w0, np.where(far == near, 0, 4 - w0)], axis=1), i
+
+
+@lru_cache(maxsize=32)
+def fancy_taps(n_in: int, n_out: int, vertical: bool) -> Taps:
+    """libjpeg's h2v2 "fancy" upsampling (jdsample.c), a triangle filter of 3/4 and 1/4
+    about each output's nearer input, edges replicated: first down the columns, exactly
+    (sums 3 * nearer + farther row, 0..1020), then along the rows with the rounding
+    ``(3 * nearer + farther + 8 or 7) >> 4`` (8 at even outputs, 7 at odd ones)."""
+    start, weights, i = _triangle_2x(n_in, n_out)
     if vertical:
         return _taps(start, weights, np.zeros(n_out), 0, 1020)
     return _taps(start, weights, np.where(i % 2, 7, 8), 4, 255, in_top=1020)
+
+
+@lru_cache(maxsize=32)
+def fancy_h2v1_taps(n_in: int, n_out: int) -> Taps:
+    """libjpeg's h2v1 "fancy" upsampling (4:2:2, jdsample.c): along the rows only,
+    ``(3 * nearer + farther + 1 or 2) >> 2`` (1 at even outputs, 2 at odd ones), edges
+    replicated."""
+    start, weights, i = _triangle_2x(n_in, n_out)
+    return _taps(start, weights, np.where(i % 2, 2, 1), 2, 255)
 
 
 @dataclass(frozen=True)
@@ -275,6 +299,8 @@ class Method:
         (hh, hw) = (_half(height), _half(width))
         if self.code == LIBJPEG:
             return fancy_taps(hh, height, True), fancy_taps(hw, width, False)
+        if self.code == LIBJPEG_422:
+            return pillow_taps(height, height), fancy_h2v1_taps(hw, width)
         cubic = self.code == PILLOW_BICUBIC
         return pillow_taps(hh, height, cubic), pillow_taps(hw, width, cubic)
 
@@ -282,6 +308,11 @@ class Method:
     def planes(self) -> int:
         """The planes at half resolution."""
         return 2 if self.chroma else 3
+
+    def low_shape(self, height: int, width: int) -> tuple[int, int]:
+        """The size of the planes at lower resolution."""
+        rows, cols = self.taps(height, width)
+        return rows.n_in, cols.n_in
 
     def tables(self) -> YCbCrTables:
         return pillow_tables() if self.code == PILLOW else libjpeg_tables()
@@ -307,6 +338,7 @@ class Method:
 METHODS = {
     PILLOW: Method(PILLOW, horizontal_first=True, chroma=True),  # Image.resize(BILINEAR)
     LIBJPEG: Method(LIBJPEG, horizontal_first=False, chroma=True),  # a 4:2:0 JPEG decoded
+    LIBJPEG_422: Method(LIBJPEG_422, horizontal_first=False, chroma=True),  # a 4:2:2 one
     PILLOW_BICUBIC: Method(PILLOW_BICUBIC, horizontal_first=True, chroma=False),  # 2x upscale
 }
 
@@ -328,13 +360,7 @@ def _least_squares(obs: np.ndarray, weight: np.ndarray, taps: Taps) -> np.ndarra
     obs = obs - (taps.bias / scale - (0.5 if taps.shift else 0.0))[:, None]
     w = taps.weights / scale
     if n_taps > 2:
-        m = np.zeros((len(taps.start), n_in))
-        for t in range(n_taps):
-            np.add.at(
-                m, (np.arange(len(taps.start)), np.minimum(taps.start + t, n_in - 1)), w[:, t]
-            )
-        mw = m * weight.mean(axis=1)[:, None]
-        return np.linalg.solve(mw.T @ m + 1e-6 * np.eye(n_in), mw.T @ obs)
+        return _conjugate_gradients(obs, weight, taps, w, n_in)
     w0 = w[:, 0][:, None] * np.ones_like(obs)
     w1 = w[:, 1][:, None] * np.ones_like(obs)
     s, s1 = taps.start, np.minimum(taps.start + 1, n_in - 1)
@@ -355,6 +381,42 @@ def _least_squares(obs: np.ndarray, weight: np.ndarray, taps: Taps) -> np.ndarra
     x[-1] = d[-1]
     for k in range(n_in - 2, -1, -1):
         x[k] = d[k] - c[k] * x[k + 1]
+    return x
+
+
+def _conjugate_gradients(
+    obs: np.ndarray, weight: np.ndarray, taps: Taps, w: np.ndarray, n_in: int, steps: int = 40
+) -> np.ndarray:
+    """The weighted normal equations of a resampling with more than two taps, by conjugate
+    gradients, per column: the memory of a few planes, where a dense solve needs
+    n_in x n_out."""
+    index = [np.minimum(taps.start + t, n_in - 1) for t in range(w.shape[1])]
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        total = np.zeros((len(taps.start), x.shape[1]))
+        for t, i in enumerate(index):
+            total += x[i] * w[:, t, None]
+        return total
+
+    def adjoint(r: np.ndarray) -> np.ndarray:
+        out = np.zeros((n_in, r.shape[1]))
+        for t, i in enumerate(index):
+            np.add.at(out, i, r * w[:, t, None])
+        return out
+
+    x = np.zeros((n_in, obs.shape[1]))
+    r = adjoint(weight * obs)
+    p, rr = r.copy(), (r * r).sum(axis=0)
+    for _ in range(steps):
+        q = adjoint(weight * forward(p)) + 1e-6 * p
+        alpha = rr / np.maximum((p * q).sum(axis=0), 1e-300)
+        x += alpha * p
+        r -= alpha * q
+        rr_next = (r * r).sum(axis=0)
+        if rr_next.max() < 1e-12:
+            break
+        p = r + (rr_next / np.maximum(rr, 1e-300)) * p
+        rr = rr_next
     return x
 
 
@@ -445,7 +507,7 @@ def _integer_inputs(
         np.ascontiguousarray(valid, np.bool_),
         np.ascontiguousarray(estimate, np.float64),
         _pair_taps(taps),
-        _RADIUS * (1 if close else scale),
+        _RADIUS * (1 if close else max(1, scale // 2)),
     )
 
 
@@ -735,7 +797,7 @@ def _recover_rows(
     band = rgb[r0:r1].astype(np.int64)
     k0, k1 = v_taps.inputs(r0, r1)
     rows = v_taps.window(r0, r1)
-    low = np.zeros((k1 - k0, _half(width), method.planes), np.uint8)
+    low = np.zeros((k1 - k0, h_taps.n_in, method.planes), np.uint8)
     if method.chroma:
         r, g, b = band[..., 0], band[..., 1], band[..., 2]
         luma_f = 0.299 * r + 0.587 * g + 0.114 * b
@@ -774,11 +836,12 @@ def _in_parallel(fn, items: list):
         return list(pool.map(fn, items))
 
 
-def _probe(method: Method, rgb: np.ndarray) -> float:
-    """The share of a band across the middle that the method's planes miss, unrepaired."""
+def _probe(method: Method, rgb: np.ndarray, sweeps: int = 0) -> float:
+    """The share of a band across the middle that the method's planes miss (unrepaired by
+    default)."""
     height = rgb.shape[0]
     top = max(0, (height - PROBE_ROWS) // 2)
-    return _recover_rows(method, rgb, top, min(height, top + PROBE_ROWS), sweeps=0)[3]
+    return _recover_rows(method, rgb, top, min(height, top + PROBE_ROWS), sweeps=sweeps)[3]
 
 
 def recover(rgb: np.ndarray, band: int = 256, margin: int = 8) -> Recovered | None:
@@ -790,18 +853,22 @@ def recover(rgb: np.ndarray, band: int = 256, margin: int = 8) -> Recovered | No
     if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 2:
         return None
     height, width = rgb.shape[:2]
-    probes = []
+    fits = []
     for m in METHODS.values():  # the first that clearly fits is taken without the others
-        probes.append((_probe(m, rgb), m.code))
-        if probes[-1][0] < CLEAR_FIT:
+        share = _probe(m, rgb)
+        if share < CLEAR_FIT:
+            fits = [(share, m.code)]
             break
-    share, code = min(probes)
-    if share > MAX_PROBE_SHARE:
+        if share <= MAX_PROBE_SHARE:
+            fits.append((share, m.code))
+    if not fits:
         return None
-    chosen = METHODS[code]
+    if len(fits) > 1:  # several roughly: the band repaired says which
+        fits = [(_probe(METHODS[code], rgb, sweeps=4), code) for _, code in fits]
+    chosen = METHODS[min(fits)[1]]
     v_taps = chosen.taps(height, width)[0]
     luma = np.zeros((height, width), np.uint8) if chosen.chroma else None
-    low = np.zeros((_half(height), _half(width), chosen.planes), np.uint8)
+    low = np.zeros((*chosen.low_shape(height, width), chosen.planes), np.uint8)
     missed = 0.0
     starts = list(range(0, height, band))
 

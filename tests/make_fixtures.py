@@ -120,6 +120,7 @@ def _cases():
     # and an image upscaled 2x (Pillow's bicubic) coded from the half-resolution image
     yield "tiny-subsampled-pillow", TINY, chroma_420(urban.crop((0, 0, 149, 101)))
     yield "tiny-subsampled-jpeg", TINY, jpeg(90)(urban.crop((0, 0, 150, 100)))
+    yield "tiny-subsampled-jpeg-422", TINY, jpeg(90, subsampling=1)(urban.crop((0, 0, 150, 100)))
     yield "tiny-subsampled-upscaled", TINY, upscale_2x(urban.crop((0, 0, 150, 100)))
     # shipped models: the files name their model, so each shipped model gets its own
     # (the "default-" files were made when idf-base-v1 was the default)

@@ -72,6 +72,7 @@ def test_fancy_taps_are_a_triangle_with_replicated_edges():
     [
         (chroma_420, chroma.PILLOW),
         (jpeg(90), chroma.LIBJPEG),
+        (jpeg(90, subsampling=1), chroma.LIBJPEG_422),
         (upscale_2x, chroma.PILLOW_BICUBIC),
     ],
 )
@@ -86,7 +87,7 @@ def test_recover_declines_full_chroma():
 
 
 @pytest.mark.parametrize("band", [256, 16])  # 16: the bands' chroma rows disagree at seams
-@pytest.mark.parametrize("make", [chroma_420, upscale_2x])
+@pytest.mark.parametrize("make", [chroma_420, jpeg(90, subsampling=1), upscale_2x])
 def test_every_tile_decodes_exactly(band, make):
     rgb = np.asarray(make(urban((0, 0, 149, 101))))
     found = chroma.recover(rgb, band=band, margin=2)
@@ -138,8 +139,9 @@ def test_a_version_6_file_may_not_hold_subsampled_tiles():
 
 def test_the_fixtures_pin_every_method():
     methods = set()
-    for name in ("tiny-subsampled-pillow", "tiny-subsampled-jpeg", "tiny-subsampled-upscaled"):
-        header, streams = container.read((FIXTURES / "v7" / f"{name}.fz").read_bytes())
+    for name in ("pillow", "jpeg", "jpeg-422", "upscaled"):
+        data = (FIXTURES / "v7" / f"tiny-subsampled-{name}.fz").read_bytes()
+        header, streams = container.read(data)
         tiles = container.tile_count(header.width, header.height, header.tile)
         kinds, offsets = directory.read_directory(streams[0], tiles, len(streams[2]))
         assert set(kinds) == {directory.SUBSAMPLED}
