@@ -65,12 +65,15 @@ PILLOW, LIBJPEG, PILLOW_BICUBIC, LIBJPEG_422 = 1, 2, 3, 4
 TABLES_FILE = "ycbcr_pillow_v1.npz"
 TABLES_SHA256 = "abe18ca4bac0c0aee2be23a3c09575514b69ac31c06baff742c123b782892213"
 
-# the encoder tries a method on an image only when a band of rows across its middle, before
-# the repairs, rebuilds with at most this share of pixels differing (0.02-0.27 where the
-# method made the image, 0.43-0.99 elsewhere on the dev variants and dev itself), the first
-# clear fit at once; it keeps the path when the whole image, repaired, misses at most
-# MAX_RESIDUAL_SHARE (0.001-0.012 where the method made it)
-PROBE_ROWS, MAX_PROBE_SHARE, CLEAR_FIT, MAX_RESIDUAL_SHARE = 32, 0.35, 0.1, 0.25
+# the encoder tries a method on an image only when a window of 32 x 256 pixels across its
+# middle, before the repairs, rebuilds with at most MAX_PROBE_SHARE of its pixels differing
+# (0.01-0.33 where the method made the image, mostly 0.4-1.0 elsewhere: dev and its
+# variants); a fit under CLEAR_FIT is taken at once, and between several others the window
+# coded decides (4:2:2's rows fit a 4:2:0 JPEG unrepaired about as well as 4:2:0 does, but
+# 6-12% of its pixels stay missed); it keeps the path when the whole image, repaired,
+# misses at most MAX_RESIDUAL_SHARE (0.001-0.03 where the method made it), and per tile
+# only where it is smaller
+PROBE_ROWS, PROBE_COLUMNS, MAX_PROBE_SHARE, CLEAR_FIT, MAX_RESIDUAL_SHARE = 32, 256, 0.4, 0.02, 0.25
 _RADIUS = 3  # integer 8-bit inputs tried around the least-squares estimate
 
 
@@ -787,17 +790,24 @@ def _best_luma(
 
 
 def _recover_rows(
-    method: Method, rgb: np.ndarray, r0: int, r1: int, sweeps: int = 4
+    method: Method,
+    rgb: np.ndarray,
+    r0: int,
+    r1: int,
+    sweeps: int = 4,
+    columns: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray, tuple[int, int], float]:
-    """Luma rows ``r0:r1`` (chroma methods), the half-resolution rows they read (and their
-    range), and the share of those pixels that the planes do not rebuild (after ``sweeps``
-    of repairs)."""
+    """Luma rows ``r0:r1`` (chroma methods; of ``columns`` only, if given), the
+    half-resolution rows they read (and their range), and the share of those pixels that
+    the planes do not rebuild (after ``sweeps`` of repairs)."""
     height, width = rgb.shape[:2]
     v_taps, h_taps = method.taps(height, width)
-    band = rgb[r0:r1].astype(np.int64)
+    c0, c1 = columns or (0, width)
+    band = rgb[r0:r1, c0:c1].astype(np.int64)
     k0, k1 = v_taps.inputs(r0, r1)
-    rows = v_taps.window(r0, r1)
-    low = np.zeros((k1 - k0, h_taps.n_in, method.planes), np.uint8)
+    j0, j1 = h_taps.inputs(c0, c1)
+    rows, cols = v_taps.window(r0, r1), h_taps.window(c0, c1)
+    low = np.zeros((k1 - k0, j1 - j0, method.planes), np.uint8)
     if method.chroma:
         r, g, b = band[..., 0], band[..., 1], band[..., 2]
         luma_f = 0.299 * r + 0.587 * g + 0.114 * b
@@ -813,13 +823,13 @@ def _recover_rows(
         ]
     for p, (obs, valid, fill, fit) in enumerate(planes):
         if method.horizontal_first:
-            low[:, :, p] = _invert(obs, valid, fill, rows, h_taps, fit, sweeps=sweeps)
+            low[:, :, p] = _invert(obs, valid, fill, rows, cols, fit, sweeps=sweeps)
         else:
-            low[:, :, p] = _invert(obs.T, valid.T, fill.T, h_taps, rows, fit.T, sweeps=sweeps).T
+            low[:, :, p] = _invert(obs.T, valid.T, fill.T, cols, rows, fit.T, sweeps=sweeps).T
     if not method.chroma:
-        rebuilt = method.predict(None, low, rows, h_taps)
+        rebuilt = method.predict(None, low, rows, cols)
         return None, low, (k0, k1), float(np.mean((rebuilt != band).any(axis=2)))
-    cb, cr = (method.upsample(low[:, :, p], rows, h_taps) for p in range(2))
+    cb, cr = (method.upsample(low[:, :, p], rows, cols) for p in range(2))
     luma, exact = _best_luma(method.tables(), band, cb, cr)
     return luma.astype(np.uint8), low, (k0, k1), float(np.mean(~exact))
 
@@ -836,12 +846,34 @@ def _in_parallel(fn, items: list):
         return list(pool.map(fn, items))
 
 
+def _probe_window(rgb: np.ndarray) -> tuple[int, int, tuple[int, int]]:
+    height, width = rgb.shape[:2]
+    top, left = max(0, (height - PROBE_ROWS) // 2), max(0, (width - PROBE_COLUMNS) // 2)
+    return top, min(height, top + PROBE_ROWS), (left, min(width, left + PROBE_COLUMNS))
+
+
 def _probe(method: Method, rgb: np.ndarray, sweeps: int = 0) -> float:
-    """The share of a band across the middle that the method's planes miss (unrepaired by
-    default)."""
-    height = rgb.shape[0]
-    top = max(0, (height - PROBE_ROWS) // 2)
-    return _recover_rows(method, rgb, top, min(height, top + PROBE_ROWS), sweeps=sweeps)[3]
+    """The share of a window across the middle that the method's planes miss (unrepaired
+    by default)."""
+    top, bottom, columns = _probe_window(rgb)
+    return _recover_rows(method, rgb, top, bottom, sweeps=sweeps, columns=columns)[3]
+
+
+def _probe_bits(method: Method, rgb: np.ndarray) -> float:
+    """The bits of the probe's window coded by the method, repaired (the image's planes
+    outside it left zero: the window's tile reads only its own)."""
+    top, bottom, (left, right) = _probe_window(rgb)
+    height, width = rgb.shape[:2]
+    luma, low, (k0, k1), share = _recover_rows(method, rgb, top, bottom, columns=(left, right))
+    full_luma = None
+    if luma is not None:
+        full_luma = np.zeros((height, width), np.uint8)
+        full_luma[top:bottom, left:right] = luma
+    full_low = np.zeros((*method.low_shape(height, width), method.planes), np.uint8)
+    j0, j1 = method.taps(height, width)[1].inputs(left, right)
+    full_low[k0:k1, j0:j1] = low
+    found = Recovered(method, rgb, full_luma, full_low, share)
+    return encode_tile(found, (top, left, bottom - top, right - left))[2]
 
 
 def recover(rgb: np.ndarray, band: int = 256, margin: int = 8) -> Recovered | None:
@@ -863,8 +895,8 @@ def recover(rgb: np.ndarray, band: int = 256, margin: int = 8) -> Recovered | No
             fits.append((share, m.code))
     if not fits:
         return None
-    if len(fits) > 1:  # several roughly: the band repaired says which
-        fits = [(_probe(METHODS[code], rgb, sweeps=4), code) for _, code in fits]
+    if len(fits) > 1:  # several roughly: the window coded, repaired, says which
+        fits = [(_probe_bits(METHODS[code], rgb), code) for _, code in fits]
     chosen = METHODS[min(fits)[1]]
     v_taps = chosen.taps(height, width)[0]
     luma = np.zeros((height, width), np.uint8) if chosen.chroma else None
