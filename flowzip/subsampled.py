@@ -74,6 +74,9 @@ TABLES_SHA256 = "abe18ca4bac0c0aee2be23a3c09575514b69ac31c06baff742c123b78289221
 # misses at most MAX_RESIDUAL_SHARE (0.001-0.03 where the method made it), and per tile
 # only where it is smaller
 PROBE_ROWS, PROBE_COLUMNS, MAX_PROBE_SHARE, CLEAR_FIT, MAX_RESIDUAL_SHARE = 32, 256, 0.4, 0.02, 0.25
+MAX_REPEATS = (
+    0.6  # photos and their variants: at most 0.57 (a slide), graphics 0.62 up or 0.14 down
+)
 _RADIUS = 3  # integer 8-bit inputs tried around the least-squares estimate
 
 
@@ -846,6 +849,14 @@ def _in_parallel(fn, items: list):
         return list(pool.map(fn, items))
 
 
+def _drawn(rgb: np.ndarray) -> bool:
+    """True for an image whose pixels repeat their left neighbour more than
+    :data:`MAX_REPEATS` of the time on every fourth row (screenshots, drawings: their flat
+    areas fit every method's probe and the palette and match coders win there anyway)."""
+    rows = rgb[::4]
+    return bool(np.mean(np.all(rows[:, 1:] == rows[:, :-1], axis=2)) > MAX_REPEATS)
+
+
 def _probe_window(rgb: np.ndarray) -> tuple[int, int, tuple[int, int]]:
     height, width = rgb.shape[:2]
     top, left = max(0, (height - PROBE_ROWS) // 2), max(0, (width - PROBE_COLUMNS) // 2)
@@ -882,7 +893,7 @@ def recover(rgb: np.ndarray, band: int = 256, margin: int = 8) -> Recovered | No
     (nor then the whole image). Bands of ``band`` rows are solved apart, each with
     ``margin`` rows more on either side, so memory stays a band's; a tile's residual is
     taken from the planes as they are stored."""
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 2:
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or min(rgb.shape[:2]) < 2 or _drawn(rgb):
         return None
     height, width = rgb.shape[:2]
     fits = []
