@@ -74,9 +74,10 @@ TABLES_SHA256 = "abe18ca4bac0c0aee2be23a3c09575514b69ac31c06baff742c123b78289221
 # misses at most MAX_RESIDUAL_SHARE (0.001-0.03 where the method made it), and per tile
 # only where it is smaller
 PROBE_ROWS, PROBE_COLUMNS, MAX_PROBE_SHARE, CLEAR_FIT, MAX_RESIDUAL_SHARE = 32, 256, 0.4, 0.02, 0.25
-MAX_REPEATS = (
-    0.6  # photos and their variants: at most 0.57 (a slide), graphics 0.62 up or 0.14 down
-)
+# photos and their variants repeat at most 0.57 of their pixels (a slide), graphics 0.62
+# and up or 0.14 and down; where a chroma method made an image its tables make every
+# unclipped pixel of the probe's window, elsewhere 0.09-0.55 (grey images aside: 1)
+MAX_REPEATS, MIN_CONVERTED = 0.6, 0.6
 _RADIUS = 3  # integer 8-bit inputs tried around the least-squares estimate
 
 
@@ -744,7 +745,7 @@ def _repair_1d(
     )
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=len(METHODS))
 def _chroma_of_differences(code: int) -> np.ndarray:
     """(R - B, G - R) + 512 -> Cb * 256 + Cr where the method's conversion of an unclipped
     pixel gives those differences, -1 where no pair or several do."""
@@ -865,9 +866,18 @@ def _probe_window(rgb: np.ndarray) -> tuple[int, int, tuple[int, int]]:
 
 def _probe(method: Method, rgb: np.ndarray, sweeps: int = 0) -> float:
     """The share of a window across the middle that the method's planes miss (unrepaired
-    by default)."""
-    top, bottom, columns = _probe_window(rgb)
-    return _recover_rows(method, rgb, top, bottom, sweeps=sweeps, columns=columns)[3]
+    by default); 1 at once for a chroma method whose conversion gives fewer than
+    :data:`MIN_CONVERTED` of the window's unclipped pixels (their (R - B, G - R) pair is
+    one its tables make), which no search can change."""
+    top, bottom, (left, right) = _probe_window(rgb)
+    if method.chroma:
+        window = rgb[top:bottom, left:right].astype(np.int64)
+        r, g, b = window[..., 0], window[..., 1], window[..., 2]
+        unclipped = (window.min(axis=2) > 0) & (window.max(axis=2) < 255)
+        made = _chroma_of_differences(method.code)[r - b + 512, g - r + 512] >= 0
+        if unclipped.any() and np.mean(made[unclipped]) < MIN_CONVERTED:
+            return 1.0
+    return _recover_rows(method, rgb, top, bottom, sweeps=sweeps, columns=(left, right))[3]
 
 
 def _probe_bits(method: Method, rgb: np.ndarray) -> float:
