@@ -4,14 +4,15 @@ its planes at half resolution, exactly."""
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 import flowzip
-from bench.variants import chroma_420, jpeg, upscale_2x
 from flowzip import classic, container, directory
 from flowzip import subsampled as chroma
 from flowzip.errors import FormatError
@@ -19,6 +20,21 @@ from flowzip.errors import FormatError
 from .conftest import FIXTURES, TINY_MODEL
 
 URBAN = FIXTURES / "images" / "urban051-256.png"
+
+
+def _bench_variants():
+    """bench/variants.py, the benchmark's variants (a script folder, not an installed
+    package: loaded from its path)."""
+    path = Path(__file__).resolve().parent.parent / "bench" / "variants.py"
+    spec = importlib.util.spec_from_file_location("bench_variants", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_VARIANTS = _bench_variants()
+chroma_420, jpeg, upscale_2x = _VARIANTS.chroma_420, _VARIANTS.jpeg, _VARIANTS.upscale_2x
 
 
 def urban(box=(0, 0, 150, 100)) -> Image.Image:
