@@ -252,10 +252,6 @@ def pillow_taps(n_in: int, n_out: int, cubic: bool = False) -> Taps:
     return _taps([r[0] for r in rows], weights_out, bias, _PRECISION, 255)
 
 
-def bilinear_taps(n_in: int, n_out: int) -> Taps:
-    return pillow_taps(n_in, n_out, cubic=False)
-
-
 def _triangle_2x(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """libjpeg's 2x triangle: 3 x the nearer input + 1 x the farther (the one before for
     even outputs, after for odd ones; at an edge the nearer itself): starts, weights, and
@@ -538,10 +534,10 @@ def _resampled(x, k, taps, t, along_rows):  # pragma: no cover (numba)
 
 
 @nb.njit(cache=True, nogil=True)
-def _local_misses(x, obs, valid, outer, inner, y0, y1, c0, c1, scratch):  # pragma: no cover
+def _local_misses(x, obs, valid, outer, inner, y0, y1, c0, c1, scratch, missed):  # pragma: no cover
     """How many valid outputs in ``y0:y1, c0:c1`` the samples ``x`` miss: ``inner`` runs
     along axis 1 of ``x`` (into ``scratch``, the values between), then ``outer`` along
-    axis 0."""
+    axis 0. With a ``missed`` map the size of ``obs`` (not 0 x 0), it is refreshed there."""
     vs, ve, vw, vb, vsh, vtop = outer
     n_rows = x.shape[0]
     if y1 <= y0 or c1 <= c0:
@@ -550,18 +546,21 @@ def _local_misses(x, obs, valid, outer, inner, y0, y1, c0, c1, scratch):  # prag
     for k in range(k0, k1):
         for xx in range(c0, c1):
             scratch[k - k0, xx - c0] = _resampled(x, k, inner, xx, True)
+    marking = missed.shape[0] > 0
     misses = 0
     for yy in range(y0, y1):
         for xx in range(c0, c1):
-            if not valid[yy, xx]:
-                continue
-            s = vb[yy]
-            for q in range(vw.shape[1]):
-                if vw[yy, q]:
-                    k = min(vs[yy] + q, n_rows - 1)
-                    s += scratch[k - k0, xx - c0] * vw[yy, q]
-            if min(vtop, max(0, s >> vsh)) != obs[yy, xx]:
-                misses += 1
+            miss = False
+            if valid[yy, xx]:
+                s = vb[yy]
+                for q in range(vw.shape[1]):
+                    if vw[yy, q]:
+                        k = min(vs[yy] + q, n_rows - 1)
+                        s += scratch[k - k0, xx - c0] * vw[yy, q]
+                miss = min(vtop, max(0, s >> vsh)) != obs[yy, xx]
+            misses += miss
+            if marking:
+                missed[yy, xx] = miss
     return misses
 
 
@@ -575,27 +574,6 @@ def _any_missed(missed, y0, y1, c0, c1):  # pragma: no cover (numba)
 
 
 @nb.njit(cache=True, nogil=True)
-def _mark_misses(x, obs, valid, outer, inner, y0, y1, c0, c1, scratch, missed):  # pragma: no cover
-    """Refresh ``missed`` over ``y0:y1, c0:c1`` (as :func:`_local_misses` counts)."""
-    vs, ve, vw, vb, vsh, vtop = outer
-    n_rows = x.shape[0]
-    if y1 <= y0 or c1 <= c0:
-        return
-    k0, k1 = vs[y0], min(n_rows, ve[y1 - 1])
-    for k in range(k0, k1):
-        for xx in range(c0, c1):
-            scratch[k - k0, xx - c0] = _resampled(x, k, inner, xx, True)
-    for yy in range(y0, y1):
-        for xx in range(c0, c1):
-            s = vb[yy]
-            for q in range(vw.shape[1]):
-                if vw[yy, q]:
-                    k = min(vs[yy] + q, n_rows - 1)
-                    s += scratch[k - k0, xx - c0] * vw[yy, q]
-            missed[yy, xx] = valid[yy, xx] and min(vtop, max(0, s >> vsh)) != obs[yy, xx]
-
-
-@nb.njit(cache=True, nogil=True)
 def _window(outer, inner, k, j, k2, j2):  # pragma: no cover (numba)
     """The outputs that read samples (k, j) or (k2, j2)."""
     y0 = _readers(outer[0], outer[1], min(k, k2))[0]
@@ -606,11 +584,11 @@ def _window(outer, inner, k, j, k2, j2):  # pragma: no cover (numba)
 
 
 @nb.njit(cache=True, nogil=True)
-def _try_pair(x, obs, valid, outer, inner, k, j, k2, j2, limit, scratch):  # pragma: no cover
+def _try_pair(x, obs, valid, outer, inner, k, j, k2, j2, limit, scratch, none):  # pragma: no cover
     """Change samples (k, j) and (k2, j2) together by -2..2 each where that lowers the
     misses where either is read; True if it did."""
     y0, y1, c0, c1 = _window(outer, inner, k, j, k2, j2)
-    now = _local_misses(x, obs, valid, outer, inner, y0, y1, c0, c1, scratch)
+    now = _local_misses(x, obs, valid, outer, inner, y0, y1, c0, c1, scratch, none)
     a, b = x[k, j], x[k2, j2]
     best, best_a, best_b = now, a, b
     for da in range(-2, 3):
@@ -619,7 +597,7 @@ def _try_pair(x, obs, valid, outer, inner, k, j, k2, j2, limit, scratch):  # pra
             if (da == 0 and db == 0) or min(va, vb) < 0 or max(va, vb) > limit:
                 continue
             x[k, j], x[k2, j2] = va, vb
-            m = _local_misses(x, obs, valid, outer, inner, y0, y1, c0, c1, scratch)
+            m = _local_misses(x, obs, valid, outer, inner, y0, y1, c0, c1, scratch, none)
             if m < best:
                 best, best_a, best_b = m, va, vb
     x[k, j], x[k2, j2] = best_a, best_b
@@ -635,7 +613,8 @@ def _repair(x, obs, valid, outer, inner, radius, sweeps, limit):  # pragma: no c
     n_rows, n_cols = x.shape
     scratch = np.zeros((n_rows, obs.shape[1]), np.int64)  # room for any window's values
     missed = np.zeros(obs.shape, np.bool_)
-    _mark_misses(x, obs, valid, outer, inner, 0, obs.shape[0], 0, obs.shape[1], scratch, missed)
+    none = np.zeros((0, 0), np.bool_)  # no map: count only
+    _local_misses(x, obs, valid, outer, inner, 0, obs.shape[0], 0, obs.shape[1], scratch, missed)
     for _ in range(sweeps):
         changed = 0
         for k in range(n_rows):
@@ -644,7 +623,7 @@ def _repair(x, obs, valid, outer, inner, radius, sweeps, limit):  # pragma: no c
                 c0, c1 = _readers(inner[0], inner[1], j)
                 if not _any_missed(missed, y0, y1, c0, c1):
                     continue
-                now = _local_misses(x, obs, valid, outer, inner, y0, y1, c0, c1, scratch)
+                now = _local_misses(x, obs, valid, outer, inner, y0, y1, c0, c1, scratch, none)
                 keep = x[k, j]
                 best, best_v = now, keep
                 for d in range(-radius, radius + 1):
@@ -652,25 +631,25 @@ def _repair(x, obs, valid, outer, inner, radius, sweeps, limit):  # pragma: no c
                     if d == 0 or v < 0 or v > limit:
                         continue
                     x[k, j] = v
-                    m = _local_misses(x, obs, valid, outer, inner, y0, y1, c0, c1, scratch)
+                    m = _local_misses(x, obs, valid, outer, inner, y0, y1, c0, c1, scratch, none)
                     if m < best:
                         best, best_v = m, v
                 x[k, j] = best_v
                 k2, j2 = k, j
                 if best_v == keep:
                     if k + 1 < n_rows and _try_pair(
-                        x, obs, valid, outer, inner, k, j, k + 1, j, limit, scratch
+                        x, obs, valid, outer, inner, k, j, k + 1, j, limit, scratch, none
                     ):
                         k2 = k + 1
                     elif j + 1 < n_cols and _try_pair(
-                        x, obs, valid, outer, inner, k, j, k, j + 1, limit, scratch
+                        x, obs, valid, outer, inner, k, j, k, j + 1, limit, scratch, none
                     ):
                         j2 = j + 1
                     else:
                         continue
                 changed += 1
                 w0, w1, v0, v1 = _window(outer, inner, k, j, k2, j2)
-                _mark_misses(x, obs, valid, outer, inner, w0, w1, v0, v1, scratch, missed)
+                _local_misses(x, obs, valid, outer, inner, w0, w1, v0, v1, scratch, missed)
         if not changed:
             break
     return x
