@@ -1273,11 +1273,12 @@ def _runs_trial(
     return (False, True)
 
 
-def candidates(planes: np.ndarray, rgb: bool):
-    """``(kind, payload, ideal bits)`` of every classic path worth trying on this tile."""
+def candidates(planes: np.ndarray, rgb: bool, palette: bool = True):
+    """``(kind, payload, ideal bits)`` of every classic path worth trying on this tile (the
+    palette path only if ``palette``: a caller may know it cannot win)."""
     if not 1 <= planes.shape[2] <= MAX_PLANES:
         raise ValueError(f"a tile of 1 to {MAX_PLANES} planes, not {planes.shape[2]}")
-    found = encode_palette(planes) if _may_have_palette(planes) else None
+    found = encode_palette(planes) if palette and _may_have_palette(planes) else None
     if found is not None:
         yield (PALETTE, *found)
     transform = _transform_for(planes) if rgb and planes.shape[2] >= 3 else 0
@@ -1315,9 +1316,9 @@ def predictive_bits(planes: np.ndarray, rgb: bool) -> float:
     return encode_predictive(planes, transform, False, _predictor_for(planes, transform))[1]
 
 
-def encode_best(planes: np.ndarray, rgb: bool) -> tuple[int, bytes, float]:
+def encode_best(planes: np.ndarray, rgb: bool, palette: bool = True) -> tuple[int, bytes, float]:
     """The smallest classic path for one tile: ``(kind, payload, ideal bits)``."""
-    return min(candidates(planes, rgb), key=lambda c: len(c[1]))
+    return min(candidates(planes, rgb, palette), key=lambda c: len(c[1]))
 
 
 def decode(kind: int, payload: bytes, shape: tuple[int, int, int], rgb: bool) -> np.ndarray:

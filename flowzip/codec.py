@@ -509,17 +509,23 @@ class TiledEncoding:
 # of the 106 such tiles of dev-graphics and every third generated image, idf-base-v4 coded
 # none in fewer bytes than the classic path, and none in under twice its bytes
 FLOW_PRUNE_BPSP = 1.0
-# nor a tile where the flow codes its centre crop in this many times the predictive coder's
-# bits there: over the 167 photo tiles of dev and the every4 variants (docs/experiments.md
-# M17) the crop's ratio was at most 1.09 where the flow's whole tile came within 10%, and
-# 1.15 prunes 78 of them, none that the flow wins; the crop costs about a fifth of the tile
-FLOW_PRUNE_RATIO, FLOW_PRUNE_CROP = 1.15, 128
+# nor a tile where the flow codes its centre crop in more bits than the predictive coder
+# does there, scaled by the tile's best classic bytes over its RGB classic bytes (below 1
+# where a subsampled tile is smaller): over the 136 photo tiles of at least 4 crops of dev
+# and the every4 variants (docs/experiments.md M39) idf-base-v4 won no tile, came within
+# 1.5% once (crop ratio 0.999) and within 10% on 23 (crop ratios 0.999-1.13); 1.15 (M17,
+# against format 4's coder) left 42 of them to a whole-tile trial, 1.0 leaves 1; the crop
+# costs about a fifth of the tile
+FLOW_PRUNE_RATIO, FLOW_PRUNE_CROP = 1.0, 128
 
 
-def flow_cannot_win(model: CodecModel, region: np.ndarray, groups: list[PlaneGroup]) -> bool:
+def flow_cannot_win(
+    model: CodecModel, region: np.ndarray, groups: list[PlaneGroup], best_share: float = 1.0
+) -> bool:
     """True when the flow's exact bits on the tile's centre crop exceed the predictive
-    coder's there by :data:`FLOW_PRUNE_RATIO` (never on a tile under 4 crops: trying the
-    flow on all of it costs little more)."""
+    coder's there by :data:`FLOW_PRUNE_RATIO` times ``best_share`` (the tile's best classic
+    payload over its RGB one); never on a tile under 4 crops: trying the flow on all of it
+    costs little more."""
     from . import classic
 
     h, w = region.shape[:2]
@@ -532,7 +538,7 @@ def flow_cannot_win(model: CodecModel, region: np.ndarray, groups: list[PlaneGro
     probe = TileEncoder(model)
     probe.encode(pad_to_multiple(crop, s), groups)
     rgb = bool(groups) and groups[0].flow == "rgb"
-    return probe.bits > FLOW_PRUNE_RATIO * classic.predictive_bits(crop, rgb)
+    return probe.bits > FLOW_PRUNE_RATIO * best_share * classic.predictive_bits(crop, rgb)
 
 
 def encode_tiles(
@@ -565,13 +571,14 @@ def encode_tiles(
         y, x, h, w = tiles[i]
         return np.ascontiguousarray(planes[y : y + h, x : x + w])
 
-    def classic_best(i: int) -> tuple[int, bytes, float]:
+    def classic_best(i: int) -> tuple[tuple[int, bytes, float], float]:
+        """The tile's best classic path, and its payload's share of the RGB paths' best."""
         best = classic.encode_best(region_of(i), rgb)
         if halved is not None:
             found = subsampled.encode_tile(halved, tiles[i])
             if len(found[1]) < len(best[1]):
-                return found
-        return best
+                return found, len(found[1]) / len(best[1])
+        return best, 1.0
 
     order = coding_order(len(tiles), first)
     coded = (
@@ -579,12 +586,13 @@ def encode_tiles(
         if flow_only
         else _each_in_parallel(classic_best, order, first_alone=False)
     )
-    for done, (i, best) in enumerate(coded):
+    for done, (i, found) in enumerate(coded):
         region = region_of(i)
+        best, best_share = (None, 1.0) if found is None else found
         directory_bytes = 0 if best is None else entry_bytes(best[0], len(best[1]))
         if best is not None and (
             8 * len(best[1]) < FLOW_PRUNE_BPSP * region.size
-            or flow_cannot_win(model, region, groups)
+            or flow_cannot_win(model, region, groups, best_share)
         ):
             kinds[i], payloads[i] = best[0], best[1]
             classic_bits += best[2]

@@ -78,6 +78,10 @@ PROBE_ROWS, PROBE_COLUMNS, MAX_PROBE_SHARE, CLEAR_FIT, MAX_RESIDUAL_SHARE = 32, 
 # and up or 0.14 and down; where a chroma method made an image its tables make every
 # unclipped pixel of the probe's window, elsewhere 0.09-0.55 (grey images aside: 1)
 MAX_REPEATS, MIN_CONVERTED = 0.6, 0.6
+# a luma section is tried with the palette path only where its values fill less of their
+# range than this (the two luma sections of the variants that the palette path won, of
+# images quantized to few colours, fill 0.63 and 0.71; photos' 0.94-1.0)
+MIN_LUMA_FILL = 0.9
 _RADIUS = 3  # integer 8-bit inputs tried around the least-squares estimate
 
 
@@ -1011,8 +1015,6 @@ def encode_tile(found: Recovered, rect: tuple[int, int, int, int]) -> tuple[int,
     then for a chroma method the tile's luma (h, w, 1), the half-resolution samples the tile
     reads (2 or 3 planes) and its residual (3 planes, the pixels less what the others give,
     mod 256), each as a classic kind byte, a u32 length and the payload."""
-    from . import classic
-
     y, x, h, w = rect
     method = found.method
     rows, cols, (k0, k1, j0, j1) = _tile_windows(method, rect, found.rgb.shape[:2])
@@ -1022,11 +1024,33 @@ def encode_tile(found: Recovered, rect: tuple[int, int, int, int]) -> tuple[int,
     residual = ((pixels - method.predict(luma, block, rows, cols)) & 255).astype(np.uint8)
     parts = ([] if luma is None else [luma[:, :, None]]) + [block, residual]
     out, bits = bytearray([method.code]), 8.0
-    for planes, (_, rgb) in zip(parts, _sections(method, h, w, block.shape[:2]), strict=True):
-        kind, payload, part_bits = classic.encode_best(np.ascontiguousarray(planes), rgb)
+    roles = (["luma"] if luma is not None else []) + ["low", "residual"]
+    sections = zip(parts, roles, _sections(method, h, w, block.shape[:2]), strict=True)
+    for planes, role, (_, rgb) in sections:
+        kind, payload, part_bits = _encode_section(np.ascontiguousarray(planes), rgb, role)
         out += _section(kind, payload)
         bits += part_bits + 40
     return SUBSAMPLED, bytes(out), bits
+
+
+def _encode_section(planes: np.ndarray, rgb: bool, role: str) -> tuple[int, bytes, float]:
+    """A section by the classic paths, but not all of them where one is known to win
+    (docs/experiments.md M40: the encoder's time on these sections -60 to -80%, their
+    bytes +0.006% on dev-up2 and less elsewhere): a residual with a palette (nearly all
+    zeros: 380 of 399 sections) by the palette path; a luma whose values leave no gaps
+    (a photo's, not a quantized image's) without it."""
+    from . import classic
+
+    if role == "residual":
+        found = classic.encode_palette(planes)
+        if found is not None:
+            return (classic.PALETTE, *found)
+        return classic.encode_best(planes, rgb)
+    if role == "luma":
+        values = np.flatnonzero(np.bincount(planes.ravel(), minlength=256))
+        fill = values.size / (int(values[-1]) - int(values[0]) + 1)
+        return classic.encode_best(planes, rgb, palette=fill < MIN_LUMA_FILL)
+    return classic.encode_best(planes, rgb)
 
 
 def decode_tile(
