@@ -517,20 +517,23 @@ FLOW_PRUNE_BPSP = 1.0
 # against format 4's coder) left 42 of them to a whole-tile trial, 1.0 leaves 1; the crop
 # costs about a fifth of the tile
 FLOW_PRUNE_RATIO, FLOW_PRUNE_CROP = 1.0, 128
+# and once one tile's ratio is above this, the image's later tiles are pruned without a
+# crop of their own: in those 136 tiles, 64 tiles of 23 images would have been, with crop
+# ratios of 1.05 and up and whole-tile flow ratios of 1.07 and up (docs/experiments.md M41)
+FLOW_FAR_RATIO = 1.15
 
 
-def flow_cannot_win(
+def flow_crop_ratio(
     model: CodecModel, region: np.ndarray, groups: list[PlaneGroup], best_share: float = 1.0
-) -> bool:
-    """True when the flow's exact bits on the tile's centre crop exceed the predictive
-    coder's there by :data:`FLOW_PRUNE_RATIO` times ``best_share`` (the tile's best classic
-    payload over its RGB one); never on a tile under 4 crops: trying the flow on all of it
-    costs little more."""
+) -> float | None:
+    """The flow's exact bits on the tile's centre crop over the predictive coder's there
+    times ``best_share`` (the tile's best classic payload over its RGB one); None on a tile
+    under 4 crops, where trying the flow on all of it costs little more."""
     from . import classic
 
     h, w = region.shape[:2]
     if h * w < 4 * FLOW_PRUNE_CROP**2:
-        return False
+        return None
     s = model.stride
     top = (h - FLOW_PRUNE_CROP) // 2 // s * s
     left = (w - FLOW_PRUNE_CROP) // 2 // s * s
@@ -538,7 +541,15 @@ def flow_cannot_win(
     probe = TileEncoder(model)
     probe.encode(pad_to_multiple(crop, s), groups)
     rgb = bool(groups) and groups[0].flow == "rgb"
-    return probe.bits > FLOW_PRUNE_RATIO * best_share * classic.predictive_bits(crop, rgb)
+    return probe.bits / (best_share * classic.predictive_bits(crop, rgb))
+
+
+def flow_cannot_win(
+    model: CodecModel, region: np.ndarray, groups: list[PlaneGroup], best_share: float = 1.0
+) -> bool:
+    """True when :func:`flow_crop_ratio` is above :data:`FLOW_PRUNE_RATIO`."""
+    ratio = flow_crop_ratio(model, region, groups, best_share)
+    return ratio is not None and ratio > FLOW_PRUNE_RATIO
 
 
 def encode_tiles(
@@ -586,14 +597,23 @@ def encode_tiles(
         if flow_only
         else _each_in_parallel(classic_best, order, first_alone=False)
     )
+    flow_far = False  # a tile's crop showed the flow far behind: prune the others unseen
+
+    def pruned(region: np.ndarray, best: tuple[int, bytes, float], best_share: float) -> bool:
+        nonlocal flow_far
+        if 8 * len(best[1]) < FLOW_PRUNE_BPSP * region.size:
+            return True
+        if flow_far and region.shape[0] * region.shape[1] >= 4 * FLOW_PRUNE_CROP**2:
+            return True
+        ratio = flow_crop_ratio(model, region, groups, best_share)
+        flow_far = flow_far or (ratio is not None and ratio > FLOW_FAR_RATIO)
+        return ratio is not None and ratio > FLOW_PRUNE_RATIO
+
     for done, (i, found) in enumerate(coded):
         region = region_of(i)
         best, best_share = (None, 1.0) if found is None else found
         directory_bytes = 0 if best is None else entry_bytes(best[0], len(best[1]))
-        if best is not None and (
-            8 * len(best[1]) < FLOW_PRUNE_BPSP * region.size
-            or flow_cannot_win(model, region, groups, best_share)
-        ):
+        if best is not None and pruned(region, best, best_share):
             kinds[i], payloads[i] = best[0], best[1]
             classic_bits += best[2]
         elif best is None:  # nothing to compare: no rollback point needed

@@ -157,6 +157,9 @@ def to_index_plane(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     if a.dtype != np.uint8 or a.shape[2] != 3 or a.shape[0] * a.shape[1] < 2 * MIN_PIXELS_PER_COLOR:
         return None
     packed = (a[:, :, 0].astype(np.uint32) << 16) | (a[:, :, 1].astype(np.uint32) << 8) | a[:, :, 2]
+    # a photo shows too many colours in a strided sample already (no need to sort it all)
+    if np.unique(packed.ravel()[:: max(1, packed.size // 16384)]).size > MAX_INDEXED_COLORS:
+        return None
     colors, index = np.unique(packed, return_inverse=True)
     if colors.size > MAX_INDEXED_COLORS or colors.size * MIN_PIXELS_PER_COLOR > packed.size:
         return None

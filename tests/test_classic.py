@@ -368,6 +368,32 @@ def test_flow_is_not_tried_where_its_crop_cannot_win(monkeypatch):
     assert np.array_equal(flowzip.decompress(pruned.data), urban)
 
 
+def test_a_far_behind_flow_is_not_probed_again_in_the_same_image(monkeypatch):
+    """Once one tile's crop shows the flow far behind, the image's other tiles are pruned
+    without a crop of their own; with that shortcut off each tile gets its crop, and the
+    file is the same."""
+    from flowzip import codec
+
+    urban = np.asarray(Image.open(FIXTURES / "images" / "urban051-256.png").convert("RGB"))
+    image = np.ascontiguousarray(np.concatenate([urban, urban[:, ::-1]], axis=1))
+    seen = []
+    encode = codec.TileEncoder.encode
+
+    def recording(self, planes, groups):
+        seen.append(planes.shape[:2])
+        return encode(self, planes, groups)
+
+    monkeypatch.setattr(codec.TileEncoder, "encode", recording)
+    once = flowzip.Compressor(TINY_MODEL, tile=256).encode(image)
+    assert seen == [(codec.FLOW_PRUNE_CROP, codec.FLOW_PRUNE_CROP)]
+    monkeypatch.setattr(codec, "FLOW_FAR_RATIO", 1e9)
+    seen.clear()
+    each = flowzip.Compressor(TINY_MODEL, tile=256).encode(image)
+    assert seen == [(codec.FLOW_PRUNE_CROP, codec.FLOW_PRUNE_CROP)] * 2
+    assert once.data == each.data and once.stats.tile_paths == {"predictive": 2}
+    assert np.array_equal(flowzip.decompress(once.data), image)
+
+
 def test_runs_trial_codes_a_photo_with_few_repeats_one_way():
     """A photo tile with 14% of pixels equal to their left neighbour is coded once, the way
     a band of its rows says, and that is the smaller way; a drawing is coded both ways."""
