@@ -339,6 +339,21 @@ def test_context_tables_match_their_definitions():
         assert classic._q9_gradient(v) == classes(v, (0, 2, 6, 20)), v
 
 
+def _record_flow_trials(monkeypatch) -> list[tuple[int, int]]:
+    """The (h, w) of every region the encoder codes with the flow, from now on."""
+    from flowzip import codec
+
+    seen: list[tuple[int, int]] = []
+    encode = codec.TileEncoder.encode
+
+    def recording(self, planes, groups):
+        seen.append(planes.shape[:2])
+        return encode(self, planes, groups)
+
+    monkeypatch.setattr(codec.TileEncoder, "encode", recording)
+    return seen
+
+
 def test_flow_is_not_tried_where_its_crop_cannot_win(monkeypatch):
     """On a photo tile where the tiny model's flow is far behind the predictive coder, the
     encoder codes only the centre crop with the flow, never the tile; with the prune off
@@ -350,14 +365,7 @@ def test_flow_is_not_tried_where_its_crop_cannot_win(monkeypatch):
     groups = plane_groups(3, 1)
     assert codec.flow_cannot_win(model, np.ascontiguousarray(urban), groups)
     assert not codec.flow_cannot_win(model, np.ascontiguousarray(urban[:128, :200]), groups)
-    seen = []
-    encode = codec.TileEncoder.encode
-
-    def recording(self, planes, groups):
-        seen.append(planes.shape[:2])
-        return encode(self, planes, groups)
-
-    monkeypatch.setattr(codec.TileEncoder, "encode", recording)
+    seen = _record_flow_trials(monkeypatch)
     pruned = flowzip.Compressor(TINY_MODEL, tile=256).encode(urban)
     assert seen == [(codec.FLOW_PRUNE_CROP, codec.FLOW_PRUNE_CROP)]
     monkeypatch.setattr(codec, "FLOW_PRUNE_RATIO", 1e9)
@@ -376,14 +384,7 @@ def test_a_far_behind_flow_is_not_probed_again_in_the_same_image(monkeypatch):
 
     urban = np.asarray(Image.open(FIXTURES / "images" / "urban051-256.png").convert("RGB"))
     image = np.ascontiguousarray(np.concatenate([urban, urban[:, ::-1]], axis=1))
-    seen = []
-    encode = codec.TileEncoder.encode
-
-    def recording(self, planes, groups):
-        seen.append(planes.shape[:2])
-        return encode(self, planes, groups)
-
-    monkeypatch.setattr(codec.TileEncoder, "encode", recording)
+    seen = _record_flow_trials(monkeypatch)
     once = flowzip.Compressor(TINY_MODEL, tile=256).encode(image)
     assert seen == [(codec.FLOW_PRUNE_CROP, codec.FLOW_PRUNE_CROP)]
     monkeypatch.setattr(codec, "FLOW_FAR_RATIO", 1e9)
