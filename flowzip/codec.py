@@ -521,6 +521,11 @@ FLOW_PRUNE_RATIO, FLOW_PRUNE_CROP = 1.0, 128
 # crop of their own: in those 136 tiles, 64 tiles of 23 images would have been, with crop
 # ratios of 1.05 and up and whole-tile flow ratios of 1.07 and up (docs/experiments.md M41)
 FLOW_FAR_RATIO = 1.15
+# an image whose subsampled window (subsampled.share_of_rgb) codes in under this share of
+# the RGB classic paths' bytes codes its tiles by the subsampled path without trying those:
+# of the 372 tiles of the variants' 108 images they won 6, all set14 ppt3's (a slide), and
+# skipping them at this share costs +0.001% of each set's bytes (docs/experiments.md M43)
+RGB_SKIP_SHARE = 0.85
 
 
 def flow_crop_ratio(
@@ -569,9 +574,11 @@ def encode_tiles(
     from . import classic, subsampled
 
     rgb = bool(groups) and groups[0].flow == "rgb"
-    halved = None
+    halved, subsampled_share = None, 1.0
     if rgb and planes.shape[2] == 3 and not flow_only:
         halved = subsampled.recover(planes)
+        if halved is not None:
+            subsampled_share = subsampled.share_of_rgb(halved)
     first = seed_tile(planes, tiles) if model.bits_back else 0
     enc = TileEncoder(model)
     kinds = [FLOW] * len(tiles)
@@ -584,6 +591,8 @@ def encode_tiles(
 
     def classic_best(i: int) -> tuple[tuple[int, bytes, float], float]:
         """The tile's best classic path, and its payload's share of the RGB paths' best."""
+        if halved is not None and subsampled_share < RGB_SKIP_SHARE:
+            return subsampled.encode_tile(halved, tiles[i]), subsampled_share
         best = classic.encode_best(region_of(i), rgb)
         if halved is not None:
             found = subsampled.encode_tile(halved, tiles[i])

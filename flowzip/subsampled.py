@@ -1064,6 +1064,20 @@ def _encode_section(planes: np.ndarray, rgb: bool, role: str) -> tuple[int, byte
     return classic.encode_best(planes, rgb)
 
 
+def share_of_rgb(found: Recovered, rows: int = 128, columns: int = 256) -> float:
+    """The bytes of a window across the image's middle coded as a subsampled tile over its
+    bytes by the RGB classic paths: what the tiles' own ratios are near (on the variants'
+    images within 0.2, a slide's flat tiles aside: docs/experiments.md M43)."""
+    from . import classic
+
+    height, width = found.rgb.shape[:2]
+    rows, columns = min(rows, height), min(columns, width)
+    top, left = (height - rows) // 4 * 2, (width - columns) // 4 * 2
+    rect = (top, left, rows, columns)
+    window = np.ascontiguousarray(found.rgb[top : top + rows, left : left + columns])
+    return len(encode_tile(found, rect)[1]) / len(classic.encode_best(window, True)[1])
+
+
 def decode_tile(
     payload: bytes, rect: tuple[int, int, int, int], image: tuple[int, int]
 ) -> np.ndarray:
