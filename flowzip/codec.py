@@ -512,7 +512,7 @@ FLOW_PRUNE_BPSP = 1.0
 # nor a tile where the flow codes its centre crop in more bits than the predictive coder
 # does there, scaled by the tile's best classic bytes over its RGB classic bytes (below 1
 # where a subsampled tile is smaller): over the 136 photo tiles of at least 4 crops of dev
-# and the every4 variants (docs/experiments.md M39) idf-base-v4 won no tile, came within
+# and the every4 variants (docs/experiments.md M41) idf-base-v4 won no tile, came within
 # 1.5% once (crop ratio 0.999) and within 10% on 23 (crop ratios 0.999-1.13); 1.15 (M17,
 # against format 4's coder) left 42 of them to a whole-tile trial, 1.0 leaves 1; the crop
 # costs about a fifth of the tile

@@ -83,8 +83,9 @@ MAX_REPEATS, MIN_CONVERTED = 0.6, 0.6
 # images quantized to few colours, fill 0.63 and 0.71; photos' 0.94-1.0)
 MIN_LUMA_FILL = 0.9
 # a method whose repaired probe window misses more than this fits only roughly (dev's urban
-# photos under 4:2:2: 0.19-0.31, and repairs there find 0.01% more pixels of the image;
-# where the method made it 0.07 and less) and is solved without repairs
+# photos under 4:2:2: 0.19-0.31, where the repairs found no more of the image's pixels,
+# docs/experiments.md M42; where the method made it 0.07 and less) and is solved without
+# repairs
 ROUGH_FIT = 0.15
 _RADIUS = 3  # integer 8-bit inputs tried around the least-squares estimate
 
@@ -1046,8 +1047,8 @@ def encode_tile(found: Recovered, rect: tuple[int, int, int, int]) -> tuple[int,
 
 def _encode_section(planes: np.ndarray, rgb: bool, role: str) -> tuple[int, bytes, float]:
     """A section by the classic paths, but not all of them where one is known to win
-    (docs/experiments.md M40: the encoder's time on these sections -60 to -80%, their
-    bytes +0.006% on dev-up2 and less elsewhere): a residual with a palette (nearly all
+    (docs/experiments.md M40: the residuals' time -80 to -85%, the lumas' about half, the
+    bytes +0.007% on dev-up2 and less elsewhere): a residual with a palette (nearly all
     zeros: 380 of 399 sections) by the palette path; a luma whose values leave no gaps
     (a photo's, not a quantized image's) without it."""
     from . import classic
