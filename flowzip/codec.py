@@ -536,9 +536,9 @@ def flow_crop_ratio(
     under 4 crops, where trying the flow on all of it costs little more."""
     from . import classic
 
-    h, w = region.shape[:2]
-    if h * w < 4 * FLOW_PRUNE_CROP**2:
+    if not _has_crops(region):
         return None
+    h, w = region.shape[:2]
     s = model.stride
     top = (h - FLOW_PRUNE_CROP) // 2 // s * s
     left = (w - FLOW_PRUNE_CROP) // 2 // s * s
@@ -549,12 +549,9 @@ def flow_crop_ratio(
     return probe.bits / (best_share * classic.predictive_bits(crop, rgb))
 
 
-def flow_cannot_win(
-    model: CodecModel, region: np.ndarray, groups: list[PlaneGroup], best_share: float = 1.0
-) -> bool:
-    """True when :func:`flow_crop_ratio` is above :data:`FLOW_PRUNE_RATIO`."""
-    ratio = flow_crop_ratio(model, region, groups, best_share)
-    return ratio is not None and ratio > FLOW_PRUNE_RATIO
+def _has_crops(region: np.ndarray) -> bool:
+    """Whether a tile is large enough (4 crops) for the flow's crop to stand for it."""
+    return region.shape[0] * region.shape[1] >= 4 * FLOW_PRUNE_CROP**2
 
 
 def encode_tiles(
@@ -612,7 +609,7 @@ def encode_tiles(
         nonlocal flow_far
         if 8 * len(best[1]) < FLOW_PRUNE_BPSP * region.size:
             return True
-        if flow_far and region.shape[0] * region.shape[1] >= 4 * FLOW_PRUNE_CROP**2:
+        if flow_far and _has_crops(region):
             return True
         ratio = flow_crop_ratio(model, region, groups, best_share)
         flow_far = flow_far or (ratio is not None and ratio > FLOW_FAR_RATIO)

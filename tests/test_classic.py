@@ -339,22 +339,26 @@ def test_context_tables_match_their_definitions():
         assert classic._q9_gradient(v) == classes(v, (0, 2, 6, 20)), v
 
 
-def _record_flow_trials(monkeypatch) -> list[tuple[int, int]]:
-    """The (h, w) of every region the encoder codes with the flow, from now on."""
+def _flow_trials(image: np.ndarray, **constants) -> tuple[flowzip.Encoded, list]:
+    """``image`` encoded (tiny model, 256-pixel tiles) with these constants of
+    :mod:`flowzip.codec` in force, and the (h, w) of every region the flow coded."""
     from flowzip import codec
 
     seen: list[tuple[int, int]] = []
-    encode = codec.TileEncoder.encode
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in constants.items():
+            patch.setattr(codec, name, value)
+        encode = codec.TileEncoder.encode
 
-    def recording(self, planes, groups):
-        seen.append(planes.shape[:2])
-        return encode(self, planes, groups)
+        def recording(self, planes, groups):
+            seen.append(planes.shape[:2])
+            return encode(self, planes, groups)
 
-    monkeypatch.setattr(codec.TileEncoder, "encode", recording)
-    return seen
+        patch.setattr(codec.TileEncoder, "encode", recording)
+        return flowzip.Compressor(TINY_MODEL, tile=256).encode(image), seen
 
 
-def test_flow_is_not_tried_where_its_crop_cannot_win(monkeypatch):
+def test_flow_is_not_tried_where_its_crop_cannot_win():
     """On a photo tile where the tiny model's flow is far behind the predictive coder, the
     encoder codes only the centre crop with the flow, never the tile; with the prune off
     (an unreachable ratio) it tries the whole tile, and both files decode to the image."""
@@ -363,20 +367,19 @@ def test_flow_is_not_tried_where_its_crop_cannot_win(monkeypatch):
     urban = np.asarray(Image.open(FIXTURES / "images" / "urban051-256.png").convert("RGB"))
     model = flowzip.Compressor(TINY_MODEL).model
     groups = plane_groups(3, 1)
-    assert codec.flow_cannot_win(model, np.ascontiguousarray(urban), groups)
-    assert not codec.flow_cannot_win(model, np.ascontiguousarray(urban[:128, :200]), groups)
-    seen = _record_flow_trials(monkeypatch)
-    pruned = flowzip.Compressor(TINY_MODEL, tile=256).encode(urban)
-    assert seen == [(codec.FLOW_PRUNE_CROP, codec.FLOW_PRUNE_CROP)]
-    monkeypatch.setattr(codec, "FLOW_PRUNE_RATIO", 1e9)
-    seen.clear()
-    tried = flowzip.Compressor(TINY_MODEL, tile=256).encode(urban)
-    assert (256, 256) in seen
+    ratio = codec.flow_crop_ratio(model, np.ascontiguousarray(urban), groups)
+    assert ratio is not None and ratio > codec.FLOW_FAR_RATIO
+    assert codec.flow_crop_ratio(model, np.ascontiguousarray(urban[:128, :200]), groups) is None
+    crop = (codec.FLOW_PRUNE_CROP, codec.FLOW_PRUNE_CROP)
+    pruned, seen = _flow_trials(urban)
+    assert seen == [crop]
+    tried, seen = _flow_trials(urban, FLOW_PRUNE_RATIO=1e9)
+    assert seen == [crop, (256, 256)]
     assert pruned.data == tried.data and pruned.stats.tile_paths == {"predictive": 1}
     assert np.array_equal(flowzip.decompress(pruned.data), urban)
 
 
-def test_a_far_behind_flow_is_not_probed_again_in_the_same_image(monkeypatch):
+def test_a_far_behind_flow_is_not_probed_again_in_the_same_image():
     """Once one tile's crop shows the flow far behind, the image's other tiles are pruned
     without a crop of their own; with that shortcut off each tile gets its crop, and the
     file is the same."""
@@ -384,13 +387,11 @@ def test_a_far_behind_flow_is_not_probed_again_in_the_same_image(monkeypatch):
 
     urban = np.asarray(Image.open(FIXTURES / "images" / "urban051-256.png").convert("RGB"))
     image = np.ascontiguousarray(np.concatenate([urban, urban[:, ::-1]], axis=1))
-    seen = _record_flow_trials(monkeypatch)
-    once = flowzip.Compressor(TINY_MODEL, tile=256).encode(image)
-    assert seen == [(codec.FLOW_PRUNE_CROP, codec.FLOW_PRUNE_CROP)]
-    monkeypatch.setattr(codec, "FLOW_FAR_RATIO", 1e9)
-    seen.clear()
-    each = flowzip.Compressor(TINY_MODEL, tile=256).encode(image)
-    assert seen == [(codec.FLOW_PRUNE_CROP, codec.FLOW_PRUNE_CROP)] * 2
+    crop = (codec.FLOW_PRUNE_CROP, codec.FLOW_PRUNE_CROP)
+    once, seen = _flow_trials(image)
+    assert seen == [crop]
+    each, seen = _flow_trials(image, FLOW_FAR_RATIO=1e9)
+    assert seen == [crop, crop]
     assert once.data == each.data and once.stats.tile_paths == {"predictive": 2}
     assert np.array_equal(flowzip.decompress(once.data), image)
 
